@@ -1,0 +1,153 @@
+"""``crm-bench``: the command-line entry point of the benchmarks.
+
+Commands:
+
+* ``crm-bench envs``: every registered id with its source paper and a one-line description.
+* ``crm-bench random``: a random agent (uniform over the valid actions) on every env, its mean
+  return next to the exact optimum from ``model()``.
+* ``crm-bench throughput``: ns per env-step and steps/s of every env, single and vectorised,
+  next to CartPole measured in the same run (Markdown table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import gymnasium as gym
+import numpy as np
+from tqdm.auto import tqdm
+
+import crm_envs  # noqa: F401  (registers the ids)
+from crm_envs.registration import ENV_INFO
+
+__all__ = ["envs_table", "main", "random_rollout"]
+
+
+def envs_table() -> str:
+    """Markdown table of every registered crm_envs id, its paper and description."""
+    lines = ["| id | paper | description |", "|---|---|---|"]
+    lines += [f"| `{i.env_id}` | {i.paper} | {i.description} |" for i in ENV_INFO]
+    return "\n".join(lines)
+
+
+def random_rollout(env_id: str, episodes: int, seed: int, progress_bar: bool = True) -> dict:
+    """Mean return of uniformly random valid actions, and the optimum when ``model()`` exists.
+
+    Args:
+        env_id: Registered id.
+        episodes: Number of episodes (run as one vector batch).
+        seed: Seed of the env and the actions.
+        progress_bar: Show a tqdm bar over the steps.
+
+    Returns:
+        ``{"env_id", "episodes", "mean", "stderr", "optimal"}`` (optimal is None without a model).
+    """
+    from agents.dp import backward_induction, value_iteration
+
+    env = gym.make_vec(env_id, num_envs=episodes, vectorization_mode="vector_entry_point")
+    rng = np.random.default_rng(seed)
+    _, info = env.reset(seed=seed)
+    returns = np.zeros(episodes)
+    active = np.ones(episodes, dtype=bool)
+    bar = tqdm(desc=f"random agent on {env_id}", disable=not progress_bar, unit="step")
+    while active.any():
+        mask = info["action_mask"].astype(float)
+        probs = mask / mask.sum(axis=1, keepdims=True)
+        actions = (probs.cumsum(axis=1) < rng.random((episodes, 1))).sum(axis=1)
+        _, rew, term, trunc, info = env.step(actions)
+        returns += np.where(active, rew, 0.0)
+        active &= ~(term | trunc)
+        bar.update(1)
+    bar.close()
+    optimal = None
+    model_fn = getattr(env.unwrapped, "model", None) or getattr(env, "model", None)
+    if model_fn is not None:
+        mdp = model_fn()
+        if mdp.horizon is not None:
+            optimal = backward_induction(mdp).value(mdp.initial)
+        else:
+            optimal = float(mdp.initial @ value_iteration(mdp).V)
+    return {
+        "env_id": env_id,
+        "episodes": episodes,
+        "mean": float(returns.mean()),
+        "stderr": float(returns.std(ddof=1) / np.sqrt(episodes)) if episodes > 1 else float("nan"),
+        "optimal": optimal,
+    }
+
+
+def _cmd_envs(_: argparse.Namespace) -> int:
+    print(envs_table())
+    return 0
+
+
+def _cmd_random(args: argparse.Namespace) -> int:
+    ids = args.envs or [i.env_id for i in ENV_INFO]
+    print("| id | episodes | random mean return | std. error | optimal (exact) |")
+    print("|---|---:|---:|---:|---:|")
+    for env_id in ids:
+        r = random_rollout(env_id, args.episodes, args.seed, progress_bar=not args.quiet)
+        opt = "n/a" if r["optimal"] is None else f"{r['optimal']:.4f}"
+        print(f"| `{env_id}` | {r['episodes']} | {r['mean']:.4f} | {r['stderr']:.4f} | {opt} |")
+    return 0
+
+
+def _cmd_throughput(args: argparse.Namespace) -> int:
+    from benchmarks.throughput import format_table, run_throughput
+
+    results = run_throughput(
+        env_ids=args.envs,
+        sizes=args.sizes,
+        single_steps=args.single_steps,
+        vector_env_steps=args.vector_env_steps,
+        repeats=args.repeats,
+        progress_bar=not args.quiet,
+    )
+    table = format_table(results)
+    print(table)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as fh:
+            fh.write(table + "\n")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="crm-bench", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_envs = sub.add_parser("envs", help="list the registered environments")
+    p_envs.set_defaults(func=_cmd_envs)
+
+    p_rand = sub.add_parser("random", help="random-agent rollout on every env")
+    p_rand.add_argument("--envs", nargs="+", metavar="ID", help="ids (default: all)")
+    p_rand.add_argument("--episodes", type=int, default=1000)
+    p_rand.add_argument("--seed", type=int, default=0)
+    p_rand.add_argument("--quiet", action="store_true", help="no progress bars")
+    p_rand.set_defaults(func=_cmd_random)
+
+    p_tp = sub.add_parser("throughput", help="steps/s vs CartPole, single and vectorised")
+    p_tp.add_argument("--envs", nargs="+", metavar="ID", help="ids (default: all)")
+    p_tp.add_argument("--sizes", nargs="+", type=int, default=[1, 1024, 65536])
+    p_tp.add_argument("--single-steps", type=int, default=20_000)
+    p_tp.add_argument("--vector-env-steps", type=int, default=4_000_000)
+    p_tp.add_argument("--repeats", type=int, default=5)
+    p_tp.add_argument("--out", help="also write the Markdown table to this file")
+    p_tp.add_argument("--quiet", action="store_true", help="no progress bars")
+    p_tp.set_defaults(func=_cmd_throughput)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``crm-bench`` with ``argv`` (default: the process arguments)."""
+    args = _parser().parse_args(argv)
+    for name in ("episodes", "single_steps", "vector_env_steps", "repeats"):
+        if getattr(args, name, 1) is not None and getattr(args, name, 1) < 1:
+            _parser().error(f"--{name.replace('_', '-')} must be >= 1")
+    if getattr(args, "sizes", None) and min(args.sizes) < 1:
+        _parser().error("--sizes must be >= 1")
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The environments of crm_envs, one subpackage per source paper."""

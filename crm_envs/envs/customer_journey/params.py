@@ -1,0 +1,415 @@
+"""Parameters of the CustomerJourney MDP (Bonaccorso, *Customer journeys as MDPs*).
+
+The journey is a grid of touchpoint cells. An action names the neighbouring cell to visit next
+(up, right, down, left). The intended move succeeds with probability ``p_intended`` of the
+customer's region, otherwise the journey slips to one of the other valid neighbours, uniformly.
+Moving into a success or failure cell ends the journey. A move off the grid is *invalid*: the
+journey stays in its cell, the step counts, and the sales rep's reward is
+``invalid_move_reward`` (no constraint reward, no slip).
+
+Rewards follow the paper's two-discount return: at step ``t`` (0-based) the reward is
+``lambda_env**t * rho + lambda_con**t * M`` where ``rho = env_reward[region, from, to]`` is the
+sales rep's feedback on the (from type, to type) transition, on the paper's (-5, 5) scale, and
+``M = con_reward[region, from, to]`` is the marketing department's constraint reward.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+from crm_envs.core.params import (
+    check_array,
+    check_int,
+    check_prob,
+    check_prob_vector,
+    check_range_array,
+    check_scalar,
+)
+
+__all__ = [
+    "ACTION_NAMES",
+    "CELL_LETTERS",
+    "MOVES",
+    "TYPE_NAMES",
+    "CustomerJourneyParams",
+    "JourneyKernelParams",
+]
+
+#: One letter per touchpoint type, in type-index order.
+CELL_LETTERS = "FEWCPSX"
+#: Human-readable touchpoint type names, in type-index order.
+TYPE_NAMES = (
+    "F2F call",
+    "email/newsletter",
+    "webinar invitation",
+    "conference invitation",
+    "pause (wait 15 days)",
+    "success",
+    "failure",
+)
+F2F, EMAIL, WEBINAR, CONFERENCE, PAUSE, SUCCESS, FAILURE = range(7)
+N_TYPES = len(CELL_LETTERS)
+#: Action index -> (row offset, column offset).
+MOVES = ((-1, 0), (0, 1), (1, 0), (0, -1))
+#: Action index -> name.
+ACTION_NAMES = ("up", "right", "down", "left")
+N_ACTIONS = len(MOVES)
+REWARD_BOUND = 5.0
+
+
+class JourneyKernelParams(NamedTuple):
+    """Arrays the numba kernels read (built by :meth:`CustomerJourneyParams.to_kernel`).
+
+    Every (region, cell, action) has up to M possible outcomes; the tables are padded so that
+    the kernel needs no branch on validity: an invalid move has the single outcome "stay" with
+    the invalid-move reward.
+
+    The outcome tables are flat: row ``(region * N + cell) * A + action``.
+
+    Attributes:
+        next_cum: (K*N*A, M) cumulative outcome probabilities (padded with 1.0).
+        next_cell: (K*N*A, M) cell of each outcome.
+        next_rho: (K*N*A, M) undiscounted sales-rep reward of each outcome.
+        next_con: (K*N*A, M) undiscounted constraint reward of each outcome.
+        terminal: (N,) 1 for success/failure cells.
+        valid: (N, A) int8 action mask of each cell (1 = the move stays on the grid).
+        cell_row: (N,) grid row of each cell.
+        cell_col: (N,) grid column of each cell.
+        env_discount: (H,) ``lambda_env**t``.
+        con_discount: (H,) ``lambda_con**t``.
+        region_cum: (K,) cumulative region probabilities at reset.
+        start_cells: (n,) cells a journey may start in (uniform).
+        horizon: Maximum journey length H.
+    """
+
+    next_cum: NDArray[np.float64]
+    next_cell: NDArray[np.int64]
+    next_rho: NDArray[np.float64]
+    next_con: NDArray[np.float64]
+    terminal: NDArray[np.int64]
+    valid: NDArray[np.int8]
+    cell_row: NDArray[np.int64]
+    cell_col: NDArray[np.int64]
+    env_discount: NDArray[np.float64]
+    con_discount: NDArray[np.float64]
+    region_cum: NDArray[np.float64]
+    start_cells: NDArray[np.int64]
+    horizon: int
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class CustomerJourneyParams:
+    """Every number of the CustomerJourney model (Bonaccorso; see the module docstring).
+
+    Attributes:
+        layout: Grid rows as strings of cell letters: ``F`` F2F call, ``E`` email/newsletter,
+            ``W`` webinar invitation, ``C`` conference invitation, ``P`` pause (wait 15 days),
+            ``S`` success (terminal), ``X`` failure (terminal). All rows have equal length and
+            at least one ``S`` is required.
+        region_names: One name per region (environment variant, the paper's indicator).
+        p_intended: Per region, the probability in [0, 1] that the intended move happens.
+        env_reward: (K, 7, 7) sales-rep reward rho by (from type, to type), each in [-5, 5].
+        con_reward: (K, 7, 7) marketing-department constraint reward M, each in [-5, 5].
+        invalid_move_reward: Sales-rep reward of a move off the grid, in [-5, 5].
+        lambda_env: Discount of the sales-rep rewards, in [0, 1] (paper: 0.75).
+        lambda_con: Discount of the constraint rewards, in [0, 1] (paper: 0.15).
+        region_probs: Probability of each region when a reset does not choose one
+            (None = uniform).
+        start_cell: (row, col) of the journey's first touchpoint for ``start="f2f"``.
+        transition_probs: Optional (K, N, A, N) table ``P[region, cell, action, next cell]``
+            that replaces the slip rule (``fit_journey_model`` returns one). Rows of valid
+            moves may only put mass on grid neighbours or the cell itself; invalid moves always
+            stay (their rows are ignored).
+    """
+
+    layout: tuple[str, ...]
+    region_names: tuple[str, ...]
+    p_intended: tuple[float, ...]
+    env_reward: NDArray[np.float64]
+    con_reward: NDArray[np.float64]
+    invalid_move_reward: float = -1.0
+    lambda_env: float = 0.75
+    lambda_con: float = 0.15
+    region_probs: tuple[float, ...] | None = None
+    start_cell: tuple[int, int] = (0, 0)
+    transition_probs: NDArray[np.float64] | None = None
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        layout = self.layout
+        if isinstance(layout, str) or not all(isinstance(r, str) for r in layout):
+            raise TypeError(f"layout must be a sequence of row strings, got {layout!r}")
+        layout = tuple(layout)
+        if not layout or not layout[0]:
+            raise ValueError("layout must have at least one row and one column")
+        widths = {len(r) for r in layout}
+        if len(widths) != 1:
+            raise ValueError(f"layout rows must have equal length, got lengths {sorted(widths)}")
+        for i, row in enumerate(layout):
+            for j, ch in enumerate(row):
+                if ch not in CELL_LETTERS:
+                    legend = ", ".join(
+                        f"{c}={n}" for c, n in zip(CELL_LETTERS, TYPE_NAMES, strict=True)
+                    )
+                    raise ValueError(
+                        f"layout cell ({i}, {j}) has unknown letter {ch!r}; allowed: {legend}"
+                    )
+        if not any("S" in r for r in layout):
+            raise ValueError("layout must contain at least one success cell 'S'")
+        set_(self, "layout", layout)
+
+        names = tuple(self.region_names)
+        if not names:
+            raise ValueError("region_names must name at least one region")
+        set_(self, "region_names", names)
+        k = len(names)
+        p_int = tuple(self.p_intended)
+        if len(p_int) != k:
+            raise ValueError(f"p_intended must have one entry per region ({k}), got {len(p_int)}")
+        set_(
+            self,
+            "p_intended",
+            tuple(check_prob(f"p_intended[{i}]", p) for i, p in enumerate(p_int)),
+        )
+        for field in ("env_reward", "con_reward"):
+            arr = check_array(field, getattr(self, field), shape=(k, N_TYPES, N_TYPES))
+            check_range_array(field, arr, -REWARD_BOUND, REWARD_BOUND)
+            set_(self, field, arr)
+        check_scalar("invalid_move_reward", self.invalid_move_reward, low=-5.0, high=5.0)
+        check_scalar("lambda_env", self.lambda_env, low=0.0, high=1.0)
+        check_scalar("lambda_con", self.lambda_con, low=0.0, high=1.0)
+        if self.region_probs is not None:
+            rp = check_array("region_probs", self.region_probs, shape=(k,))
+            check_prob_vector("region_probs", rp)
+            set_(self, "region_probs", tuple(float(x) for x in rp))
+        r0, c0 = (int(v) for v in self.start_cell)
+        check_int("start_cell[0]", r0, low=0, high=self.n_rows - 1)
+        check_int("start_cell[1]", c0, low=0, high=self.n_cols - 1)
+        if layout[r0][c0] in "SX":
+            raise ValueError(f"start_cell {(r0, c0)} is a terminal cell; choose a touchpoint")
+        set_(self, "start_cell", (r0, c0))
+        if self.transition_probs is not None:
+            n = self.n_cells
+            tp = check_array("transition_probs", self.transition_probs, shape=(k, n, N_ACTIONS, n))
+            valid = self.valid_moves.astype(bool)
+            check_prob_vector("transition_probs", tp[:, valid])
+            allowed = self._support_mask()
+            leak = np.argwhere((tp > 0) & ~allowed & valid[None, :, :, None])
+            if leak.size:
+                kk, s, a, s2 = (int(x) for x in leak[0])
+                raise ValueError(
+                    f"transition_probs[{kk}, {s}, {a}, {s2}] = {tp[kk, s, a, s2]} moves from cell "
+                    f"{self.cell_rc(s)} to {self.cell_rc(s2)}, which is not a neighbour or itself"
+                )
+            set_(self, "transition_probs", tp)
+
+    # ----------------------------------------------------------------- derived quantities
+    @property
+    def n_rows(self) -> int:
+        """Grid height."""
+        return len(self.layout)
+
+    @property
+    def n_cols(self) -> int:
+        """Grid width."""
+        return len(self.layout[0])
+
+    @property
+    def n_cells(self) -> int:
+        """Number of cells N = rows x cols (cell index = row * n_cols + col)."""
+        return self.n_rows * self.n_cols
+
+    @property
+    def n_regions(self) -> int:
+        """Number of regions K."""
+        return len(self.region_names)
+
+    def cell_rc(self, cell: int) -> tuple[int, int]:
+        """(row, col) of a cell index."""
+        return divmod(int(cell), self.n_cols)
+
+    @property
+    def cell_types(self) -> NDArray[np.int64]:
+        """(N,) type index of every cell (index into ``CELL_LETTERS``)."""
+        return np.array([CELL_LETTERS.index(ch) for row in self.layout for ch in row], np.int64)
+
+    @property
+    def terminal_cells(self) -> NDArray[np.bool_]:
+        """(N,) True for success and failure cells."""
+        t = self.cell_types
+        return (t == SUCCESS) | (t == FAILURE)
+
+    @property
+    def valid_moves(self) -> NDArray[np.int8]:
+        """(N, A) 1 where the move stays on the grid: the action mask of each cell."""
+        out = np.zeros((self.n_cells, N_ACTIONS), np.int8)
+        for cell in range(self.n_cells):
+            r, c = self.cell_rc(cell)
+            for a, (dr, dc) in enumerate(MOVES):
+                out[cell, a] = 0 <= r + dr < self.n_rows and 0 <= c + dc < self.n_cols
+        return out
+
+    def neighbour(self, cell: int, action: int) -> int:
+        """Cell reached by ``action`` from ``cell`` if the move succeeds (itself if invalid)."""
+        r, c = self.cell_rc(cell)
+        dr, dc = MOVES[action]
+        if 0 <= r + dr < self.n_rows and 0 <= c + dc < self.n_cols:
+            return (r + dr) * self.n_cols + c + dc
+        return int(cell)
+
+    def _support_mask(self) -> NDArray[np.bool_]:
+        """(1, N, 1, N) True where a one-step move can land: a grid neighbour or the cell."""
+        n = self.n_cells
+        mask = np.eye(n, dtype=bool)
+        for cell in range(n):
+            for a in range(N_ACTIONS):
+                mask[cell, self.neighbour(cell, a)] = True
+        return mask[None, :, None, :]
+
+    def transition_matrix(self) -> NDArray[np.float64]:
+        """(K, N, A, N) probabilities ``P[region, cell, action, next cell]``.
+
+        Invalid moves stay in place with probability 1. Terminal cells are absorbing. Otherwise
+        either ``transition_probs`` or the slip rule: the intended neighbour with probability
+        ``p_intended``, the other valid neighbours share the rest equally (a cell whose only
+        valid neighbour is the intended one moves there with probability 1).
+        """
+        k, n = self.n_regions, self.n_cells
+        valid = self.valid_moves.astype(bool)
+        out = np.zeros((k, n, N_ACTIONS, n))
+        if self.transition_probs is not None:
+            out[:] = self.transition_probs
+        else:
+            for cell in range(n):
+                nbrs = [self.neighbour(cell, a) for a in range(N_ACTIONS) if valid[cell, a]]
+                for a in np.flatnonzero(valid[cell]):
+                    target = self.neighbour(cell, int(a))
+                    others = [x for x in nbrs if x != target]
+                    for kk, p in enumerate(self.p_intended):
+                        if others:
+                            out[kk, cell, a, target] = p
+                            out[kk, cell, a, others] = (1.0 - p) / len(others)
+                        else:
+                            out[kk, cell, a, target] = 1.0
+        for cell in range(n):
+            for a in range(N_ACTIONS):
+                if not valid[cell, a]:
+                    out[:, cell, a, :] = 0.0
+                    out[:, cell, a, cell] = 1.0
+        term = np.flatnonzero(self.terminal_cells)
+        out[:, term] = 0.0
+        out[:, term, :, term] = 1.0
+        return out
+
+    def region_distribution(self) -> NDArray[np.float64]:
+        """(K,) probabilities of the regions at a reset that does not choose one."""
+        if self.region_probs is None:
+            return np.full(self.n_regions, 1.0 / self.n_regions)
+        return np.asarray(self.region_probs, dtype=np.float64)
+
+    def start_cells(self, start: str) -> NDArray[np.int64]:
+        """Cells a journey may start from under a start mode (uniform among them).
+
+        Args:
+            start: ``"f2f"`` (``start_cell``), ``"pauses"`` (pause cells on the grid
+                boundary) or ``"any"`` (every non-terminal cell: exploring starts).
+
+        Returns:
+            Sorted int64 array of cell indices.
+        """
+        if start == "f2f":
+            r, c = self.start_cell
+            return np.array([r * self.n_cols + c], np.int64)
+        if start == "pauses":
+            types = self.cell_types.reshape(self.n_rows, self.n_cols)
+            edge = np.zeros_like(types, dtype=bool)
+            edge[[0, -1], :] = True
+            edge[:, [0, -1]] = True
+            cells = np.flatnonzero(((types == PAUSE) & edge).ravel())
+            if cells.size == 0:
+                raise ValueError("start='pauses' needs a pause cell 'P' on the grid boundary")
+            return cells.astype(np.int64)
+        if start == "any":
+            return np.flatnonzero(~self.terminal_cells).astype(np.int64)
+        raise ValueError(f"start must be 'f2f', 'pauses' or 'any', got {start!r}")
+
+    def to_kernel(self, horizon: int, start: str) -> JourneyKernelParams:
+        """Build the NamedTuple of arrays the numba kernels read.
+
+        Args:
+            horizon: Maximum number of steps per journey.
+            start: Start mode (see :meth:`start_cells`).
+
+        Returns:
+            The kernel parameters.
+        """
+        horizon = check_int("horizon", horizon, low=1)
+        p = self.transition_matrix()
+        width = int((p > 0).sum(axis=-1).max())
+        k, n = self.n_regions, self.n_cells
+        shape = (k, n, N_ACTIONS, width)
+        next_cum, next_cell = np.ones(shape), np.zeros(shape, np.int64)
+        next_rho, next_con = np.zeros(shape), np.zeros(shape)
+        types, valid = self.cell_types, self.valid_moves
+        for kk in range(k):
+            for s in range(n):
+                for a in range(N_ACTIONS):
+                    support = np.flatnonzero(p[kk, s, a] > 0)
+                    m = support.size
+                    next_cell[kk, s, a, :m] = support
+                    next_cell[kk, s, a, m:] = support[-1]
+                    cum = np.cumsum(p[kk, s, a, support])
+                    cum[-1] = 1.0
+                    next_cum[kk, s, a, :m] = cum
+                    if valid[s, a]:
+                        dst = types[next_cell[kk, s, a]]
+                        next_rho[kk, s, a] = self.env_reward[kk, types[s], dst]
+                        next_con[kk, s, a] = self.con_reward[kk, types[s], dst]
+                    else:
+                        next_rho[kk, s, a] = self.invalid_move_reward
+        # Terminal cells never step (the journey has ended), so their rows stay zero-reward.
+        next_rho[:, self.terminal_cells] = 0.0
+        next_con[:, self.terminal_cells] = 0.0
+        t = np.arange(horizon, dtype=np.float64)
+        rows, cols = np.divmod(np.arange(n, dtype=np.int64), self.n_cols)
+        flat = (k * n * N_ACTIONS, width)
+        return JourneyKernelParams(
+            next_cum=next_cum.reshape(flat),
+            next_cell=next_cell.reshape(flat),
+            next_rho=next_rho.reshape(flat),
+            next_con=next_con.reshape(flat),
+            terminal=self.terminal_cells.astype(np.int64),
+            valid=valid,
+            cell_row=rows,
+            cell_col=cols,
+            env_discount=self.lambda_env**t,
+            con_discount=self.lambda_con**t,
+            region_cum=np.cumsum(self.region_distribution()),
+            start_cells=self.start_cells(start),
+            horizon=horizon,
+        )
+
+    def replace(self, **changes: Any) -> CustomerJourneyParams:
+        """Return a copy with some fields changed (validated again)."""
+        return replace(self, **changes)
+
+
+def reward_table(rows: dict[str, dict[str, float]], default: float = 0.0) -> NDArray[np.float64]:
+    """Build a (7, 7) reward table from ``{from letter: {to letter: value}}``.
+
+    Args:
+        rows: Sparse specification by cell letters.
+        default: Value of every unspecified entry.
+
+    Returns:
+        The dense (from type, to type) table.
+    """
+    out = np.full((N_TYPES, N_TYPES), float(default))
+    for src, dsts in rows.items():
+        for dst, v in dsts.items():
+            out[CELL_LETTERS.index(src), CELL_LETTERS.index(dst)] = v
+    return out

@@ -1,0 +1,60 @@
+"""Every ``gymnasium.register`` call of crm_envs, in one place.
+
+:data:`ENV_INFO` also records each id's source paper and a one-line description, which
+``crm-bench envs`` prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gymnasium as gym
+
+__all__ = ["ENV_INFO", "EnvInfo", "register_envs"]
+
+
+@dataclass(frozen=True)
+class EnvInfo:
+    """Catalogue entry of a registered environment.
+
+    Attributes:
+        env_id: The Gymnasium id.
+        paper: Short citation of the source paper.
+        description: One line on what the environment models.
+        entry_point: ``module:Class`` of the single env.
+        vector_entry_point: ``module:Class`` of the numba-batched vector env.
+        kwargs: Default constructor arguments (JSON-serialisable).
+    """
+
+    env_id: str
+    paper: str
+    description: str
+    entry_point: str
+    vector_entry_point: str
+    kwargs: dict
+
+
+ENV_INFO: tuple[EnvInfo, ...] = (
+    EnvInfo(
+        env_id="crm_envs/CustomerJourney-v0",
+        paper="Bonaccorso, Customer journeys as Markov Decision Processes",
+        description="Touchpoint journey on a 5x15 grid: F2F, email, webinar, conference, "
+        "pause; regions; two-discount rewards; at most 10 steps",
+        entry_point="crm_envs.envs.customer_journey.env:CustomerJourneyEnv",
+        vector_entry_point="crm_envs.envs.customer_journey.vector_env:CustomerJourneyVectorEnv",
+        kwargs={"preset": "bonaccorso", "start": "f2f", "horizon": 10},
+    ),
+)
+
+
+def register_envs() -> None:
+    """Register every id of :data:`ENV_INFO` with Gymnasium (idempotent)."""
+    for info in ENV_INFO:
+        if info.env_id in gym.registry:
+            continue
+        gym.register(
+            id=info.env_id,
+            entry_point=info.entry_point,
+            vector_entry_point=info.vector_entry_point,
+            kwargs=dict(info.kwargs),
+        )
