@@ -25,13 +25,14 @@ def _check_stochastic(name: str, arr: NDArray[np.float64], axes: str) -> None:
     if neg.size:
         idx = tuple(int(i) for i in neg[0])
         raise ValueError(f"{name}[{axes}] must be non-negative; {name}{list(idx)} = {arr[idx]}")
-    sums = arr.sum(axis=-1)
+    sums = np.atleast_1d(arr.sum(axis=-1))
     bad = np.argwhere(np.abs(sums - 1.0) > _ROW_ATOL)
     if bad.size:
         idx = tuple(int(i) for i in bad[0])
+        where = f"row {name}{list(idx)}" if arr.ndim > 1 else name
         raise ValueError(
-            f"{name}[{axes}] rows must sum to 1 within {_ROW_ATOL}; row {name}{list(idx)} "
-            f"sums to {sums[idx]!r}"
+            f"{name}[{axes}] rows must sum to 1 within {_ROW_ATOL}; {where} "
+            f"sums to {float(sums[idx]):.10g}"
         )
 
 

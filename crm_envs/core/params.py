@@ -188,12 +188,13 @@ def check_prob_vector(name: str, arr: NDArray[Any], *, atol: float = 1e-8) -> No
         atol: Tolerance on the sums.
     """
     check_range_array(name, arr, 0.0, 1.0)
-    sums = arr.sum(axis=-1)
+    sums = np.atleast_1d(arr.sum(axis=-1))
     bad = np.argwhere(np.abs(sums - 1.0) > atol)
     if bad.size:
         idx = tuple(int(i) for i in bad[0])
         raise ValueError(
-            f"{name}: every row must sum to 1 (within {atol}); row {idx} sums to {sums[idx]!r}"
+            f"{name}: every row must sum to 1 (within {atol}); "
+            f"row {idx} sums to {float(sums[idx]):.10g}"
         )
 
 

@@ -213,17 +213,23 @@ class CustomerJourneyEnv(gym.Env[NDArray[np.int64], np.int64]):
         self._act = np.zeros(1, dtype=np.int64)
         self._has_stream = False
         self._ended = True
+        self._bind_kernel()
+
+    def _bind_kernel(self) -> None:
+        # Compiled entry point: skips numba's type dispatch on every step (see core.jit).
         self._step_kernel = entry_point(
-            kernels.journey_step_serial,
-            self._setup.kp,
-            self._state,
-            self._act,
-            self._obs,
-            self._rew,
-            self._term,
-            self._trunc,
-            self._mask,
-        )
+            kernels.journey_step_serial, self._setup.kp, self._state, self._act, self._obs,
+            self._rew, self._term, self._trunc, self._mask,
+        )  # fmt: skip
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_step_kernel"]  # compiled code does not pickle; rebound on load
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._bind_kernel()
 
     @property
     def params(self) -> CustomerJourneyParams:
@@ -238,6 +244,8 @@ class CustomerJourneyEnv(gym.Env[NDArray[np.int64], np.int64]):
         seed_state(self._state, seed, self.np_random, fresh=not self._has_stream)
         self._has_stream = True
         self._setup.apply_options(options, self._state)
+        if options and "params" in options:
+            self._bind_kernel()
         kernels.journey_reset_serial(self._setup.kp, self._state, self._obs, self._mask)
         self._ended = False
         return self._obs[0].copy(), {"action_mask": self._mask[0].copy()}

@@ -1,0 +1,91 @@
+"""Exact DP against closed forms, an independent implementation and brute force."""
+
+import itertools
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from agents.dp import backward_induction, value_iteration
+from crm_envs.core.models import TabularMDP
+
+
+def test_value_iteration_closed_form_two_state_chain():
+    # Action 0 stays (reward 1 in state 0, 0 in state 1); action 1 moves 1 -> 0 (reward 0).
+    g = 0.9
+    P = np.zeros((2, 2, 2))
+    P[0] = np.eye(2)
+    P[1] = [[1, 0], [1, 0]]
+    R = np.array([[1.0, 0.0], [0.0, 0.0]])
+    sol = value_iteration(TabularMDP(P, R, gamma=g), tol=1e-12)
+    v0 = 1 / (1 - g)
+    np.testing.assert_allclose(sol.V, [v0, g * v0], atol=1e-10)
+    assert sol.policy.tolist() == [0, 1] and sol.converged
+
+
+def _frozenlake_mdp(gamma):
+    env = gym.make("FrozenLake-v1", is_slippery=True).unwrapped
+    n_s, n_a = env.observation_space.n, env.action_space.n
+    P = np.zeros((n_a, n_s, n_s))
+    R = np.zeros((n_a, n_s))
+    for s in range(n_s):
+        for a in range(n_a):
+            for prob, s2, r, _done in env.P[s][a]:
+                P[a, s, s2] += prob
+                R[a, s] += prob * r
+    # FrozenLake's holes and goal are absorbing in P with zero reward (done).
+    for s in range(n_s):
+        if env.desc.ravel()[s] in b"HG":
+            P[:, s, :] = 0.0
+            P[:, s, s] = 1.0
+            R[:, s] = 0.0
+    return P, R
+
+
+def _independent_vi(P, R, gamma, sweeps=5000):
+    v = np.zeros(P.shape[1])
+    for _ in range(sweeps):
+        v = (R + gamma * P @ v).max(axis=0)
+    return v
+
+
+def test_value_iteration_on_frozenlake_matches_an_independent_solver():
+    P, R = _frozenlake_mdp(0.95)
+    sol = value_iteration(TabularMDP(P, R, gamma=0.95), tol=1e-10)
+    np.testing.assert_allclose(sol.V, _independent_vi(P, R, 0.95), atol=1e-8)
+    # The goal is reachable from the start with a positive probability.
+    assert 0.1 < sol.V[0] < 1.0
+
+
+def _policy_value(P, R, policy, h):
+    n_s = P.shape[-1]
+    v = np.zeros(n_s)
+    for t in range(h - 1, -1, -1):
+        pt = P[t] if P.ndim == 4 else P
+        rt = R[t] if R.ndim == 3 else R
+        a = policy[t]
+        v = rt[a, np.arange(n_s)] + pt[a, np.arange(n_s)] @ v
+    return v
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_backward_induction_equals_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    n_a, n_s, h = 2, 3, 3
+    P = rng.dirichlet(np.ones(n_s), size=(h, n_a, n_s))
+    R = rng.normal(size=(h, n_a, n_s))
+    sol = backward_induction(TabularMDP(P, R, gamma=1.0, horizon=h))
+    best = np.full(n_s, -np.inf)
+    per_step = list(itertools.product(range(n_a), repeat=n_s))
+    for pol in itertools.product(per_step, repeat=h):
+        best = np.maximum(best, _policy_value(P, R, np.array(pol), h))
+    np.testing.assert_allclose(sol.V[0], best, atol=1e-12)
+    np.testing.assert_allclose(_policy_value(P, R, sol.policy, h), best, atol=1e-12)
+
+
+def test_solvers_refuse_the_wrong_horizon():
+    P = np.stack([np.eye(2)])
+    with pytest.raises(ValueError, match="use backward_induction"):
+        value_iteration(TabularMDP(P, np.zeros((1, 2)), gamma=1.0, horizon=3))
+    with pytest.raises(ValueError, match="use value_iteration"):
+        backward_induction(TabularMDP(P, np.zeros((1, 2)), gamma=0.9))

@@ -1,0 +1,97 @@
+"""The exact optimum of CustomerJourney-v0 (issue point 3) and the paper's optimal journeys."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import crm_envs  # noqa: F401
+from agents.dp import backward_induction
+
+N_JOURNEYS = 10_000
+
+
+@pytest.fixture(scope="module")
+def solved():
+    env = gym.make("crm_envs/CustomerJourney-v0").unwrapped
+    mdp = env.model()
+    return env, mdp, backward_induction(mdp)
+
+
+def _greedy_path(env, sol, start, region):
+    """Most likely journey under the optimal policy (every intended move succeeds)."""
+    p = env.params
+    cell, path = start[0] * p.n_cols + start[1], [start]
+    for t in range(10):
+        a = sol.policy[t, cell * p.n_regions + region]
+        cell = p.neighbour(cell, a)
+        path.append(p.cell_rc(cell))
+        if p.layout[path[-1][0]][path[-1][1]] in "SX":
+            break
+    return path
+
+
+def _region(env, name):
+    return env.params.region_names.index(name)
+
+
+def test_urban_optimum_is_the_papers_webinar_journey(solved):
+    env, _, sol = solved
+    path = _greedy_path(env, sol, (0, 0), _region(env, "urban"))
+    # Bonaccorso: F2F (0,0) -> Pause (0,1) -> Conference (1,1) -> Webinar (2,1) -> Pause (2,2)
+    # -> Success.
+    assert path == [(0, 0), (0, 1), (1, 1), (2, 1), (2, 2), (3, 2)]
+    assert "".join(env.params.layout[r][c] for r, c in path) == "FPCWPS"
+
+
+def test_rural_optimum_follows_the_conference_with_f2f(solved):
+    env, _, sol = solved
+    path = _greedy_path(env, sol, (0, 0), _region(env, "rural"))
+    # The paper's second journey differs in the action after the conference: F2F (1,2).
+    assert path[0] == (0, 0) and path[1] in [(0, 1), (1, 0)]
+    assert path[2:] == [(1, 1), (1, 2), (2, 2), (3, 2)]
+
+
+@pytest.mark.parametrize("start", [(1, 13), (3, 11)])
+def test_journeys_from_the_far_cells_reach_4_14_over_a_shared_tail(solved, start):
+    env, _, sol = solved
+    for region in range(env.params.n_regions):
+        path = _greedy_path(env, sol, start, region)
+        assert path[-1] == (4, 14)
+        assert path[-2:] == [(4, 13), (4, 14)]
+
+
+def test_value_is_the_best_over_all_actions_and_beats_random(solved):
+    _env, mdp, sol = solved
+    v0 = sol.value(mdp.initial)
+    np.testing.assert_allclose(sol.V[:-1], sol.Q.max(axis=2))
+    assert v0 > 4.0  # reaches a success in 5 steps with high probability
+
+
+def test_simulated_optimal_return_matches_the_computed_value(solved):
+    _env, mdp, sol = solved
+    vec = gym.make_vec(
+        "crm_envs/CustomerJourney-v0", num_envs=N_JOURNEYS, vectorization_mode="vector_entry_point"
+    )
+    obs, _ = vec.reset(seed=99)
+    returns = np.zeros(N_JOURNEYS)
+    active = np.ones(N_JOURNEYS, dtype=bool)
+    while active.any():
+        actions = sol.policy[obs[:, 3], vec.unwrapped.state_index(obs)]
+        obs, rew, term, trunc, _ = vec.step(actions)
+        returns += np.where(active, rew, 0.0)
+        active &= ~(term | trunc)
+    se = returns.std(ddof=1) / np.sqrt(N_JOURNEYS)
+    value = sol.value(mdp.initial)
+    assert abs(returns.mean() - value) <= 3 * se, (returns.mean(), value, se)
+    assert se < 0.05
+
+
+def test_model_state_index_matches_observations(solved):
+    env, mdp, _ = solved
+    obs, _ = env.reset(seed=0, options={"region": 2, "cell": (3, 11)})
+    s = int(env.state_index(obs))
+    k = env.params.n_regions
+    assert s == (3 * env.params.n_cols + 11) * k + 2
+    assert mdp.initial[np.flatnonzero(mdp.initial)].sum() == pytest.approx(1.0)
+    start = np.flatnonzero(mdp.initial)
+    assert set(start // k) == {0}  # every journey starts in cell (0, 0)
