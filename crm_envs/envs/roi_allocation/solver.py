@@ -1,0 +1,240 @@
+"""Exact profit-maximising allocation and the nominal-range sensitivity analysis.
+
+Streukens et al. (2011, section 4.5) allocate effort by equalising the marginal profit of the
+drivers that receive any. With concave ADBUDG responses (c <= 1) this is the KKT solution of
+
+    max_x  sum_i v_i (y_i(e0_i + x_i) - y0_i) - sum_i x_i   s.t. x >= 0, sum_i x_i <= B,
+
+with ``v_i = cmv * lambda_i``: for a multiplier ``nu >= 1`` every driver gets the effort at
+which its marginal revenue ``v_i y_i'(e0_i + x_i)`` equals ``nu`` (or nothing if even its first
+dollar earns less), and ``nu`` is 1 without a binding budget or else the value that spends the
+budget exactly ("water-filling"). For c = 1 each driver's effort is in closed form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.optimize import brentq
+
+from crm_envs.core.params import check_scalar
+from crm_envs.envs.roi_allocation.adbudg import adbudg_derivative
+from crm_envs.envs.roi_allocation.params import ROIAllocationParams
+
+__all__ = [
+    "Allocation",
+    "SensitivityRow",
+    "calibrate_cmv",
+    "evaluate_allocation",
+    "sensitivity_table",
+    "solve_allocation",
+]
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """An investment allocation and its consequences.
+
+    Attributes:
+        effort: (n,) investment per driver, on top of the maintenance effort.
+        levels_before: (n,) pre-investment levels.
+        levels_after: (n,) post-investment levels.
+        revenue: Investment revenue (Eq. 1a).
+        profit: Investment profit = revenue - total effort.
+        roi: Profit / total effort (Eq. 8), NaN when nothing is invested.
+        budget: The budget constraint (None = unconstrained).
+        marginal: The common marginal revenue ``nu`` of the funded drivers (1 if unconstrained).
+    """
+
+    effort: NDArray[np.float64]
+    levels_before: NDArray[np.float64]
+    levels_after: NDArray[np.float64]
+    revenue: float
+    profit: float
+    roi: float
+    budget: float | None
+    marginal: float
+
+    @property
+    def total(self) -> float:
+        """Total investment effort."""
+        return float(self.effort.sum())
+
+    @property
+    def shares(self) -> NDArray[np.float64]:
+        """(n,) share of the total effort per driver."""
+        t = self.total
+        return self.effort / t if t > 0 else np.zeros_like(self.effort)
+
+
+def _effort_at_marginal(params: ROIAllocationParams, values: NDArray, nu: float) -> NDArray:
+    """Effort per driver at which its marginal revenue equals ``nu`` (0 if below already)."""
+    e0 = params.maintenance_effort
+    out = np.zeros(params.n_drivers)
+    for i in range(params.n_drivers):
+        a, b, c, d = params.a[i], params.b[i], params.c[i], params.d[i]
+        if values[i] <= 0 or values[i] * adbudg_derivative(e0[i], a, b, c, d) <= nu:
+            continue
+        if c == 1.0:
+            out[i] = np.sqrt(values[i] * (b - a) * d / nu) - d - e0[i]
+            continue
+
+        def gap(x: float, i: int = i, a: float = a, b: float = b, c: float = c, d: float = d):
+            return values[i] * adbudg_derivative(e0[i] + x, a, b, c, d) - nu
+
+        hi = max(d, 1.0)
+        while gap(hi) > 0:
+            hi *= 2.0
+        out[i] = brentq(gap, 0.0, hi, xtol=1e-9, rtol=1e-14)
+    return np.maximum(out, 0.0)
+
+
+def evaluate_allocation(
+    params: ROIAllocationParams,
+    effort: NDArray[np.float64],
+    budget: float | None = None,
+    marginal: float = float("nan"),
+    impacts: NDArray[np.float64] | None = None,
+) -> Allocation:
+    """Levels, revenue, profit and ROI of a given investment ``effort``.
+
+    Args:
+        params: The model.
+        effort: (n,) investment per driver.
+        budget: Budget to record (None = unconstrained).
+        marginal: Marginal revenue to record.
+        impacts: Driver impacts to use instead of ``params.impacts`` (sensitivity analysis).
+
+    Returns:
+        The :class:`Allocation`.
+    """
+    effort = np.asarray(effort, dtype=float)
+    after = params.levels(effort)
+    revenue = params.revenue(effort, impacts)
+    total = float(effort.sum())
+    profit = revenue - total
+    return Allocation(
+        effort=effort, levels_before=params.levels0.copy(), levels_after=after, revenue=revenue,
+        profit=profit, roi=profit / total if total > 0 else float("nan"), budget=budget,
+        marginal=marginal,
+    )  # fmt: skip
+
+
+def solve_allocation(params: ROIAllocationParams, budget: float | None = None) -> Allocation:
+    """The profit-maximising investment and its split over drivers (exact KKT solution).
+
+    Args:
+        params: The model (every driver needs c <= 1).
+        budget: Upper bound on the total investment (None = no budget).
+
+    Returns:
+        The optimal :class:`Allocation`.
+    """
+    if np.any(params.c > 1.0):
+        i = int(np.flatnonzero(params.c > 1.0)[0])
+        raise ValueError(
+            f"solve_allocation needs concave responses (c <= 1); driver {params.driver_names[i]} "
+            f"has c = {params.c[i]} (S-shaped), where equal marginal returns need not be optimal"
+        )
+    if budget is not None:
+        budget = check_scalar("budget", budget, low=0.0)
+    values = params.cmv * params.impacts
+    effort = _effort_at_marginal(params, values, 1.0)
+    nu = 1.0
+    if budget is not None and effort.sum() > budget:
+        if budget == 0.0:
+            effort = np.zeros(params.n_drivers)
+            nu = float("inf")
+        else:
+
+            def spent(log_nu: float) -> float:
+                return float(_effort_at_marginal(params, values, np.exp(log_nu)).sum()) - budget
+
+            hi = 1.0
+            while spent(hi) > 0:
+                hi *= 2.0
+            log_nu = brentq(spent, 0.0, hi, xtol=1e-13, rtol=1e-15)
+            nu = float(np.exp(log_nu))
+            effort = _effort_at_marginal(params, values, nu)
+            effort *= budget / effort.sum()  # remove the root finder's last rounding
+    return evaluate_allocation(params, effort, budget=budget, marginal=nu)
+
+
+def calibrate_cmv(params: ROIAllocationParams, optimal_total_effort: float) -> float:
+    """The aggregate customer monetary value at which the optimal total effort is as given.
+
+    The optimal total effort grows with ``cmv`` (each funded driver's effort does), so the
+    value is unique; Streukens et al. do not print it, only the optimum it leads to.
+
+    Args:
+        params: The model (its ``cmv`` is ignored).
+        optimal_total_effort: Target optimal total effort (> 0).
+
+    Returns:
+        The calibrated ``cmv``.
+    """
+    target = check_scalar("optimal_total_effort", optimal_total_effort, low=0.0, low_open=True)
+
+    def gap(log_cmv: float) -> float:
+        return solve_allocation(params.replace(cmv=float(np.exp(log_cmv)))).total - target
+
+    return float(np.exp(brentq(gap, np.log(1e2), np.log(1e12), xtol=1e-14, rtol=1e-15)))
+
+
+@dataclass(frozen=True)
+class SensitivityRow:
+    """One path of the nominal-range sensitivity analysis (Table 6).
+
+    Attributes:
+        arc: The perturbed arc (from, to).
+        profit_minus: Investment profit with the arc weight lowered by ``delta``.
+        change_minus: Percentage change of profit vs the optimum, arc lowered.
+        roi_minus: ROI with the arc lowered.
+        profit_plus: Investment profit with the arc weight raised by ``delta``.
+        change_plus: Percentage change of profit vs the optimum, arc raised.
+        roi_plus: ROI with the arc raised.
+    """
+
+    arc: tuple[str, str]
+    profit_minus: float
+    change_minus: float
+    roi_minus: float
+    profit_plus: float
+    change_plus: float
+    roi_plus: float
+
+
+def sensitivity_table(
+    params: ROIAllocationParams, allocation: Allocation, delta: float = 0.05
+) -> list[SensitivityRow]:
+    """Nominal-range sensitivity of the investment profit to each path (section 4.6, Table 6).
+
+    For every arc (k, l) of the path model, the arc weight is moved by ``-delta`` and
+    ``+delta`` (relative), the drivers' impacts follow Eq. 9 (``lambda'_i = lambda_i +
+    lambda_ik lambda_l,loy * delta * w_kl``) and the profit of the *fixed* allocation is
+    recomputed.
+
+    Args:
+        params: The model.
+        allocation: The allocation to hold fixed (usually ``solve_allocation(params)``).
+        delta: Relative change of an arc weight, in (0, 1).
+
+    Returns:
+        One :class:`SensitivityRow` per arc, in the path model's arc order.
+    """
+    delta = check_scalar("delta", delta, low=0.0, high=1.0, low_open=True, high_open=True)
+    pm = params.path_model
+    base = allocation.profit
+    rows = []
+    for arc, w in pm.arcs.items():
+        out = []
+        for sign in (-1.0, 1.0):
+            lam = pm.sensitivity_update(
+                params.driver_names, params.loyalty_node, arc, sign * delta * w
+            )
+            a = evaluate_allocation(params, allocation.effort, impacts=lam)
+            out.append((a.profit, 100.0 * (a.profit - base) / abs(base), a.roi * 100.0))
+        rows.append(SensitivityRow(arc, *out[0], *out[1]))
+    return rows
