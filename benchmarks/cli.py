@@ -4,7 +4,8 @@ Commands:
 
 * ``crm-bench envs``: every registered id with its source paper and a one-line description.
 * ``crm-bench random``: a random agent (uniform over the valid actions) on every env, its mean
-  return next to the exact optimum from ``model()``.
+  return next to the exact optimum from ``model()`` or, without one, the env's reference
+  policy.
 * ``crm-bench throughput``: ns per env-step and steps/s of every env, single and vectorised,
   next to CartPole measured in the same run (Markdown table).
 """
@@ -22,7 +23,10 @@ from tqdm.auto import tqdm
 import crm_envs  # noqa: F401  (registers the ids)
 from crm_envs.registration import ENV_INFO
 
-__all__ = ["envs_table", "main", "random_rollout"]
+__all__ = ["REFERENCE_EPISODES", "envs_table", "main", "random_rollout"]
+
+#: Episodes of a reference-policy rollout in ``crm-bench random``.
+REFERENCE_EPISODES = 100
 
 
 def envs_table() -> str:
@@ -32,8 +36,28 @@ def envs_table() -> str:
     return "\n".join(lines)
 
 
+def _rollout(env, policy, episodes: int, seed: int, desc: str, progress_bar: bool):
+    """Mean and standard error of the return of ``policy(obs, info)`` over one vector batch."""
+    obs, info = env.reset(seed=seed)
+    returns = np.zeros(episodes)
+    active = np.ones(episodes, dtype=bool)
+    bar = tqdm(desc=desc, disable=not progress_bar, unit="step")
+    while active.any():
+        obs, rew, term, trunc, info = env.step(policy(obs, info))
+        returns += np.where(active, rew, 0.0)
+        active &= ~(term | trunc)
+        bar.update(1)
+    bar.close()
+    stderr = returns.std(ddof=1) / np.sqrt(episodes) if episodes > 1 else float("nan")
+    return float(returns.mean()), float(stderr)
+
+
 def random_rollout(env_id: str, episodes: int, seed: int, progress_bar: bool = True) -> dict:
-    """Mean return of uniformly random valid actions, and the optimum when ``model()`` exists.
+    """Mean return of uniformly random (valid) actions next to the env's reference.
+
+    The reference is the exact optimum when the env has ``model()``, else the mean return of
+    its ``reference_action`` policy on the same seeds (at most ``REFERENCE_EPISODES``
+    episodes: the reference policies solve an optimisation per step).
 
     Args:
         env_id: Registered id.
@@ -42,40 +66,43 @@ def random_rollout(env_id: str, episodes: int, seed: int, progress_bar: bool = T
         progress_bar: Show a tqdm bar over the steps.
 
     Returns:
-        ``{"env_id", "episodes", "mean", "stderr", "optimal"}`` (optimal is None without a model).
+        ``{"env_id", "episodes", "mean", "stderr", "reference", "reference_kind"}``.
     """
     from agents.dp import backward_induction, value_iteration
 
     env = gym.make_vec(env_id, num_envs=episodes, vectorization_mode="vector_entry_point")
     rng = np.random.default_rng(seed)
-    _, info = env.reset(seed=seed)
-    returns = np.zeros(episodes)
-    active = np.ones(episodes, dtype=bool)
-    bar = tqdm(desc=f"random agent on {env_id}", disable=not progress_bar, unit="step")
-    while active.any():
+    env.action_space.seed(seed)
+
+    def random_policy(obs, info):
+        if "action_mask" not in info:
+            return env.action_space.sample()
         mask = info["action_mask"].astype(float)
         probs = mask / mask.sum(axis=1, keepdims=True)
-        actions = (probs.cumsum(axis=1) < rng.random((episodes, 1))).sum(axis=1)
-        _, rew, term, trunc, info = env.step(actions)
-        returns += np.where(active, rew, 0.0)
-        active &= ~(term | trunc)
-        bar.update(1)
-    bar.close()
-    optimal = None
-    model_fn = getattr(env.unwrapped, "model", None) or getattr(env, "model", None)
-    if model_fn is not None:
-        mdp = model_fn()
+        return (probs.cumsum(axis=1) < rng.random((episodes, 1))).sum(axis=1)
+
+    mean, stderr = _rollout(env, random_policy, episodes, seed, f"random on {env_id}", progress_bar)
+    base = env.unwrapped
+    reference, kind = None, None
+    if hasattr(base, "model"):
+        mdp = base.model()
+        kind = "exact optimum"
         if mdp.horizon is not None:
-            optimal = backward_induction(mdp).value(mdp.initial)
+            reference = backward_induction(mdp).value(mdp.initial)
         else:
-            optimal = float(mdp.initial @ value_iteration(mdp).V)
+            reference = float(mdp.initial @ value_iteration(mdp).V)
+    elif hasattr(base, "reference_action"):
+        n_ref = min(episodes, REFERENCE_EPISODES)
+        kind = f"reference policy ({n_ref} episodes)"
+        ref_env = gym.make_vec(env_id, num_envs=n_ref, vectorization_mode="vector_entry_point")
+        reference, _ = _rollout(
+            ref_env, lambda obs, info: ref_env.unwrapped.reference_action(obs), n_ref, seed,
+            f"reference on {env_id}", progress_bar,
+        )  # fmt: skip
     return {
-        "env_id": env_id,
-        "episodes": episodes,
-        "mean": float(returns.mean()),
-        "stderr": float(returns.std(ddof=1) / np.sqrt(episodes)) if episodes > 1 else float("nan"),
-        "optimal": optimal,
-    }
+        "env_id": env_id, "episodes": episodes, "mean": mean, "stderr": stderr,
+        "reference": reference, "reference_kind": kind,
+    }  # fmt: skip
 
 
 def _cmd_envs(_: argparse.Namespace) -> int:
@@ -85,12 +112,15 @@ def _cmd_envs(_: argparse.Namespace) -> int:
 
 def _cmd_random(args: argparse.Namespace) -> int:
     ids = args.envs or [i.env_id for i in ENV_INFO]
-    print("| id | episodes | random mean return | std. error | optimal (exact) |")
-    print("|---|---:|---:|---:|---:|")
+    print("| id | episodes | random mean return | std. error | reference | reference is |")
+    print("|---|---:|---:|---:|---:|---|")
     for env_id in ids:
         r = random_rollout(env_id, args.episodes, args.seed, progress_bar=not args.quiet)
-        opt = "n/a" if r["optimal"] is None else f"{r['optimal']:.4f}"
-        print(f"| `{env_id}` | {r['episodes']} | {r['mean']:.4f} | {r['stderr']:.4f} | {opt} |")
+        ref = "n/a" if r["reference"] is None else f"{r['reference']:.4f}"
+        print(
+            f"| `{env_id}` | {r['episodes']} | {r['mean']:.4f} | {r['stderr']:.4f} | {ref} | "
+            f"{r['reference_kind'] or 'n/a'} |"
+        )
     return 0
 
 

@@ -44,6 +44,26 @@ ENV_INFO: tuple[EnvInfo, ...] = (
         vector_entry_point="crm_envs.envs.customer_journey.vector_env:CustomerJourneyVectorEnv",
         kwargs={"preset": "bonaccorso", "start": "f2f", "horizon": 10},
     ),
+    EnvInfo(
+        env_id="crm_envs/ROIAllocation-v0",
+        paper="Streukens, van Hoesel & de Ruyter (2011), Industrial Marketing Management",
+        description="Quarterly investment (Box) in 7 quality drivers: ADBUDG response, "
+        "driver->loyalty path model, CMV dynamics, persistence, budget",
+        entry_point="crm_envs.envs.roi_allocation.env:ROIAllocationEnv",
+        vector_entry_point="crm_envs.envs.roi_allocation.vector_env:ROIAllocationVectorEnv",
+        kwargs={"preset": "streukens2011", "horizon": 12},
+    ),
+    EnvInfo(
+        env_id="crm_envs/ROIAllocationDiscrete-v0",
+        paper="Streukens, van Hoesel & de Ruyter (2011), Industrial Marketing Management",
+        description="ROIAllocation with a Discrete action: one $5,000 increment to one driver "
+        "(or nothing) per quarter",
+        entry_point="crm_envs.envs.roi_allocation.env:ROIAllocationDiscreteEnv",
+        vector_entry_point=(
+            "crm_envs.envs.roi_allocation.vector_env:ROIAllocationDiscreteVectorEnv"
+        ),
+        kwargs={"preset": "streukens2011", "horizon": 12, "increment": 5000.0},
+    ),
 )
 
 

@@ -27,7 +27,14 @@ def test_console_script_is_installed():
 def test_random_rollout_is_below_the_optimum():
     r = random_rollout("crm_envs/CustomerJourney-v0", 2000, seed=0, progress_bar=False)
     assert r["episodes"] == 2000 and r["stderr"] > 0
-    assert r["mean"] + 5 * r["stderr"] < r["optimal"]
+    assert r["reference_kind"] == "exact optimum"
+    assert r["mean"] + 5 * r["stderr"] < r["reference"]
+
+
+def test_random_rollout_on_box_actions_uses_the_reference_policy():
+    r = random_rollout("crm_envs/ROIAllocation-v0", 50, seed=0, progress_bar=False)
+    assert r["reference_kind"].startswith("reference policy")
+    assert r["mean"] < r["reference"]
 
 
 def test_throughput_table_has_the_reference_and_ratios():
@@ -36,10 +43,10 @@ def test_throughput_table_has_the_reference_and_ratios():
     )
     table = format_table(results)
     rows = [line for line in table.splitlines()[2:]]
-    assert len(rows) == 2 * 3  # (CartPole + ours) x (single, N=1, N=64)
+    assert len(rows) == (1 + len(ENV_INFO)) * 3  # (CartPole + ours) x (single, N=1, N=64)
     assert sum("CartPole-v1" in r for r in rows) == 3
     assert all(m.ns_per_step > 0 for m in results)
-    ours = [r for r in rows if "CustomerJourney" in r]
+    ours = [r for r in rows if "crm_envs/" in r]
     assert all(r.rstrip(" |").split("|")[-1].strip() not in ("", "n/a") for r in ours)
 
 

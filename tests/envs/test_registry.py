@@ -21,11 +21,18 @@ def test_every_catalogued_id_is_registered():
     assert sorted(i for i in gym.registry if i.startswith("crm_envs/")) == ENV_IDS
 
 
-def _masked_actions(info, rng):
-    mask = info["action_mask"]
-    if mask.ndim == 1:
-        return int(rng.choice(np.flatnonzero(mask)))
-    return np.array([rng.choice(np.flatnonzero(m)) for m in mask])
+def _masked_actions(info, rng, space):
+    """Random valid actions: by the action mask where the env has one, else from the space."""
+    if "action_mask" in info:
+        mask = info["action_mask"]
+        if mask.ndim == 1:
+            return int(rng.choice(np.flatnonzero(mask)))
+        return np.array([rng.choice(np.flatnonzero(m)) for m in mask])
+    if isinstance(space, gym.spaces.Discrete):
+        return int(rng.integers(space.n))
+    if isinstance(space, gym.spaces.MultiDiscrete):
+        return rng.integers(space.nvec)
+    return rng.uniform(space.low, space.high).astype(space.dtype)
 
 
 def _rollout(env, seed, steps):
@@ -33,7 +40,7 @@ def _rollout(env, seed, steps):
     obs, info = env.reset(seed=seed)
     out = [obs]
     for _ in range(steps):
-        obs, rew, term, trunc, info = env.step(_masked_actions(info, rng))
+        obs, rew, term, trunc, info = env.step(_masked_actions(info, rng, env.action_space))
         out.append((obs, rew, term, trunc))
         if term or trunc:
             obs, info = env.reset()
@@ -78,10 +85,10 @@ def test_pickle_round_trip_continues_identically(env_id):
     env = gym.make(env_id)
     rng = np.random.default_rng(0)
     _, info = env.reset(seed=11)
-    env.step(_masked_actions(info, rng))
+    env.step(_masked_actions(info, rng, env.action_space))
     clone = pickle.loads(pickle.dumps(env))
     for _ in range(30):
-        a = _masked_actions(info, rng)
+        a = _masked_actions(info, rng, env.action_space)
         o1, r1, t1, u1, info = env.step(a)
         o2, r2, t2, u2, _ = clone.step(a)
         assert np.array_equal(o1, o2) and r1 == r2 and (t1, u1) == (t2, u2)
@@ -106,7 +113,7 @@ def test_vector_equals_single_envs_for_the_same_seed(env_id):
     just_ended = np.zeros(n, dtype=bool)
     episodes_ended = 0
     for _ in range(steps):
-        actions = _masked_actions(vinfo, rng)
+        actions = _masked_actions(vinfo, rng, vec.action_space)
         vobs, vrew, vterm, vtrunc, vinfo = vec.step(actions)
         for i, env in enumerate(singles):
             if just_ended[i]:  # NEXT_STEP autoreset: this step reset copy i
@@ -114,7 +121,7 @@ def test_vector_equals_single_envs_for_the_same_seed(env_id):
                 assert np.array_equal(vobs[i], o)
                 assert vrew[i] == 0.0 and not vterm[i] and not vtrunc[i]
                 continue
-            o, r, term, trunc, _ = env.step(int(actions[i]))
+            o, r, term, trunc, _ = env.step(actions[i])
             assert np.array_equal(vobs[i], o)
             assert vrew[i] == r and vterm[i] == term and vtrunc[i] == trunc
         episodes_ended += int((vterm | vtrunc).sum())
@@ -128,5 +135,7 @@ def test_vector_outputs_are_not_overwritten_by_later_steps(env_id):
     obs0, info = vec.reset(seed=0)
     kept = obs0.copy()
     for _ in range(5):
-        _, _, _, _, info = vec.step(_masked_actions(info, np.random.default_rng(1)))
+        _, _, _, _, info = vec.step(
+            _masked_actions(info, np.random.default_rng(1), vec.action_space)
+        )
     assert np.array_equal(obs0, kept)

@@ -1,0 +1,1 @@
+"""ROIAllocation: marketing investment across quality drivers (Streukens et al. 2011)."""

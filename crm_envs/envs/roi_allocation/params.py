@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from crm_envs.core.params import check_array, check_range_array, check_scalar
+from crm_envs.core.params import check_array, check_int, check_range_array, check_scalar
 from crm_envs.envs.roi_allocation.adbudg import adbudg, adbudg_inverse, check_adbudg
+from crm_envs.envs.roi_allocation.kernels import ROIKernelParams
 from crm_envs.envs.roi_allocation.paths import PathModel
 
 __all__ = ["ROIAllocationParams"]
@@ -123,7 +124,28 @@ class ROIAllocationParams:
     def revenue(self, investment: Any, impacts: NDArray[np.float64] | None = None) -> float:
         """Investment revenue, Eq. 1a: ``cmv * sum_i lambda_i (y_i - y0_i)``."""
         lam = self.impacts if impacts is None else impacts
-        return float(self.cmv * lam @ (self.levels(investment) - self.levels0))
+        # levels(0) equals levels0 up to rounding; using it makes zero investment earn exactly 0.
+        return float(
+            self.cmv * lam @ (self.levels(investment) - self.levels(np.zeros(self.n_drivers)))
+        )
+
+    def to_kernel(self, horizon: int) -> ROIKernelParams:
+        """Build the NamedTuple the numba kernel reads.
+
+        Args:
+            horizon: Quarters per episode.
+
+        Returns:
+            The kernel parameters.
+        """
+        return ROIKernelParams(
+            a=self.a.copy(), b=self.b.copy(), c=self.c.copy(), d=self.d.copy(),
+            e0=self.maintenance_effort, y0=self.levels(np.zeros(self.n_drivers)),
+            impacts=self.impacts,
+            kappa=self.kappa.copy(), cmv_mean=float(self.cmv), phi1=self.cmv_ar[0],
+            phi2=self.cmv_ar[1], noise_sd=float(self.cmv_noise * self.cmv),
+            budget=float(self.budget), horizon=check_int("horizon", horizon, low=1),
+        )  # fmt: skip
 
     def replace(self, **changes: Any) -> ROIAllocationParams:
         """Return a copy with some fields changed (validated again)."""

@@ -148,7 +148,7 @@ class PathModel:
 
 
 def logit_marginal_factor(probability: float) -> float:
-    """p (1 - p): the factor turning a logit coefficient into a marginal effect at p."""
+    """Return p (1 - p), the factor turning a logit coefficient into a marginal effect at p."""
     if not 0.0 < probability < 1.0:
         raise ValueError(f"operating probability must lie in (0, 1), got {probability}")
     return probability * (1.0 - probability)

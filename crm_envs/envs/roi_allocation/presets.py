@@ -107,8 +107,10 @@ def streukens2011() -> ROIAllocationParams:
     * Aggregate customer monetary value per quarter (not printed): calibrated so that the
       optimal total effort is Table 5's $42,000 (:func:`calibrate_cmv`, about $3.38M).
       The split, profit, ROI and the $10,000 budget case then follow from the model.
-    * Multi-period extension (section 6): investment persistence kappa = 1 (a one-off
-      investment lifts a level for good), CMV dynamics from Table 4's coefficients on CMV
+    * Multi-period extension (section 6): investment persistence kappa = 0.5 for every
+      driver (half of an investment's effect carries into the next quarter; the paper gives
+      no value: kappa = 0 would make every quarter the static problem, kappa = 1 would make a
+      one-off investment lift a level for good), CMV dynamics from Table 4's coefficients on CMV
       one and two quarters back (the purchase quantity two quarters back stands in for CMV
       two quarters back), shocks with a standard deviation of 5% of CMV, a budget of
       12 x $42,000 and at most $60,000 per driver and quarter.
@@ -134,7 +136,7 @@ def streukens2011() -> ROIAllocationParams:
         path_model=model,
         loyalty_node="LOY",
         cmv=1.0,
-        kappa=1.0,
+        kappa=0.5,
         cmv_ar=(0.30, 0.64),
         cmv_noise=0.05,
         budget=12 * TABLE5["optimal_total_effort"],

@@ -26,8 +26,11 @@ from crm_envs.envs.roi_allocation.params import ROIAllocationParams
 __all__ = [
     "Allocation",
     "SensitivityRow",
+    "allocate_total",
     "calibrate_cmv",
+    "cmv_forecast",
     "evaluate_allocation",
+    "lookahead_allocation",
     "sensitivity_table",
     "solve_allocation",
 ]
@@ -142,24 +145,142 @@ def solve_allocation(params: ROIAllocationParams, budget: float | None = None) -
         budget = check_scalar("budget", budget, low=0.0)
     values = params.cmv * params.impacts
     effort = _effort_at_marginal(params, values, 1.0)
-    nu = 1.0
     if budget is not None and effort.sum() > budget:
-        if budget == 0.0:
-            effort = np.zeros(params.n_drivers)
-            nu = float("inf")
-        else:
+        best = allocate_total(params, budget)
+        return evaluate_allocation(params, best.effort, budget=budget, marginal=best.marginal)
+    return evaluate_allocation(params, effort, budget=budget, marginal=1.0)
 
-            def spent(log_nu: float) -> float:
-                return float(_effort_at_marginal(params, values, np.exp(log_nu)).sum()) - budget
 
-            hi = 1.0
-            while spent(hi) > 0:
+def allocate_total(params: ROIAllocationParams, total: float) -> Allocation:
+    """The best split of exactly ``total`` effort: equal marginal revenue across funded drivers.
+
+    Below the unconstrained optimum this is the budget-constrained optimum; above it, it is
+    the least wasteful way to over-invest (the common marginal revenue is then below 1).
+
+    Args:
+        params: The model (every driver needs c <= 1).
+        total: Total effort to spend, >= 0.
+
+    Returns:
+        The :class:`Allocation` (``marginal`` is the common marginal revenue).
+    """
+    total = check_scalar("total", total, low=0.0)
+    if total == 0.0:
+        return evaluate_allocation(params, np.zeros(params.n_drivers), marginal=float("inf"))
+    values = params.cmv * params.impacts
+    if not np.any(values > 0):
+        raise ValueError("no driver has a positive impact on loyalty: nothing worth funding")
+
+    def spent(log_nu: float) -> float:
+        return float(_effort_at_marginal(params, values, np.exp(log_nu)).sum()) - total
+
+    lo, hi = -1.0, 1.0
+    while spent(lo) < 0:
+        lo *= 2.0
+    while spent(hi) > 0:
+        hi *= 2.0
+    log_nu = brentq(spent, lo, hi, xtol=1e-13, rtol=1e-15)
+    effort = _effort_at_marginal(params, values, float(np.exp(log_nu)))
+    effort *= total / effort.sum()  # remove the root finder's last rounding
+    return evaluate_allocation(params, effort, marginal=float(np.exp(log_nu)))
+
+
+def cmv_forecast(params: ROIAllocationParams, cmv: float, cmv_prev: float, quarters: int):
+    """Expected CMV of this and the next ``quarters - 1`` quarters under the AR(2) model.
+
+    Args:
+        params: The model (``cmv`` is the long-run mean, ``cmv_ar`` the coefficients).
+        cmv: This quarter's CMV.
+        cmv_prev: Last quarter's CMV.
+        quarters: Number of quarters to forecast (>= 1).
+
+    Returns:
+        (quarters,) expected CMV, starting with ``cmv`` itself.
+    """
+    mu, (phi1, phi2) = params.cmv, params.cmv_ar
+    out, a, b = [], cmv - mu, cmv_prev - mu
+    for _ in range(quarters):
+        out.append(mu + a)
+        a, b = phi1 * a + phi2 * b, a
+    return np.array(out)
+
+
+def lookahead_allocation(
+    params: ROIAllocationParams,
+    quarters_left: int,
+    stock: NDArray[np.float64] | None = None,
+    cmv: float | None = None,
+    cmv_prev: float | None = None,
+    budget: float | None = None,
+    cap: float | None = None,
+) -> NDArray[np.float64]:
+    """This quarter's investment when no later investment will follow (exact KKT solution).
+
+    Investing ``x`` now sets the stock to ``kappa * stock + x``; it then decays by ``kappa``
+    per quarter, and the expected revenue over the ``quarters_left`` quarters (this one
+    included) is ``sum_k E[CMV_k] lambda_i (y_i(e0 + kappa^k (kappa stock + x)) - y0)``. This
+    is concave in ``x`` for c <= 1, so equal marginal values with per-driver caps and a budget
+    multiplier give the exact maximiser. With one quarter left and no stock this is
+    :func:`solve_allocation`. The multi-period environments use it as their reference policy
+    (one step of policy improvement over "invest nothing from now on").
+
+    Args:
+        params: The model (every driver needs c <= 1).
+        quarters_left: Quarters of revenue the investment earns, >= 1.
+        stock: (n,) current investment stock (default 0).
+        cmv: This quarter's CMV (default: its mean).
+        cmv_prev: Last quarter's CMV (default: ``cmv``).
+        budget: Most that may be spent now (None = no limit).
+        cap: Most per driver (None = no limit).
+
+    Returns:
+        (n,) investment per driver.
+    """
+    quarters_left = int(quarters_left)
+    if quarters_left < 1:
+        raise ValueError(f"quarters_left must be >= 1, got {quarters_left}")
+    n = params.n_drivers
+    stock = np.zeros(n) if stock is None else np.asarray(stock, dtype=float)
+    cmv = params.cmv if cmv is None else float(cmv)
+    cmv_prev = cmv if cmv_prev is None else float(cmv_prev)
+    weights = cmv_forecast(params, cmv, cmv_prev, quarters_left)  # (L,)
+    decay = params.kappa[None, :] ** np.arange(quarters_left)[:, None]  # (L, n)
+    base = params.kappa * stock
+    e0, a, b, c, d = params.maintenance_effort, params.a, params.b, params.c, params.d
+    lam = params.impacts
+    upper = np.inf if cap is None else float(cap)
+
+    def marginal(i: int, x: float) -> float:
+        eff = e0[i] + decay[:, i] * (base[i] + x)
+        return float(
+            lam[i] * weights @ (decay[:, i] * adbudg_derivative(eff, a[i], b[i], c[i], d[i]))
+        )
+
+    def efforts(nu: float) -> NDArray[np.float64]:
+        out = np.zeros(n)
+        for i in range(n):
+            if lam[i] <= 0 or marginal(i, 0.0) <= nu:
+                continue
+            hi = max(d[i], 1.0)
+            while hi < upper and marginal(i, hi) > nu:
                 hi *= 2.0
-            log_nu = brentq(spent, 0.0, hi, xtol=1e-13, rtol=1e-15)
-            nu = float(np.exp(log_nu))
-            effort = _effort_at_marginal(params, values, nu)
-            effort *= budget / effort.sum()  # remove the root finder's last rounding
-    return evaluate_allocation(params, effort, budget=budget, marginal=nu)
+            if hi >= upper and marginal(i, upper) >= nu:
+                out[i] = upper
+                continue
+            out[i] = brentq(lambda x, i=i: marginal(i, x) - nu, 0.0, min(hi, upper), xtol=1e-9)
+        return out
+
+    x = efforts(1.0)
+    if budget is not None and x.sum() > budget:
+        if budget <= 0:
+            return np.zeros(n)
+        lo, hi = 0.0, 1.0
+        while efforts(np.exp(hi)).sum() > budget:
+            hi *= 2.0
+        log_nu = brentq(lambda v: efforts(np.exp(v)).sum() - budget, lo, hi, xtol=1e-12)
+        x = efforts(float(np.exp(log_nu)))
+        x *= budget / x.sum() if x.sum() > 0 else 0.0
+    return x
 
 
 def calibrate_cmv(params: ROIAllocationParams, optimal_total_effort: float) -> float:

@@ -1,0 +1,321 @@
+"""``crm_envs/ROIAllocation-v0`` and ``crm_envs/ROIAllocationDiscrete-v0``: quarterly budgets."""
+
+from __future__ import annotations
+
+from typing import Any, SupportsFloat
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from numpy.typing import NDArray
+
+from crm_envs.core.jit import entry_point
+from crm_envs.core.params import check_int, check_scalar
+from crm_envs.core.vector import seed_state
+from crm_envs.envs.roi_allocation import kernels
+from crm_envs.envs.roi_allocation.adbudg import adbudg, adbudg_inverse
+from crm_envs.envs.roi_allocation.params import ROIAllocationParams
+from crm_envs.envs.roi_allocation.presets import get_preset
+from crm_envs.envs.roi_allocation.solver import cmv_forecast, lookahead_allocation
+
+__all__ = ["ROIAllocationDiscreteEnv", "ROIAllocationEnv", "ROISetup"]
+
+_RESET_OPTIONS = ("params",)
+
+
+class ROISetup:
+    """What the single and vector envs share: params, spaces, action scaling, reference policy.
+
+    Args:
+        preset: Registered preset name.
+        params: Explicit parameters (override ``preset``).
+        horizon: Quarters per episode.
+        discrete: Discrete actions (one increment to one driver per quarter) instead of a Box.
+        increment: Dollars of one discrete investment step.
+        reward_scale: Rewards are investment profit in dollars times this (default: $1,000s).
+    """
+
+    def __init__(
+        self,
+        preset: str,
+        params: ROIAllocationParams | None,
+        horizon: int,
+        discrete: bool,
+        increment: float,
+        reward_scale: float,
+    ) -> None:
+        if params is None:
+            params = get_preset(preset)
+        elif not isinstance(params, ROIAllocationParams):
+            raise TypeError(f"params must be ROIAllocationParams, got {type(params).__name__}")
+        self.params = params
+        self.horizon = check_int("horizon", horizon, low=1)
+        self.discrete = bool(discrete)
+        self.increment = check_scalar("increment", increment, low=0.0, low_open=True)
+        self.reward_scale = check_scalar("reward_scale", reward_scale, low=0.0, low_open=True)
+        self.kp = params.to_kernel(self.horizon)
+        n = params.n_drivers
+        low = np.concatenate([params.a, [-np.inf, -np.inf, 0.0, 0.0]]).astype(np.float32)
+        high = np.concatenate([params.b, [np.inf, np.inf, 1.0, 1.0]]).astype(np.float32)
+        self.observation_space = spaces.Box(low, high, dtype=np.float32)
+        if self.discrete:
+            self.action_space: spaces.Space[Any] = spaces.Discrete(n + 1)
+        else:
+            self.action_space = spaces.Box(-1.0, 1.0, (n,), dtype=np.float32)
+
+    def apply_options(self, options: dict[str, Any] | None) -> bool:
+        """Apply reset options (``{"params": ROIAllocationParams}``); True if params changed."""
+        options = dict(options or {})
+        unknown = sorted(set(options) - set(_RESET_OPTIONS))
+        if unknown:
+            raise ValueError(f"unknown reset option(s) {unknown}; allowed: {list(_RESET_OPTIONS)}")
+        if "params" not in options:
+            return False
+        new = options["params"]
+        if not isinstance(new, ROIAllocationParams):
+            raise TypeError(f"options['params'] must be ROIAllocationParams, got {type(new)}")
+        if new.n_drivers != self.params.n_drivers:
+            raise ValueError(
+                f"options['params'] must keep {self.params.n_drivers} drivers (they fix the "
+                f"spaces), got {new.n_drivers}"
+            )
+        self.params = new
+        self.kp = new.to_kernel(self.horizon)
+        return True
+
+    def efforts(self, actions: Any, n_envs: int) -> NDArray[np.float64]:
+        """Validate a batch of actions and turn them into dollars per driver, shape (N, n).
+
+        Box actions in [-1, 1] map linearly to [0, max_effort] per driver; discrete action
+        k >= 1 invests one ``increment`` in driver k - 1, action 0 invests nothing.
+        """
+        n = self.params.n_drivers
+        if self.discrete:
+            arr = np.asarray(actions)
+            if arr.shape != (n_envs,) or not np.issubdtype(arr.dtype, np.integer):
+                raise ValueError(
+                    f"actions must be {n_envs} integers in Discrete({n + 1}), got shape "
+                    f"{arr.shape} and dtype {arr.dtype}"
+                )
+            if arr.min() < 0 or arr.max() > n:
+                bad = int(np.flatnonzero((arr < 0) | (arr > n))[0])
+                raise ValueError(
+                    f"action must lie in Discrete({n + 1}) = {{0: no investment, 1..{n}: one "
+                    f"increment to driver 1..{n}}}; got {int(arr[bad])}"
+                )
+            out = np.zeros((n_envs, n + 1))
+            out[np.arange(n_envs), arr] = self.increment
+            return np.ascontiguousarray(out[:, 1:])
+        arr = np.asarray(actions, dtype=np.float64)
+        if arr.shape != (n_envs, n):
+            raise ValueError(f"actions must have shape ({n_envs}, {n}), got {arr.shape}")
+        if not np.all(np.isfinite(arr)) or arr.min() < -1.0 or arr.max() > 1.0:
+            raise ValueError(
+                f"Box actions must be finite and lie in [-1, 1] (mapped to [0, "
+                f"{self.params.max_effort:,.0f}] dollars per driver); got {actions!r}"
+            )
+        return (arr + 1.0) * (0.5 * self.params.max_effort)
+
+    def reference_action(self, obs: NDArray[np.floating]) -> Any:
+        """The benchmark's reference action for one observation.
+
+        Box actions: :func:`lookahead_allocation` on the current state -- the best investment
+        now if nothing more were invested, valued over the remaining quarters with the AR(2)
+        forecast of CMV, within the budget left and ``max_effort`` per driver. Discrete
+        actions: the action with the highest value by the same measure.
+
+        Args:
+            obs: One observation of the env.
+
+        Returns:
+            An action of the env's action space.
+        """
+        p, n = self.params, self.params.n_drivers
+        o = np.asarray(obs, dtype=np.float64)
+        levels = np.minimum(o[:n], np.nextafter(p.b, p.a))
+        stock = np.maximum(adbudg_inverse(levels, p.a, p.b, p.c, p.d) - p.maintenance_effort, 0)
+        cmv, cmv_prev = o[n] * p.cmv, o[n + 1] * p.cmv
+        left = o[n + 2] * p.budget
+        quarters_left = max(1, round((1.0 - o[n + 3]) * self.horizon))
+        if not self.discrete:
+            x = lookahead_allocation(
+                p, quarters_left, stock, cmv, cmv_prev, budget=left, cap=p.max_effort
+            )
+            return (2.0 * x / p.max_effort - 1.0).astype(np.float32)
+        weights = cmv_forecast(p, cmv, cmv_prev, quarters_left)
+        decay = p.kappa[None, :] ** np.arange(quarters_left)[:, None]
+        base = p.kappa * stock
+        spend = min(self.increment, left)
+
+        def value(extra: NDArray[np.float64]) -> float:
+            eff = p.maintenance_effort + decay * (base + extra)
+            return float(weights @ (adbudg(eff, p.a, p.b, p.c, p.d) @ p.impacts))
+
+        now = value(np.zeros(n))
+        gains = [0.0] + [value(np.eye(n)[j] * spend) - now - spend for j in range(n)]
+        return int(np.argmax(gains))
+
+
+class ROIAllocationEnv(gym.Env[NDArray[np.float32], Any]):
+    """Quarterly marketing investment across quality drivers (Streukens et al. 2011).
+
+    ## Description
+
+    A B2B supplier invests, quarter by quarter over ``horizon`` quarters (default 12), in
+    seven quality drivers (ordering, information requests, catalogue, delivery, product
+    quality, complaint management, invoicing). Each driver's perceived level responds to its
+    effort by an ADBUDG curve; levels raise the retention probability through the driver ->
+    quality -> value/satisfaction/trust -> loyalty path model; retention times the aggregate
+    customer monetary value (CMV) is revenue. Investment effects persist with factor kappa
+    per driver (the paper's section 6 extension) and the CMV follows Table 4's dynamic panel
+    model with shocks. The episode budget caps total investment.
+
+    ## Action Space
+
+    ``Box(-1, 1, (7,), float32)``: investment per driver this quarter, mapped linearly from
+    [-1, 1] to [0, ``max_effort``] dollars (default $60,000). Actions outside the box raise.
+    If the quarter's total exceeds the budget left, every driver's investment is scaled down
+    to spend exactly the rest (``info["budget_limited"]``).
+
+    ## Observation Space
+
+    ``Box(float32, (11,))``: the seven driver levels (in [a, b)), this and last quarter's
+    CMV relative to its long-run mean, the budget left as a fraction of the budget, and the
+    fraction of the horizon elapsed.
+
+    ## Rewards
+
+    The quarter's investment profit ``CMV_t * sum_i lambda_i (y_i - y0_i) - investment``
+    (Eq. 1a), times ``reward_scale`` (default 1e-3: thousands of dollars).
+
+    ## Starting State
+
+    No investment stock (pre-investment levels of Table 5), CMV at its mean, full budget.
+
+    ## Episode End
+
+    Truncated after ``horizon`` quarters; never terminated.
+
+    ## Arguments
+
+    ``preset`` (default ``"streukens2011"``), ``params``, ``horizon`` (12), ``reward_scale``
+    (1e-3). ``reset(options={"params": p})`` swaps the numeric parameters (same drivers).
+
+    ## Calibration & References
+
+    Streukens, van Hoesel & de Ruyter (2011), Industrial Marketing Management 40(1) 149-161:
+    Table 3 (path model), Table 4 (CMV dynamics), Table 5 (levels, impacts, ADBUDG), section
+    6 (persistence). With one quarter, no CMV noise and kappa = 1 the optimal action is
+    :func:`~crm_envs.envs.roi_allocation.solver.solve_allocation`'s.
+    ``env.unwrapped.reference_action(obs)`` is the benchmark's reference policy (the
+    continuous problem has no finite exact model): the best investment now if nothing more
+    were invested, valued over the remaining quarters (``lookahead_allocation``).
+
+    ## Registered Configurations
+
+    ``crm_envs/ROIAllocation-v0`` (Box actions), ``crm_envs/ROIAllocationDiscrete-v0``
+    (``Discrete(8)``: nothing, or one $5,000 increment to one driver per quarter).
+
+    ## Version History
+
+    * v0: initial release.
+    """
+
+    metadata: dict[str, Any] = {"render_modes": []}
+    _discrete = False
+
+    def __init__(
+        self,
+        preset: str = "streukens2011",
+        params: ROIAllocationParams | None = None,
+        horizon: int = 12,
+        increment: float = 5_000.0,
+        reward_scale: float = 1e-3,
+        render_mode: str | None = None,
+    ) -> None:
+        if render_mode is not None:
+            raise ValueError(f"{type(self).__name__} has no render modes, got {render_mode!r}")
+        self._setup = ROISetup(preset, params, horizon, self._discrete, increment, reward_scale)
+        self.observation_space = self._setup.observation_space
+        self.action_space = self._setup.action_space
+        n = self._setup.params.n_drivers
+        self._fstate = np.zeros((1, n + 3))
+        self._istate = np.zeros((1, kernels.INT_WIDTH), dtype=np.int64)
+        self._obs = np.zeros((1, n + 4), dtype=np.float32)
+        self._rew = np.zeros(1)
+        self._term = np.zeros(1, dtype=np.bool_)
+        self._trunc = np.zeros(1, dtype=np.bool_)
+        self._limited = np.zeros(1, dtype=np.bool_)
+        self._effort = np.zeros((1, n))
+        self._has_stream = False
+        self._ended = True
+        self._bind_kernel()
+
+    def _bind_kernel(self) -> None:
+        # Compiled entry point: skips numba's type dispatch on every step (see core.jit).
+        self._step_kernel = entry_point(
+            kernels.roi_step_serial, self._setup.kp, self._fstate, self._istate, self._effort,
+            self._obs, self._rew, self._term, self._trunc, self._limited,
+        )  # fmt: skip
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_step_kernel"]  # compiled code does not pickle; rebound on load
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._bind_kernel()
+
+    @property
+    def params(self) -> ROIAllocationParams:
+        """The numeric parameters in force."""
+        return self._setup.params
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[NDArray[np.float32], dict[str, Any]]:
+        """Start a new episode (``options={"params": ...}`` swaps the parameters)."""
+        super().reset(seed=seed)
+        seed_state(self._istate, seed, self.np_random, fresh=not self._has_stream)
+        self._has_stream = True
+        if self._setup.apply_options(options):
+            self._bind_kernel()
+        kernels.roi_reset_serial(self._setup.kp, self._fstate, self._istate, self._obs)
+        self._ended = False
+        return self._obs[0].copy(), {"budget_limited": False}
+
+    def step(self, action: Any) -> tuple[NDArray[np.float32], SupportsFloat, bool, bool, dict]:
+        """Invest for one quarter (see the class docstring)."""
+        if self._ended:
+            raise RuntimeError("the episode has ended (or never started): call reset() first")
+        arr = np.asarray(action)
+        if arr.shape != self.action_space.shape:
+            raise ValueError(
+                f"action must have the action space's shape {self.action_space.shape} "
+                f"({self.action_space}), got shape {arr.shape}"
+            )
+        self._effort[:] = self._setup.efforts(arr[None], 1)
+        self._step_kernel(
+            self._setup.kp, self._fstate, self._istate, self._effort, self._obs, self._rew,
+            self._term, self._trunc, self._limited,
+        )  # fmt: skip
+        trunc = bool(self._trunc[0])
+        self._ended = trunc
+        info = {"budget_limited": bool(self._limited[0])}
+        reward = float(self._rew[0]) * self._setup.reward_scale
+        return self._obs[0].copy(), reward, False, trunc, info
+
+    def reference_action(self, obs: NDArray[np.floating]) -> Any:
+        """Reference action for ``obs`` (see ``ROISetup.reference_action``)."""
+        return self._setup.reference_action(obs)
+
+
+class ROIAllocationDiscreteEnv(ROIAllocationEnv):
+    """ROIAllocation with ``Discrete(n + 1)`` actions, for tabular agents and DQN.
+
+    Action 0 invests nothing this quarter; action k in 1..n invests one ``increment``
+    (default $5,000) in driver k. Everything else is as in :class:`ROIAllocationEnv`.
+    """
+
+    _discrete = True

@@ -1,0 +1,173 @@
+"""Numba kernel of the multi-period ROIAllocation budget MDP (batch-first, preallocated).
+
+Float state per copy (``fstate``): the investment stock ``E_i`` of each driver, this
+quarter's CMV, last quarter's CMV and the budget left. Int state (``istate``): ``T`` (quarters
+done), ``DONE`` (next step resets: NEXT_STEP autoreset), random-stream key and counter.
+
+One quarter with investment ``x`` (dollars per driver, already validated):
+
+* if ``sum(x)`` exceeds the budget left, ``x`` is scaled down to spend exactly what is left
+  (``limited_out`` reports it);
+* ``E_i <- kappa_i E_i + x_i`` and ``y_i = ADBUDG(e0_i + E_i)`` (maintenance effort ``e0``
+  plus the persisting investment; section 6 of Streukens et al. 2011);
+* reward = ``CMV_t * sum_i lambda_i (y_i - y0_i) - sum_i x_i`` (Eq. 1a and the profit);
+* ``CMV_{t+1} = mu + phi1 (CMV_t - mu) + phi2 (CMV_{t-1} - mu) + sigma * mu * z`` with ``z``
+  standard normal (Table 4's dynamic panel coefficients).
+
+Observation (float32): levels ``y`` (n), ``CMV_t / mu``, ``CMV_{t-1} / mu``, budget left as a
+fraction of the budget, ``t / H``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit, prange
+from numpy.typing import NDArray
+
+from crm_envs.core.jit import parallel_and_serial
+from crm_envs.core.rng import splitmix_uniform
+
+T, DONE, KEY, CTR = 0, 1, 2, 3
+INT_WIDTH = 4
+
+
+class ROIKernelParams(NamedTuple):
+    """Arrays and numbers the kernel reads (built by ``ROIAllocationParams.to_kernel``).
+
+    Attributes:
+        a: (n,) ADBUDG level at zero effort.
+        b: (n,) ADBUDG level with unlimited effort.
+        c: (n,) ADBUDG shape.
+        d: (n,) ADBUDG effort scale.
+        e0: (n,) maintenance effort.
+        y0: (n,) pre-investment levels.
+        impacts: (n,) total effects on loyalty.
+        kappa: (n,) persistence of the investment stock.
+        cmv_mean: Long-run aggregate CMV ``mu``.
+        phi1: AR coefficient on last quarter's CMV.
+        phi2: AR coefficient on the CMV two quarters back.
+        noise_sd: Shock standard deviation in dollars (``cmv_noise * mu``).
+        budget: Episode budget.
+        horizon: Quarters per episode.
+    """
+
+    a: NDArray[np.float64]
+    b: NDArray[np.float64]
+    c: NDArray[np.float64]
+    d: NDArray[np.float64]
+    e0: NDArray[np.float64]
+    y0: NDArray[np.float64]
+    impacts: NDArray[np.float64]
+    kappa: NDArray[np.float64]
+    cmv_mean: float
+    phi1: float
+    phi2: float
+    noise_sd: float
+    budget: float
+    horizon: int
+
+
+@njit(cache=True, inline="always")
+def _level(kp, i, effort):
+    ec = effort ** kp.c[i]
+    return kp.a[i] + (kp.b[i] - kp.a[i]) * ec / (kp.d[i] + ec)
+
+
+@njit(cache=True, inline="always")
+def _write_obs(kp, fstate, istate, i, obs_out):
+    n = kp.a.shape[0]
+    for j in range(n):
+        obs_out[i, j] = _level(kp, j, kp.e0[j] + fstate[i, j])
+    obs_out[i, n] = fstate[i, n] / kp.cmv_mean
+    obs_out[i, n + 1] = fstate[i, n + 1] / kp.cmv_mean
+    obs_out[i, n + 2] = fstate[i, n + 2] / kp.budget if kp.budget > 0 else 0.0
+    obs_out[i, n + 3] = istate[i, T] / kp.horizon
+
+
+@njit(cache=True, inline="always")
+def _start(kp, fstate, istate, i, obs_out):
+    n = kp.a.shape[0]
+    for j in range(n):
+        fstate[i, j] = 0.0
+    fstate[i, n] = kp.cmv_mean
+    fstate[i, n + 1] = kp.cmv_mean
+    fstate[i, n + 2] = kp.budget
+    istate[i, T] = 0
+    istate[i, DONE] = 0
+    _write_obs(kp, fstate, istate, i, obs_out)
+
+
+def _roi_reset(kp, fstate, istate, obs_out):
+    """Start an episode in every copy (no investment stock, CMV at its mean, full budget).
+
+    Args:
+        kp: ``ROIKernelParams``.
+        fstate: (N, n + 3) float64 state, written.
+        istate: (N, 4) int64 state, written (key and counter kept).
+        obs_out: (N, n + 4) float32 observations, written.
+    """
+    for i in prange(fstate.shape[0]):
+        _start(kp, fstate, istate, i, obs_out)
+
+
+def _roi_step(kp, fstate, istate, effort, obs_out, rew_out, term_out, trunc_out, limited_out):
+    """Advance every copy by one quarter (copies whose episode ended are reset instead).
+
+    Args:
+        kp: ``ROIKernelParams``.
+        fstate: (N, n + 3) float64 state, modified in place.
+        istate: (N, 4) int64 state, modified in place.
+        effort: (N, n) float64 investment per driver in dollars (>= 0).
+        obs_out: (N, n + 4) float32 observations, written.
+        rew_out: (N,) float64 investment profit of the quarter, written.
+        term_out: (N,) bool, always False (episodes end by truncation).
+        trunc_out: (N,) bool, True after ``horizon`` quarters.
+        limited_out: (N,) bool, True when the budget left capped the investment.
+    """
+    n = kp.a.shape[0]
+    for i in prange(fstate.shape[0]):
+        term_out[i] = False
+        if istate[i, DONE] != 0:
+            _start(kp, fstate, istate, i, obs_out)
+            rew_out[i] = 0.0
+            trunc_out[i] = False
+            limited_out[i] = False
+            continue
+        spend = 0.0
+        for j in range(n):
+            spend += effort[i, j]
+        left = fstate[i, n + 2]
+        scale = 1.0
+        limited = spend > left
+        if limited:
+            scale = left / spend
+            spend = left
+        cmv = fstate[i, n]
+        gain = 0.0
+        for j in range(n):
+            stock = kp.kappa[j] * fstate[i, j] + effort[i, j] * scale
+            fstate[i, j] = stock
+            gain += kp.impacts[j] * (_level(kp, j, kp.e0[j] + stock) - kp.y0[j])
+        rew_out[i] = cmv * gain - spend
+        fstate[i, n + 2] = max(left - spend, 0.0)
+        # CMV of the next quarter: AR(2) around the mean with a Box-Muller normal shock.
+        u1 = 1.0 - splitmix_uniform(istate[i, KEY], istate[i, CTR])
+        u2 = splitmix_uniform(istate[i, KEY], istate[i, CTR] + 1)
+        istate[i, CTR] += 2
+        z = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+        mu = kp.cmv_mean
+        nxt = mu + kp.phi1 * (cmv - mu) + kp.phi2 * (fstate[i, n + 1] - mu) + kp.noise_sd * z
+        fstate[i, n + 1] = cmv
+        fstate[i, n] = nxt
+        istate[i, T] += 1
+        trunc = istate[i, T] >= kp.horizon
+        istate[i, DONE] = trunc
+        trunc_out[i] = trunc
+        limited_out[i] = limited
+        _write_obs(kp, fstate, istate, i, obs_out)
+
+
+roi_reset, roi_reset_serial = parallel_and_serial(_roi_reset, "roi_reset")
+roi_step, roi_step_serial = parallel_and_serial(_roi_step, "roi_step")

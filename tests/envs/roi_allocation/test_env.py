@@ -1,0 +1,198 @@
+"""ROIAllocation-v0 / ROIAllocationDiscrete-v0: dynamics, optimum, reference policy, input."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import crm_envs  # noqa: F401
+from crm_envs.envs.roi_allocation import kernels
+from crm_envs.envs.roi_allocation.adbudg import adbudg
+from crm_envs.envs.roi_allocation.env import ROIAllocationDiscreteEnv, ROIAllocationEnv
+from crm_envs.envs.roi_allocation.plots import investment_curve, plot_investment_curve
+from crm_envs.envs.roi_allocation.presets import get_preset
+from crm_envs.envs.roi_allocation.solver import solve_allocation
+from crm_envs.envs.roi_allocation.vector_env import ROIAllocationVectorEnv
+
+P = get_preset("streukens2011")
+QUIET = P.replace(cmv_noise=0.0)
+
+
+def _action(effort, params=P):
+    return (2.0 * np.asarray(effort) / params.max_effort - 1.0).astype(np.float32)
+
+
+def test_one_quarter_without_noise_has_solve_allocations_optimum():
+    env = ROIAllocationEnv(params=QUIET, horizon=1, reward_scale=1.0)
+    best = solve_allocation(QUIET)
+    obs, _ = env.reset(seed=0)
+    _, reward, term, trunc, _ = env.step(_action(best.effort))
+    assert reward == pytest.approx(best.profit, rel=1e-5)  # float32 actions
+    assert trunc and not term
+    np.testing.assert_allclose(env.reference_action(obs), _action(best.effort), atol=1e-6)
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        env.reset()
+        trial = np.clip(_action(best.effort) + rng.normal(0, 0.1, 7), -1, 1).astype(np.float32)
+        assert env.step(trial)[1] <= reward + 1e-6
+
+
+def test_levels_persist_with_kappa_and_decay_otherwise():
+    half = QUIET.replace(kappa=np.full(7, 0.5))
+    assert P.kappa.tolist() == [0.5] * 7  # the preset's documented choice
+    env = ROIAllocationEnv(params=half, reward_scale=1.0)
+    env.reset(seed=0)
+    x = np.zeros(7)
+    x[4] = 40_000.0
+    obs, *_ = env.step(_action(x))
+    e0 = P.maintenance_effort[4]
+    assert obs[4] == pytest.approx(adbudg(e0 + 40_000, 0, 10, 1, 50_000), abs=1e-5)
+    obs, *_ = env.step(_action(np.zeros(7)))
+    assert obs[4] == pytest.approx(adbudg(e0 + 20_000, 0, 10, 1, 50_000), abs=1e-5)
+    env = ROIAllocationEnv(params=QUIET.replace(kappa=1.0), reward_scale=1.0)
+    env.reset(seed=0)
+    env.step(_action(x))
+    obs, reward, *_ = env.step(_action(np.zeros(7)))
+    assert obs[4] == pytest.approx(adbudg(e0 + 40_000, 0, 10, 1, 50_000), abs=1e-5)
+    # With kappa = 1 a one-off investment keeps paying: this quarter's reward is pure revenue.
+    assert reward == pytest.approx(QUIET.revenue(x), rel=1e-5)
+
+
+def test_budget_caps_spending_and_is_reported():
+    small = QUIET.replace(budget=50_000.0)
+    env = ROIAllocationEnv(params=small, reward_scale=1.0)
+    env.reset(seed=0)
+    obs, reward, _, _, info = env.step(np.ones(7, dtype=np.float32))  # 7 x $60,000 wanted
+    assert info["budget_limited"] and obs[9] == 0.0
+    spent = np.full(7, 50_000.0 / 7)
+    assert reward == pytest.approx(QUIET.revenue(spent) - 50_000.0, rel=1e-6)
+    _, reward2, _, _, info = env.step(np.ones(7, dtype=np.float32))
+    carried = QUIET.levels(0.5 * spent) - QUIET.levels0  # kappa = 0.5 carries half the stock
+    assert info["budget_limited"]
+    assert reward2 == pytest.approx(QUIET.cmv * QUIET.impacts @ carried, rel=1e-6)
+
+
+def test_cmv_follows_table4_dynamics():
+    env = ROIAllocationVectorEnv(4000, horizon=12)
+    obs, _ = env.reset(seed=3)
+    path = [obs[:, 7]]
+    zero = -np.ones((4000, 7), dtype=np.float32)
+    for _ in range(11):
+        obs, *_ = env.step(zero)
+        path.append(obs[:, 7])
+    y = np.array(path) - 1.0  # relative to the mean
+    target, lag1, lag2 = y[2:].ravel(), y[1:-1].ravel(), y[:-2].ravel()
+    coef, *_ = np.linalg.lstsq(np.column_stack([lag1, lag2]), target, rcond=None)
+    np.testing.assert_allclose(coef, P.cmv_ar, atol=0.03)
+    resid = target - np.column_stack([lag1, lag2]) @ coef
+    assert resid.std() == pytest.approx(P.cmv_noise, rel=0.05)
+
+
+def test_discrete_actions_invest_one_increment():
+    env = ROIAllocationDiscreteEnv(params=QUIET.replace(kappa=1.0), reward_scale=1.0)
+    env.reset(seed=0)
+    obs, reward, *_ = env.step(5)  # $5,000 into driver 5 (product-related quality)
+    x = np.zeros(7)
+    x[4] = 5_000.0
+    assert obs[4] == pytest.approx(QUIET.levels(x)[4], abs=1e-5)
+    assert reward == pytest.approx(QUIET.revenue(x) - 5_000.0, rel=1e-9)
+    obs, reward, *_ = env.step(0)
+    assert reward == pytest.approx(QUIET.revenue(x), rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    "env_id", ["crm_envs/ROIAllocation-v0", "crm_envs/ROIAllocationDiscrete-v0"]
+)
+def test_reference_policy_beats_random(env_id):
+    n = 100
+    vec = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point")
+    returns = {}
+    for name in ("random", "reference"):
+        vec.action_space.seed(0)
+        obs, _ = vec.reset(seed=0)
+        total = np.zeros(n)
+        for _ in range(12):
+            act = vec.action_space.sample() if name == "random" else vec.reference_action(obs)
+            obs, rew, *_ = vec.step(act)
+            total += rew
+        returns[name] = total.mean()
+    assert returns["reference"] > returns["random"] + 10.0  # thousands of dollars
+    assert returns["reference"] > 0
+
+
+def test_lookahead_reduces_to_solve_allocation_and_values_persistence():
+    from crm_envs.envs.roi_allocation.solver import lookahead_allocation
+
+    np.testing.assert_allclose(lookahead_allocation(QUIET, 1), solve_allocation(QUIET).effort)
+    np.testing.assert_allclose(
+        lookahead_allocation(QUIET, 1, budget=10_000), solve_allocation(QUIET, 10_000).effort
+    )
+    longer = lookahead_allocation(QUIET, 4)
+    assert longer.sum() > solve_allocation(QUIET).total  # effects carry into later quarters
+    capped = lookahead_allocation(QUIET.replace(kappa=1.0), 12, cap=60_000, budget=100_000)
+    assert capped.max() <= 60_000 + 1e-6 and capped.sum() == pytest.approx(100_000)
+
+
+def test_jitted_kernel_equals_pure_python():
+    kp = P.to_kernel(5)
+    outs = []
+    for step, reset in (
+        (kernels.roi_step, kernels.roi_reset),
+        (kernels.roi_step.py_func, kernels.roi_reset.py_func),
+    ):
+        f = np.zeros((16, 10))
+        i = np.zeros((16, 4), dtype=np.int64)
+        i[:, kernels.KEY] = np.arange(16) * 7919
+        obs = np.zeros((16, 11), dtype=np.float32)
+        rew, term, trunc, lim = (
+            np.zeros(16),
+            np.zeros(16, bool),
+            np.zeros(16, bool),
+            np.zeros(16, bool),
+        )
+        rng = np.random.default_rng(1)
+        trace = []
+        with np.errstate(over="ignore"):
+            reset(kp, f, i, obs)
+            for _ in range(12):
+                eff = rng.uniform(0, 60_000, (16, 7))
+                step(kp, f, i, eff, obs, rew, term, trunc, lim)
+                trace.append(np.concatenate([obs.ravel(), rew, trunc, lim]))
+        outs.append(np.array(trace))
+    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-12)
+
+
+def test_bad_actions_and_options_raise():
+    env = gym.make("crm_envs/ROIAllocation-v0")
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=r"lie in \[-1, 1\]"):
+        env.unwrapped.step(np.full(7, 1.5, dtype=np.float32))
+    with pytest.raises(ValueError, match="shape"):
+        env.unwrapped.step(np.zeros(3, dtype=np.float32))
+    with pytest.raises(ValueError, match="finite"):
+        env.unwrapped.step(np.full(7, np.nan, dtype=np.float32))
+    denv = ROIAllocationDiscreteEnv()
+    denv.reset(seed=0)
+    with pytest.raises(ValueError, match=r"Discrete\(8\)"):
+        denv.step(8)
+    with pytest.raises(ValueError, match="unknown reset option"):
+        denv.reset(options={"budget": 1})
+    with pytest.raises(ValueError, match="Did you mean 'streukens2011'"):
+        ROIAllocationEnv(preset="streukens2010")
+
+
+def test_params_swap_at_reset():
+    env = ROIAllocationEnv(reward_scale=1.0)
+    env.reset(seed=0, options={"params": QUIET.replace(budget=0.0)})
+    _, reward, _, _, info = env.step(np.ones(7, dtype=np.float32))
+    assert info["budget_limited"] and reward == 0.0
+
+
+def test_investment_curve_peaks_at_the_optimum():
+    effort, revenue, profit = investment_curve(P, points=61)
+    best = solve_allocation(P)
+    assert profit.max() <= best.profit + 1e-6
+    assert abs(effort[np.argmax(profit)] - best.total) <= effort[1]
+    assert profit[0] == 0.0 and profit[-1] < 0  # over-investment loses money
+    assert np.all(np.diff(revenue) > 0)
+    ax = plot_investment_curve(P)
+    assert len(ax.lines) >= 3
