@@ -6,6 +6,8 @@ Commands:
 * ``crm-bench random``: a random agent (uniform over the valid actions) on every env, its mean
   return next to the exact optimum from ``model()`` or, without one, the env's reference
   policy.
+* ``crm-bench sb3``: train a Stable-Baselines3 agent (PPO, A2C, SAC, TD3, DQN) on an env and
+  score it on held-out seeds (random = 0, reference = 1).
 * ``crm-bench throughput``: ns per env-step and steps/s of every env, single and vectorised,
   next to CartPole measured in the same run (Markdown table).
 """
@@ -143,6 +145,24 @@ def _cmd_throughput(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sb3(args: argparse.Namespace) -> int:
+    from benchmarks.sb3_runner import train_sb3
+
+    print(
+        "| id | algo | seed | steps | mean return | std. error | random | reference | score | s |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for env_id in args.envs:
+        r = train_sb3(env_id, args.algo, args.timesteps, args.seed, args.eval_episodes,
+                      progress_bar=not args.quiet)  # fmt: skip
+        print(
+            f"| `{r.env_id}` | {r.algo} | {r.seed} | {r.timesteps} | {r.mean:.3f} | "
+            f"{r.stderr:.3f} | {r.random_mean:.3f} | {r.reference:.3f} ({r.reference_kind}) | "
+            f"{r.score:.2f} | {r.train_seconds:.0f} |"
+        )
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crm-bench", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -155,6 +175,15 @@ def _parser() -> argparse.ArgumentParser:
     p_rand.add_argument("--seed", type=int, default=0)
     p_rand.add_argument("--quiet", action="store_true", help="no progress bars")
     p_rand.set_defaults(func=_cmd_random)
+
+    p_sb3 = sub.add_parser("sb3", help="train a Stable-Baselines3 agent and score it")
+    p_sb3.add_argument("--envs", nargs="+", metavar="ID", default=["crm_envs/ROIAllocation-v0"])
+    p_sb3.add_argument("--algo", default="PPO", choices=["PPO", "A2C", "SAC", "TD3", "DQN"])
+    p_sb3.add_argument("--timesteps", type=int, default=30_000)
+    p_sb3.add_argument("--seed", type=int, default=0)
+    p_sb3.add_argument("--eval-episodes", type=int, default=200)
+    p_sb3.add_argument("--quiet", action="store_true", help="no progress bars")
+    p_sb3.set_defaults(func=_cmd_sb3)
 
     p_tp = sub.add_parser("throughput", help="steps/s vs CartPole, single and vectorised")
     p_tp.add_argument("--envs", nargs="+", metavar="ID", help="ids (default: all)")
@@ -171,7 +200,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``crm-bench`` with ``argv`` (default: the process arguments)."""
     args = _parser().parse_args(argv)
-    for name in ("episodes", "single_steps", "vector_env_steps", "repeats"):
+    for name in ("episodes", "single_steps", "vector_env_steps", "repeats", "timesteps",
+                 "eval_episodes"):  # fmt: skip
         if getattr(args, name, 1) is not None and getattr(args, name, 1) < 1:
             _parser().error(f"--{name.replace('_', '-')} must be >= 1")
     if getattr(args, "sizes", None) and min(args.sizes) < 1:

@@ -53,3 +53,13 @@ def test_throughput_table_has_the_reference_and_ratios():
 def test_cli_rejects_bad_sizes():
     with pytest.raises(SystemExit):
         main(["throughput", "--sizes", "0"])
+
+
+@pytest.mark.slow
+def test_ppo_trains_on_roi_allocation_and_beats_random():
+    from benchmarks.sb3_runner import train_sb3
+
+    r = train_sb3("crm_envs/ROIAllocation-v0", "PPO", timesteps=30_000, seed=0, eval_episodes=200)
+    assert r.reference_kind == "reference policy"
+    assert r.mean > r.random_mean + 5 * r.stderr
+    assert r.score > 0.5

@@ -10,10 +10,9 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
-from crm_envs.core.jit import entry_point
 from crm_envs.core.models import TabularMDP
 from crm_envs.core.params import check_choice, check_int
-from crm_envs.core.vector import seed_state
+from crm_envs.core.single import NumbaEnv
 from crm_envs.envs.customer_journey import kernels
 from crm_envs.envs.customer_journey.model import journey_mdp
 from crm_envs.envs.customer_journey.params import (
@@ -117,7 +116,7 @@ class JourneySetup:
         return np.ravel_multi_index(tuple(o[..., j] for j in range(3)), tuple(nvec[:3]))
 
 
-class CustomerJourneyEnv(gym.Env[NDArray[np.int64], np.int64]):
+class CustomerJourneyEnv(NumbaEnv):
     """A customer journey of marketing touchpoints as a finite-horizon MDP.
 
     ## Description
@@ -211,25 +210,16 @@ class CustomerJourneyEnv(gym.Env[NDArray[np.int64], np.int64]):
         self._trunc = np.zeros(1, dtype=np.bool_)
         self._mask = np.zeros((1, N_ACTIONS), dtype=np.int8)
         self._act = np.zeros(1, dtype=np.int64)
-        self._has_stream = False
-        self._ended = True
-        self._bind_kernel()
+        self._init_kernel()
 
-    def _bind_kernel(self) -> None:
-        # Compiled entry point: skips numba's type dispatch on every step (see core.jit).
-        self._step_kernel = entry_point(
-            kernels.journey_step_serial, self._setup.kp, self._state, self._act, self._obs,
-            self._rew, self._term, self._trunc, self._mask,
+    def _serial_step_kernel(self) -> Any:
+        return kernels.journey_step_serial
+
+    def _step_kernel_args(self) -> tuple[Any, ...]:
+        return (
+            self._setup.kp, self._state, self._act, self._obs, self._rew, self._term,
+            self._trunc, self._mask,
         )  # fmt: skip
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        del state["_step_kernel"]  # compiled code does not pickle; rebound on load
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._bind_kernel()
 
     @property
     def params(self) -> CustomerJourneyParams:
@@ -240,9 +230,7 @@ class CustomerJourneyEnv(gym.Env[NDArray[np.int64], np.int64]):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[NDArray[np.int64], dict[str, Any]]:
         """Start a new journey (see the class docstring for ``options``)."""
-        super().reset(seed=seed)
-        seed_state(self._state, seed, self.np_random, fresh=not self._has_stream)
-        self._has_stream = True
+        self._seed_stream(seed)
         self._setup.apply_options(options, self._state)
         if options and "params" in options:
             self._bind_kernel()
@@ -254,8 +242,7 @@ class CustomerJourneyEnv(gym.Env[NDArray[np.int64], np.int64]):
         self, action: Any
     ) -> tuple[NDArray[np.int64], SupportsFloat, bool, bool, dict[str, Any]]:
         """Take the touchpoint move ``action`` (see the class docstring)."""
-        if self._ended:
-            raise RuntimeError("the journey has ended (or never started): call reset() first")
+        self._check_running()
         if not (type(action) is int and 0 <= action < N_ACTIONS) and not (
             self.action_space.contains(action)
         ):
@@ -264,16 +251,7 @@ class CustomerJourneyEnv(gym.Env[NDArray[np.int64], np.int64]):
                 f"2: down, 3: left}}, got {action!r}"
             )
         self._act[0] = action
-        self._step_kernel(
-            self._setup.kp,
-            self._state,
-            self._act,
-            self._obs,
-            self._rew,
-            self._term,
-            self._trunc,
-            self._mask,
-        )
+        self._step_kernel(*self._step_kernel_args())
         term, trunc = bool(self._term[0]), bool(self._trunc[0])
         self._ended = term or trunc
         info = {"action_mask": self._mask[0].copy()}

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any, SupportsFloat
 
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
-from crm_envs.core.jit import entry_point
 from crm_envs.core.params import check_int, check_scalar
-from crm_envs.core.vector import seed_state
+from crm_envs.core.single import NumbaEnv
 from crm_envs.envs.roi_allocation import kernels
 from crm_envs.envs.roi_allocation.adbudg import adbudg, adbudg_inverse
 from crm_envs.envs.roi_allocation.params import ROIAllocationParams
@@ -156,7 +154,7 @@ class ROISetup:
         return int(np.argmax(gains))
 
 
-class ROIAllocationEnv(gym.Env[NDArray[np.float32], Any]):
+class ROIAllocationEnv(NumbaEnv):
     """Quarterly marketing investment across quality drivers (Streukens et al. 2011).
 
     ## Description
@@ -240,32 +238,23 @@ class ROIAllocationEnv(gym.Env[NDArray[np.float32], Any]):
         self.action_space = self._setup.action_space
         n = self._setup.params.n_drivers
         self._fstate = np.zeros((1, n + 3))
-        self._istate = np.zeros((1, kernels.INT_WIDTH), dtype=np.int64)
+        self._state = np.zeros((1, kernels.INT_WIDTH), dtype=np.int64)
         self._obs = np.zeros((1, n + 4), dtype=np.float32)
         self._rew = np.zeros(1)
         self._term = np.zeros(1, dtype=np.bool_)
         self._trunc = np.zeros(1, dtype=np.bool_)
         self._limited = np.zeros(1, dtype=np.bool_)
         self._effort = np.zeros((1, n))
-        self._has_stream = False
-        self._ended = True
-        self._bind_kernel()
+        self._init_kernel()
 
-    def _bind_kernel(self) -> None:
-        # Compiled entry point: skips numba's type dispatch on every step (see core.jit).
-        self._step_kernel = entry_point(
-            kernels.roi_step_serial, self._setup.kp, self._fstate, self._istate, self._effort,
-            self._obs, self._rew, self._term, self._trunc, self._limited,
+    def _serial_step_kernel(self) -> Any:
+        return kernels.roi_step_serial
+
+    def _step_kernel_args(self) -> tuple[Any, ...]:
+        return (
+            self._setup.kp, self._fstate, self._state, self._effort, self._obs, self._rew,
+            self._term, self._trunc, self._limited,
         )  # fmt: skip
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        del state["_step_kernel"]  # compiled code does not pickle; rebound on load
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._bind_kernel()
 
     @property
     def params(self) -> ROIAllocationParams:
@@ -276,19 +265,16 @@ class ROIAllocationEnv(gym.Env[NDArray[np.float32], Any]):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[NDArray[np.float32], dict[str, Any]]:
         """Start a new episode (``options={"params": ...}`` swaps the parameters)."""
-        super().reset(seed=seed)
-        seed_state(self._istate, seed, self.np_random, fresh=not self._has_stream)
-        self._has_stream = True
+        self._seed_stream(seed)
         if self._setup.apply_options(options):
             self._bind_kernel()
-        kernels.roi_reset_serial(self._setup.kp, self._fstate, self._istate, self._obs)
+        kernels.roi_reset_serial(self._setup.kp, self._fstate, self._state, self._obs)
         self._ended = False
         return self._obs[0].copy(), {"budget_limited": False}
 
     def step(self, action: Any) -> tuple[NDArray[np.float32], SupportsFloat, bool, bool, dict]:
         """Invest for one quarter (see the class docstring)."""
-        if self._ended:
-            raise RuntimeError("the episode has ended (or never started): call reset() first")
+        self._check_running()
         arr = np.asarray(action)
         if arr.shape != self.action_space.shape:
             raise ValueError(
@@ -296,10 +282,7 @@ class ROIAllocationEnv(gym.Env[NDArray[np.float32], Any]):
                 f"({self.action_space}), got shape {arr.shape}"
             )
         self._effort[:] = self._setup.efforts(arr[None], 1)
-        self._step_kernel(
-            self._setup.kp, self._fstate, self._istate, self._effort, self._obs, self._rew,
-            self._term, self._trunc, self._limited,
-        )  # fmt: skip
+        self._step_kernel(*self._step_kernel_args())
         trunc = bool(self._trunc[0])
         self._ended = trunc
         info = {"budget_limited": bool(self._limited[0])}

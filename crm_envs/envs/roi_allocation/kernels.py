@@ -71,15 +71,17 @@ class ROIKernelParams(NamedTuple):
 
 @njit(cache=True, inline="always")
 def _level(kp, i, effort):
-    ec = effort ** kp.c[i]
+    c = kp.c[i]
+    ec = effort if c == 1.0 else effort**c  # pow is the slowest operation of the step
     return kp.a[i] + (kp.b[i] - kp.a[i]) * ec / (kp.d[i] + ec)
 
 
 @njit(cache=True, inline="always")
-def _write_obs(kp, fstate, istate, i, obs_out):
+def _write_obs(kp, fstate, istate, i, obs_out, with_levels):
     n = kp.a.shape[0]
-    for j in range(n):
-        obs_out[i, j] = _level(kp, j, kp.e0[j] + fstate[i, j])
+    if with_levels:
+        for j in range(n):
+            obs_out[i, j] = _level(kp, j, kp.e0[j] + fstate[i, j])
     obs_out[i, n] = fstate[i, n] / kp.cmv_mean
     obs_out[i, n + 1] = fstate[i, n + 1] / kp.cmv_mean
     obs_out[i, n + 2] = fstate[i, n + 2] / kp.budget if kp.budget > 0 else 0.0
@@ -96,7 +98,7 @@ def _start(kp, fstate, istate, i, obs_out):
     fstate[i, n + 2] = kp.budget
     istate[i, T] = 0
     istate[i, DONE] = 0
-    _write_obs(kp, fstate, istate, i, obs_out)
+    _write_obs(kp, fstate, istate, i, obs_out, True)
 
 
 def _roi_reset(kp, fstate, istate, obs_out):
@@ -149,7 +151,9 @@ def _roi_step(kp, fstate, istate, effort, obs_out, rew_out, term_out, trunc_out,
         for j in range(n):
             stock = kp.kappa[j] * fstate[i, j] + effort[i, j] * scale
             fstate[i, j] = stock
-            gain += kp.impacts[j] * (_level(kp, j, kp.e0[j] + stock) - kp.y0[j])
+            level = _level(kp, j, kp.e0[j] + stock)
+            obs_out[i, j] = level
+            gain += kp.impacts[j] * (level - kp.y0[j])
         rew_out[i] = cmv * gain - spend
         fstate[i, n + 2] = max(left - spend, 0.0)
         # CMV of the next quarter: AR(2) around the mean with a Box-Muller normal shock.
@@ -166,7 +170,7 @@ def _roi_step(kp, fstate, istate, effort, obs_out, rew_out, term_out, trunc_out,
         istate[i, DONE] = trunc
         trunc_out[i] = trunc
         limited_out[i] = limited
-        _write_obs(kp, fstate, istate, i, obs_out)
+        _write_obs(kp, fstate, istate, i, obs_out, False)
 
 
 roi_reset, roi_reset_serial = parallel_and_serial(_roi_reset, "roi_reset")

@@ -196,3 +196,13 @@ def test_bad_efforts_and_interviews_raise():
         solve_allocation(P.replace(c=np.full(7, 2.0)))
     with pytest.raises(ValueError, match="budget must lie in"):
         solve_allocation(P, budget=-10)
+
+
+def test_readme_shows_the_computed_tables():
+    from pathlib import Path
+
+    from crm_envs.envs.roi_allocation.report import table5_markdown, table6_markdown
+
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    assert table5_markdown(P) in readme
+    assert table6_markdown(P) in readme

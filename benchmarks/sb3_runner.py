@@ -1,0 +1,140 @@
+"""Train a Stable-Baselines3 agent on a crm_envs id and score it on held-out seeds.
+
+The score is normalised so that uniformly random actions score 0 and the env's reference
+scores 1: the exact optimum from ``model()`` where the env has one, otherwise the env's
+``reference_action`` policy (which a learner may beat: it is a baseline, not an optimum).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+
+import gymnasium as gym
+import numpy as np
+
+import crm_envs  # noqa: F401  (registers the ids)
+
+__all__ = ["SB3Result", "evaluate_vector", "train_sb3"]
+
+ALGOS = ("PPO", "A2C", "SAC", "TD3", "DQN")
+EVAL_SEED_OFFSET = 10_000
+
+
+@dataclass(frozen=True)
+class SB3Result:
+    """Outcome of one SB3 training run.
+
+    Attributes:
+        env_id: Environment id.
+        algo: SB3 algorithm name.
+        seed: Training seed (evaluation uses ``seed + 10_000``).
+        timesteps: Training budget in env steps.
+        mean: Mean evaluation return.
+        stderr: Standard error of ``mean``.
+        random_mean: Mean return of random actions on the same evaluation seeds.
+        reference: Return of the reference (exact optimum or reference policy).
+        reference_kind: ``"exact optimum"`` or ``"reference policy"``.
+        score: ``(mean - random_mean) / (reference - random_mean)``.
+        train_seconds: Wall time of ``learn``.
+    """
+
+    env_id: str
+    algo: str
+    seed: int
+    timesteps: int
+    mean: float
+    stderr: float
+    random_mean: float
+    reference: float
+    reference_kind: str
+    score: float
+    train_seconds: float
+
+    def as_dict(self) -> dict:
+        """The fields as a plain dict (one results row)."""
+        return asdict(self)
+
+
+def evaluate_vector(env_id: str, policy, episodes: int, seed: int) -> tuple[float, float]:
+    """Mean and standard error of the return of ``policy(obs_batch) -> actions``.
+
+    All episodes run together in the id's vector env, reset with ``seed`` (copy i gets
+    ``seed + i``); each copy's first episode is counted.
+    """
+    env = gym.make_vec(env_id, num_envs=episodes, vectorization_mode="vector_entry_point")
+    obs, _ = env.reset(seed=seed)
+    returns = np.zeros(episodes)
+    active = np.ones(episodes, dtype=bool)
+    while active.any():
+        obs, rew, term, trunc, _ = env.step(policy(obs))
+        returns += np.where(active, rew, 0.0)
+        active &= ~(term | trunc)
+    env.close()
+    return float(returns.mean()), float(returns.std(ddof=1) / np.sqrt(episodes))
+
+
+def _reference(env_id: str, episodes: int, seed: int) -> tuple[float, str]:
+    from agents.dp import backward_induction, value_iteration
+
+    base = gym.make(env_id).unwrapped
+    if hasattr(base, "model"):
+        mdp = base.model()
+        if mdp.horizon is not None:
+            return backward_induction(mdp).value(mdp.initial), "exact optimum"
+        return float(mdp.initial @ value_iteration(mdp).V), "exact optimum"
+    if hasattr(base, "reference_action"):
+        vec = gym.make_vec(env_id, num_envs=1, vectorization_mode="vector_entry_point")
+        mean, _ = evaluate_vector(env_id, vec.unwrapped.reference_action, episodes, seed)
+        return mean, "reference policy"
+    raise ValueError(f"{env_id} has neither model() nor reference_action(): cannot normalise")
+
+
+def train_sb3(
+    env_id: str,
+    algo: str = "PPO",
+    timesteps: int = 30_000,
+    seed: int = 0,
+    eval_episodes: int = 200,
+    progress_bar: bool = False,
+) -> SB3Result:
+    """Train ``algo`` on ``env_id`` for ``timesteps`` steps and evaluate it.
+
+    Args:
+        env_id: Registered crm_envs id.
+        algo: One of ``ALGOS`` (DQN needs a Discrete action space; SAC and TD3 a Box one).
+        timesteps: Training budget.
+        seed: Training seed; evaluation uses ``seed + 10_000`` and the next seeds.
+        eval_episodes: Evaluation episodes (also used for the random and reference baselines).
+        progress_bar: Show SB3's progress bar during training.
+
+    Returns:
+        The :class:`SB3Result`.
+    """
+    import stable_baselines3 as sb3
+    import torch
+
+    if algo not in ALGOS:
+        raise ValueError(f"algo must be one of {ALGOS}, got {algo!r}")
+    torch.set_num_threads(1)
+    env = gym.make(env_id)
+    cls = getattr(sb3, algo)
+    kwargs = {"n_steps": 1200, "batch_size": 120} if algo == "PPO" else {}
+    model = cls("MlpPolicy", env, seed=seed, verbose=0, **kwargs)
+    start = time.perf_counter()
+    model.learn(total_timesteps=timesteps, progress_bar=progress_bar)
+    seconds = time.perf_counter() - start
+    eval_seed = seed + EVAL_SEED_OFFSET
+    mean, stderr = evaluate_vector(
+        env_id, lambda obs: model.predict(obs, deterministic=True)[0], eval_episodes, eval_seed
+    )
+    space = gym.make_vec(env_id, num_envs=eval_episodes, vectorization_mode="vector_entry_point")
+    space.action_space.seed(eval_seed)
+    random_mean, _ = evaluate_vector(
+        env_id, lambda obs: space.action_space.sample(), eval_episodes, eval_seed
+    )
+    reference, kind = _reference(env_id, eval_episodes, eval_seed)
+    gap = reference - random_mean
+    score = (mean - random_mean) / gap if gap != 0 else float("nan")
+    return SB3Result(env_id, algo, seed, timesteps, mean, stderr, random_mean, reference, kind,
+                     score, seconds)  # fmt: skip
