@@ -1,0 +1,1 @@
+"""PromotionBandit / PromotionCampaign: promotions valued by CLV (Mandania et al. 2025)."""

@@ -1,0 +1,160 @@
+"""Parameters of the promotion model (Mandania, Cadogan, Liu & Kazmi 2025)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from crm_envs.core.params import (
+    check_array,
+    check_int,
+    check_prob_vector,
+    check_range_array,
+    check_scalar,
+)
+from crm_envs.envs.promotion.clv import BGBB
+from crm_envs.envs.promotion.model import GROUPS, PromotionModel, group_average, group_weights
+
+__all__ = ["PromotionParams"]
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class PromotionParams:
+    """Every number of the promotion model; see :mod:`crm_envs.envs.promotion.model`.
+
+    Attributes:
+        bgbb: (alpha, beta, gamma, delta) of the cohort's BG/BB model (monthly periods).
+        n_calibration: Months in the calibration window (the paper: 6).
+        horizon: Months in the planning horizon = longest promotion (the paper: 5).
+        cohort_size: Customers in the cohort (> 0).
+        contributions: Contribution per transaction of each level (the paper: 15, 22, 40).
+        contribution_shares: Share of customers at each contribution level (sums to 1).
+        commission: Contribution as a fraction of the fare, in (0, 1].
+        discount: Monthly discount factor of cash flows, in (0, 1].
+        promotion_names: Name of each promotion type.
+        promotion_costs: Cost of each promotion per transaction as a fraction of the fare,
+            in [0, 1).
+        appeal: (K,) true extra transactions per month per alive member with full wallet
+            headroom, for each promotion type.
+        wallet: Monthly transactions a customer would make at most with any operator (> 0);
+            members already buying at that rate have no headroom, so a promotion only costs.
+        month_profile: (S,) true relative effect of a promotion in its 1st..S-th month.
+        survey_bias: (K,) factor by which the survey over- or under-states each type's lift.
+    """
+
+    bgbb: tuple[float, float, float, float]
+    n_calibration: int = 6
+    horizon: int = 5
+    cohort_size: float = 10_000.0
+    contributions: tuple[float, ...] = (15.0, 22.0, 40.0)
+    contribution_shares: tuple[float, ...] = (0.5, 0.3, 0.2)
+    commission: float = 0.25
+    discount: float = 0.99
+    promotion_names: tuple[str, ...]
+    promotion_costs: tuple[float, ...]
+    appeal: tuple[float, ...]
+    wallet: float = 1.0
+    month_profile: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0, 1.0)
+    survey_bias: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "bgbb", tuple(BGBB(*self.bgbb).__dict__.values()))
+        check_int("n_calibration", self.n_calibration, low=6, high=6)
+        check_int("horizon", self.horizon, low=1, high=24)
+        check_scalar("cohort_size", self.cohort_size, low=0.0, low_open=True)
+        c = check_array("contributions", self.contributions, shape=(None,))
+        if np.any(c <= 0):
+            raise ValueError(f"contributions must be > 0, got {c}")
+        shares = check_array("contribution_shares", self.contribution_shares, shape=(len(c),))
+        check_prob_vector("contribution_shares", shares)
+        check_scalar("commission", self.commission, low=0.0, high=1.0, low_open=True)
+        check_scalar("discount", self.discount, low=0.0, high=1.0, low_open=True)
+        k = len(self.promotion_names)
+        if k == 0:
+            raise ValueError("promotion_names must name at least one promotion type")
+        costs = check_array("promotion_costs", self.promotion_costs, shape=(k,))
+        if np.any(costs < 0) or np.any(costs >= 1):
+            raise ValueError(f"promotion_costs (discounts) must lie in [0, 1), got {costs}")
+        appeal = check_array("appeal", self.appeal, shape=(k,))
+        check_range_array("appeal", appeal, 0.0, np.inf)
+        check_scalar("wallet", self.wallet, low=0.0, low_open=True)
+        profile = check_array("month_profile", self.month_profile, shape=(self.horizon,))
+        check_range_array("month_profile", profile, 0.0, np.inf)
+        bias = check_array("survey_bias", self.survey_bias, shape=(k,))
+        check_range_array("survey_bias", bias, 0.0, np.inf)
+        for name, arr in (("contributions", c), ("contribution_shares", shares),
+                          ("promotion_costs", costs), ("appeal", appeal),
+                          ("month_profile", profile), ("survey_bias", bias)):  # fmt: skip
+            set_(self, name, tuple(float(v) for v in arr))
+
+    @property
+    def n_promotions(self) -> int:
+        """Number of promotion types K."""
+        return len(self.promotion_names)
+
+    @property
+    def model(self) -> BGBB:
+        """The cohort's BG/BB model."""
+        return BGBB(*self.bgbb)
+
+    def build(self) -> PromotionModel:
+        """Derive groups, baselines, lifts and survey estimates (see ``model``)."""
+        m, n, s_max = self.model, self.n_calibration, self.horizon
+        weights = group_weights(m, n)
+        cum = np.array(
+            [
+                group_average(
+                    m, lambda x, t, s=s: m.conditional_expected_transactions(s, x, t, n), n
+                )
+                for s in range(s_max + 1)
+            ]
+        ).T  # fmt: skip  (G, S + 1)
+        baseline = np.diff(cum, axis=1)
+        p_alive = group_average(m, lambda x, t: m.p_alive(x, t, n), n)
+        rate = baseline.mean(axis=1) / np.maximum(p_alive, 1e-12)  # per alive member
+        headroom = np.maximum(0.0, 1.0 - rate / self.wallet)
+        appeal, profile = np.array(self.appeal), np.array(self.month_profile)
+        lift = (p_alive * headroom)[:, None, None] * appeal[None, :, None] * profile[None, None, :]
+        uniform = np.full(s_max, profile.mean())  # the survey's naive equal-months assumption
+        survey = ((p_alive * headroom)[:, None, None] * (appeal * np.array(self.survey_bias))
+                  [None, :, None] * uniform[None, None, :])  # fmt: skip
+        members = self.cohort_size * weights[:, None] * np.array(self.contribution_shares)[None]
+        return PromotionModel(
+            weights=weights, baseline=baseline, p_alive=p_alive, lift=lift, survey_lift=survey,
+            contribution=np.array(self.contributions), members=members,
+            cost=np.array(self.promotion_costs), commission=self.commission,
+            discount=self.discount, names=tuple(g.name for g in GROUPS),
+        )  # fmt: skip
+
+    def replace(self, **changes: Any) -> PromotionParams:
+        """Return a copy with some fields changed (validated again)."""
+        return replace(self, **changes)
+
+
+def bgbb_for_facts(
+    full: float = 3.10, none: float = 0.03, share_none: float = 0.905, mean_dropout: float = 0.10
+) -> NDArray[np.float64]:
+    """BG/BB parameters matching the paper's facts plus a mean monthly dropout probability.
+
+    The paper reports three facts (a customer active in all 6 months expects ``full``
+    transactions in the next 5; one with no repeat purchase expects ``none``; that group is
+    ``share_none`` of the cohort); four parameters need a fourth condition, the mean dropout
+    probability gamma / (gamma + delta).
+    """
+    from scipy.optimize import least_squares
+
+    def residual(theta: NDArray[np.float64]) -> NDArray[np.float64]:
+        m = BGBB(*np.exp(theta))
+        return np.array([
+            float(m.conditional_expected_transactions(5, 6, 6, 6)) - full,
+            10 * (float(m.conditional_expected_transactions(5, 0, 0, 6)) - none),
+            10 * (float(m.pmf(0, 6)) - share_none),
+            10 * (m.gamma / (m.gamma + m.delta) - mean_dropout),
+        ])  # fmt: skip
+
+    sol = least_squares(residual, np.log([0.1, 2.5, 0.45, 4.0]), xtol=1e-15, ftol=1e-15)
+    return np.exp(sol.x)
