@@ -64,6 +64,24 @@ ENV_INFO: tuple[EnvInfo, ...] = (
         ),
         kwargs={"preset": "streukens2011", "horizon": 12, "increment": 5000.0},
     ),
+    EnvInfo(
+        env_id="crm_envs/PromotionBandit-v0",
+        paper="Mandania, Cadogan, Liu & Kazmi (2025), Journal of Service Research",
+        description="Bandit over (promotion, duration) arms for all segments (rule 3) or one "
+        "segment; noisy realised CLV uplift; true expected rewards in info",
+        entry_point="crm_envs.envs.promotion.env:PromotionBanditEnv",
+        vector_entry_point="crm_envs.envs.promotion.vector_env:PromotionBanditVectorEnv",
+        kwargs={"preset": "mandania2025_ferry", "horizon": 200},
+    ),
+    EnvInfo(
+        env_id="crm_envs/PromotionCampaign-v0",
+        paper="Mandania, Cadogan, Liu & Kazmi (2025), Journal of Service Research",
+        description="Campaign cycles: a (promotion, duration) per segment (MultiDiscrete) "
+        "under a business rule; realised transactions and profit per segment",
+        entry_point="crm_envs.envs.promotion.env:PromotionCampaignEnv",
+        vector_entry_point="crm_envs.envs.promotion.vector_env:PromotionCampaignVectorEnv",
+        kwargs={"preset": "mandania2025_ferry", "rule": 1, "horizon": 12},
+    ),
 )
 
 

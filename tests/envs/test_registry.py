@@ -100,7 +100,7 @@ def test_pickle_round_trip_continues_identically(env_id):
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_vector_equals_single_envs_for_the_same_seed(env_id):
-    n, seed, steps = 5, 21, 60
+    n, seed, max_steps = 5, 21, 1000
     vec = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point")
     singles = [gym.make(env_id) for _ in range(n)]
     vobs, vinfo = vec.reset(seed=seed)
@@ -112,7 +112,9 @@ def test_vector_equals_single_envs_for_the_same_seed(env_id):
     rng = np.random.default_rng(0)
     just_ended = np.zeros(n, dtype=bool)
     episodes_ended = 0
-    for _ in range(steps):
+    steps = 0
+    while (episodes_ended < n or steps < 60) and steps < max_steps:
+        steps += 1
         actions = _masked_actions(vinfo, rng, vec.action_space)
         vobs, vrew, vterm, vtrunc, vinfo = vec.step(actions)
         for i, env in enumerate(singles):

@@ -43,6 +43,7 @@ class PromotionParams:
             members already buying at that rate have no headroom, so a promotion only costs.
         month_profile: (S,) true relative effect of a promotion in its 1st..S-th month.
         survey_bias: (K,) factor by which the survey over- or under-states each type's lift.
+            The survey estimate also ignores wallet headroom and assumes equal months.
     """
 
     bgbb: tuple[float, float, float, float]
@@ -119,9 +120,11 @@ class PromotionParams:
         headroom = np.maximum(0.0, 1.0 - rate / self.wallet)
         appeal, profile = np.array(self.appeal), np.array(self.month_profile)
         lift = (p_alive * headroom)[:, None, None] * appeal[None, :, None] * profile[None, None, :]
-        uniform = np.full(s_max, profile.mean())  # the survey's naive equal-months assumption
-        survey = ((p_alive * headroom)[:, None, None] * (appeal * np.array(self.survey_bias))
-                  [None, :, None] * uniform[None, None, :])  # fmt: skip
+        # The survey measures stated interest: it misses the wallet headroom (frequent buyers
+        # say they would buy more) and assumes equal months (the paper's naive assumption).
+        uniform = np.full(s_max, profile.mean())
+        survey = (p_alive[:, None, None] * (appeal * np.array(self.survey_bias))[None, :, None]
+                  * uniform[None, None, :])  # fmt: skip
         members = self.cohort_size * weights[:, None] * np.array(self.contribution_shares)[None]
         return PromotionModel(
             weights=weights, baseline=baseline, p_alive=p_alive, lift=lift, survey_lift=survey,

@@ -31,9 +31,11 @@ def mandania2025_ferry() -> PromotionParams:
     * Share of wallet: a customer makes at most 0.8 trips a month with any operator, so
       groups that already buy near that rate gain nothing from a promotion and lose its cost
       (the paper's finding for high-frequency, recent groups).
-    * True effect by month of the promotion: 1.3, 1.1, 1.0, 0.8, 0.6 (promotions wear off);
-      the survey assumes equal months (the paper's "naive assumption") and overstates the
-      15% discount (x1.5), the bundle (x1.6) and free cancellation (x2.0).
+    * True effect by month of the promotion: 1.3, 1.1, 1.0, 0.8, 0.6 (promotions wear off).
+    * Survey-based initial estimates: stated interest, so they miss the wallet headroom
+      (frequent buyers say a discount would make them buy more), assume equal months (the
+      paper's "naive assumption") and overstate the 15% discount (x1.5), the bundle (x1.6)
+      and free cancellation (x2.0).
     """
     return PromotionParams(
         bgbb=tuple(bgbb_for_facts()),

@@ -1,0 +1,391 @@
+"""``crm_envs/PromotionBandit-v0`` and ``crm_envs/PromotionCampaign-v0``."""
+
+from __future__ import annotations
+
+from typing import Any, SupportsFloat
+
+import numpy as np
+from gymnasium import spaces
+from numpy.typing import NDArray
+
+from crm_envs.core.params import check_choice, check_int, check_scalar
+from crm_envs.core.single import NumbaEnv
+from crm_envs.envs.promotion import kernels
+from crm_envs.envs.promotion.params import PromotionParams
+from crm_envs.envs.promotion.plan import RULES
+from crm_envs.envs.promotion.presets import get_preset
+
+__all__ = ["PromotionBanditEnv", "PromotionCampaignEnv", "PromotionSetup", "decode_arm"]
+
+
+def decode_arm(arm: int, horizon: int) -> tuple[int, int]:
+    """(promotion type k, duration D) of an arm; (-1, 0) for arm 0 (no promotion)."""
+    if arm == 0:
+        return -1, 0
+    return (arm - 1) // horizon, (arm - 1) % horizon + 1
+
+
+class PromotionSetup:
+    """What the single and vector promotion envs share.
+
+    Args:
+        preset: Registered preset name.
+        params: Explicit parameters (override ``preset``).
+        campaign: Campaign env (one arm per segment) instead of the bandit.
+        segment: Bandit only: ``(group, level)`` to decide for, or None for rule 3 (one arm for
+            every segment).
+        rule: Campaign only: business rule 1, 2 or 3.
+        horizon: Steps (campaign cycles / bandit pulls) per episode.
+        drift_sd: Std. deviation of the per-cycle log random walk of the true lifts.
+        reward_scale: Multiplier of the profit (default 1e-3: thousands).
+        on_violation: Campaign only: ``"reject"`` (run no promotion, flag it) or ``"raise"``.
+    """
+
+    def __init__(
+        self,
+        preset: str,
+        params: PromotionParams | None,
+        campaign: bool,
+        segment: tuple[int, int] | None,
+        rule: int,
+        horizon: int,
+        drift_sd: float,
+        reward_scale: float,
+        on_violation: str,
+    ) -> None:
+        if params is None:
+            params = get_preset(preset)
+        elif not isinstance(params, PromotionParams):
+            raise TypeError(f"params must be PromotionParams, got {type(params).__name__}")
+        self.params = params
+        self.model = params.build()
+        self.campaign = bool(campaign)
+        self.horizon = check_int("horizon", horizon, low=1)
+        self.rule = rule
+        if rule not in RULES:
+            raise ValueError(
+                f"rule must be one of {RULES} (the paper's business rules), got {rule!r}"
+            )
+        self.on_violation = check_choice("on_violation", on_violation, ("reject", "raise"))
+        drift_sd = check_scalar("drift_sd", drift_sd, low=0.0)
+        reward_scale = check_scalar("reward_scale", reward_scale, low=0.0, low_open=True)
+        m = self.model
+        n_g, n_c = m.members.shape
+        s_max, n_k = m.horizon, params.n_promotions
+        self.n_arms = 1 + n_k * s_max
+        segs = [(g, c) for g in range(n_g) for c in range(n_c)]
+        if not self.campaign and segment is not None:
+            g = check_int("segment[0] (group)", segment[0], low=0, high=n_g - 1)
+            c = check_int("segment[1] (contribution level)", segment[1], low=0, high=n_c - 1)
+            segs = [(g, c)]
+        self.segments = segs
+        gi = np.array([g for g, _ in segs])
+        ci = np.array([c for _, c in segs])
+        disc = m.discount ** np.arange(1, s_max + 1)
+        contribution = m.contribution[ci]
+        self.kp = kernels.PromoKernelParams(
+            baseline=np.ascontiguousarray(m.baseline[gi]),
+            lift=np.ascontiguousarray(m.lift[gi]),
+            members=m.members[gi, ci].copy(),
+            contribution=contribution.astype(np.float64),
+            fare=contribution / m.commission,
+            cost=m.cost.copy(),
+            disc=disc,
+            base_profit=m.baseline_profit()[gi, ci],
+            counted=np.ones(len(segs), dtype=np.int64),
+            drift_sd=drift_sd,
+            reward_scale=reward_scale,
+            horizon=self.horizon,
+        )
+        uplift = m.uplift()[gi, ci]  # (J, K, S)
+        per_arm = np.concatenate([[0.0], uplift.sum(axis=0).ravel()]) * reward_scale
+        #: Expected reward of each bandit arm (rule 3 or the chosen segment).
+        self.expected_rewards = per_arm
+        if self.campaign:
+            self.action_space: spaces.Space[Any] = spaces.MultiDiscrete(
+                np.full(len(segs), self.n_arms), dtype=np.int64
+            )
+            self.observation_space: spaces.Space[Any] = spaces.Box(
+                -np.inf, np.inf, (2 * len(segs),), dtype=np.float32
+            )
+        else:
+            self.action_space = spaces.Discrete(self.n_arms)
+            self.observation_space = spaces.Discrete(1)
+
+    def arms(self, actions: Any, n_envs: int) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+        """Validate a batch of actions; return per-segment arms and which copies were rejected."""
+        arr = np.asarray(actions)
+        j = len(self.segments)
+        want = (n_envs, j) if self.campaign else (n_envs,)
+        if arr.shape != want or not np.issubdtype(arr.dtype, np.integer):
+            raise ValueError(
+                f"actions must be integers of shape {want}, got {arr.shape} {arr.dtype}"
+            )
+        if arr.min() < 0 or arr.max() >= self.n_arms:
+            raise ValueError(
+                f"arms must lie in 0..{self.n_arms - 1} (0 = no promotion, 1 + k * "
+                f"{self.model.horizon} + (D - 1) = promotion k for D months); got "
+                f"{int(arr[(arr < 0) | (arr >= self.n_arms)].ravel()[0])}"
+            )
+        if not self.campaign:
+            return np.ascontiguousarray(np.repeat(arr[:, None], j, axis=1), np.int64), np.zeros(
+                n_envs, bool
+            )
+        bad = ~self.allowed(arr)
+        if bad.any() and self.on_violation == "raise":
+            raise ValueError(
+                f"action breaks business rule {self.rule}: {RULE_TEXT[self.rule]}; got "
+                f"{arr[bad][0].tolist()}"
+            )
+        out = np.where(bad[:, None], 0, arr)
+        return np.ascontiguousarray(out, np.int64), bad
+
+    def _per_member(self, lift: NDArray[np.float64]) -> NDArray[np.float64]:
+        gi = np.array([g for g, _ in self.segments])
+        ci = np.array([c for _, c in self.segments])
+        table = self.model.uplift_per_member(lift)[gi, ci]  # (J, K, S)
+        return np.concatenate([np.zeros((len(gi), 1)), table.reshape(len(gi), -1)], axis=1)
+
+    def survey_uplift_per_member(self) -> NDArray[np.float64]:
+        """(J, A) per-member uplift of every arm by the survey-based estimates (a prior)."""
+        return self._per_member(self.model.survey_lift)
+
+    def true_uplift_per_member(self) -> NDArray[np.float64]:
+        """(J, A) true per-member uplift of every arm. A diagnostic: learners must not use it."""
+        return self._per_member(self.model.lift)
+
+    @property
+    def members(self) -> NDArray[np.float64]:
+        """(J,) customers per segment."""
+        return self.kp.members.copy()
+
+    @property
+    def baseline_profit_per_member(self) -> NDArray[np.float64]:
+        """(J,) expected discounted profit per member without promotion (the CLV model's)."""
+        return self.kp.base_profit / self.kp.members
+
+    def uplift_table(self, per_member: NDArray[np.float64]) -> NDArray[np.float64]:
+        """(G, C, K, S) total-uplift table for :func:`plan` from (J, A) per-member values."""
+        n_g, n_c = self.model.members.shape
+        k, s = self.params.n_promotions, self.model.horizon
+        return (per_member[:, 1:] * self.kp.members[:, None]).reshape(n_g, n_c, k, s)
+
+    def random_allowed(self, rng: np.random.Generator) -> NDArray[np.int64]:
+        """A uniformly random rule-abiding arm per segment (for exploration)."""
+        j, s, k = len(self.segments), self.model.horizon, self.params.n_promotions
+        if self.rule == 1:
+            return rng.integers(0, self.n_arms, j)
+        if self.rule == 3:
+            return np.full(j, rng.integers(0, self.n_arms))
+        kind = rng.integers(-1, k)
+        if kind < 0:
+            return np.zeros(j, dtype=np.int64)
+        return 1 + kind * s + rng.integers(0, s, j)
+
+    def allowed(self, arms: NDArray[np.int64]) -> NDArray[np.bool_]:
+        """(N,) whether each row of per-segment arms obeys the business rule."""
+        arms = np.atleast_2d(arms)
+        if self.rule == 1:
+            return np.ones(len(arms), dtype=bool)
+        if self.rule == 3:
+            return (arms == arms[:, :1]).all(axis=1)
+        s = self.model.horizon
+        kind = np.where(arms > 0, (arms - 1) // s, -1)
+        none = (arms == 0).all(axis=1)
+        same = (kind == kind[:, :1]).all(axis=1) & (kind[:, 0] >= 0)
+        return none | same
+
+
+RULE_TEXT = {
+    1: "any segment may get any promotion or none",
+    2: "if any segment is promoted, all get the same promotion type (durations may differ)",
+    3: "if any segment is promoted, all get the same promotion and duration",
+}
+
+
+class _PromotionEnv(NumbaEnv):
+    """Single-env plumbing shared by the bandit and the campaign."""
+
+    metadata: dict[str, Any] = {"render_modes": []}
+    _campaign = False
+
+    def __init__(
+        self,
+        preset: str = "mandania2025_ferry",
+        params: PromotionParams | None = None,
+        segment: tuple[int, int] | None = None,
+        rule: int = 3,
+        horizon: int = 200,
+        drift_sd: float = 0.0,
+        reward_scale: float = 1e-3,
+        on_violation: str = "reject",
+        render_mode: str | None = None,
+    ) -> None:
+        if render_mode is not None:
+            raise ValueError(f"{type(self).__name__} has no render modes, got {render_mode!r}")
+        self._setup = PromotionSetup(preset, params, self._campaign, segment, rule, horizon,
+                                     drift_sd, reward_scale, on_violation)  # fmt: skip
+        self.observation_space = self._setup.observation_space
+        self.action_space = self._setup.action_space
+        j = len(self._setup.segments)
+        self._fstate = np.ones((1, j))
+        self._state = np.zeros((1, kernels.INT_WIDTH), dtype=np.int64)
+        self._obs = np.zeros((1, 2 * j), dtype=np.float32)
+        self._rew = np.zeros(1)
+        self._term = np.zeros(1, dtype=np.bool_)
+        self._trunc = np.zeros(1, dtype=np.bool_)
+        self._arms = np.zeros((1, j), dtype=np.int64)
+        self._init_kernel()
+
+    @property
+    def setup(self) -> PromotionSetup:
+        """Segments, priors, baselines and rule helpers of this env (see ``PromotionSetup``)."""
+        return self._setup
+
+    def _serial_step_kernel(self) -> Any:
+        return kernels.promo_step_serial
+
+    def _step_kernel_args(self) -> tuple[Any, ...]:
+        return (self._setup.kp, self._fstate, self._state, self._arms, self._obs, self._rew,
+                self._term, self._trunc)  # fmt: skip
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """Start a new episode (no reset options)."""
+        if options:
+            raise ValueError(f"{type(self).__name__}.reset takes no options, got {sorted(options)}")
+        self._seed_stream(seed)
+        kernels.promo_reset_serial(self._setup.kp, self._fstate, self._state, self._obs)
+        self._ended = False
+        return self._observation(), self._info(None, False)
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
+        """Run one campaign cycle with ``action``."""
+        self._check_running()
+        arms, rejected = self._setup.arms(np.asarray(action)[None], 1)
+        self._arms[:] = arms
+        self._step_kernel(*self._step_kernel_args())
+        trunc = bool(self._trunc[0])
+        self._ended = trunc
+        return (
+            self._observation(),
+            float(self._rew[0]),
+            False,
+            trunc,
+            self._info(action, rejected[0]),
+        )
+
+    def _observation(self) -> Any:
+        return self._obs[0].copy() if self._campaign else 0
+
+    def _info(self, action: Any, rejected: bool) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class PromotionBanditEnv(_PromotionEnv):
+    """Choosing a promotion by trial: a multi-armed bandit over (promotion, duration).
+
+    ## Description
+
+    A ferry travel agency (Mandania, Cadogan, Liu & Kazmi 2025) picks, each cycle, one arm:
+    no promotion, or promotion type k for D = 1..5 months. The arm runs either for one
+    segment (``segment=(group, level)``) or, by default, for every segment at once (business
+    rule 3). The reward is the realised profit over the expected baseline: noisy, with
+    expectation equal to the arm's true CLV uplift, which the learner does not know.
+
+    ## Action Space
+
+    ``Discrete(1 + K * S)`` = ``Discrete(21)``: 0 = no promotion, ``1 + k * 5 + (D - 1)``.
+
+    ## Observation Space
+
+    ``Discrete(1)``: a bandit has no state (always 0).
+
+    ## Rewards
+
+    Realised discounted profit of the cycle minus the expected baseline profit, times
+    ``reward_scale`` (default: thousands of pounds).
+
+    ## Starting State / Episode End
+
+    No state; truncated after ``horizon`` pulls (default 200).
+
+    ## Arguments
+
+    ``preset``, ``params``, ``segment`` (None = rule 3), ``horizon``, ``reward_scale``.
+
+    ## Calibration & References
+
+    Mandania et al. (2025), Journal of Service Research: BG/BB groups, promotions, business
+    rules; see the ``mandania2025_ferry`` preset for every assumption. ``info`` carries the
+    true expected reward of every arm (``"expected_rewards"``), the best arm and the regret
+    of the pulled arm, so regret is measured exactly.
+
+    ## Version History
+
+    * v0: initial release.
+    """
+
+    def _info(self, action: Any, rejected: bool) -> dict[str, Any]:
+        exp = self._setup.expected_rewards
+        best = int(np.argmax(exp))
+        info = {"expected_rewards": exp.copy(), "best_arm": best}
+        if action is not None:
+            info["regret"] = float(exp[best] - exp[int(action)])
+        return info
+
+
+class PromotionCampaignEnv(_PromotionEnv):
+    """A promotion campaign for every customer segment under a business rule.
+
+    ## Description
+
+    Each step is a campaign cycle of the ferry agency (Mandania et al. 2025): the action
+    assigns an arm (no promotion, or promotion k for D months) to each of the 42 segments (14
+    frequency/recency groups x 3 contribution levels). The business rule (1, 2 or 3) couples
+    the segments; ``env.unwrapped.allowed(arms)`` checks an action. An action that breaks the
+    rule is *rejected*: no segment is promoted that cycle and ``info["rejected"]`` is True
+    (or, with ``on_violation="raise"``, it raises). Nothing is silently changed otherwise.
+
+    ## Action Space
+
+    ``MultiDiscrete([21] * 42)``; arm coding as in the bandit.
+
+    ## Observation Space
+
+    ``Box(float32, (84,))``: each segment's realised transactions per member, then its
+    realised discounted profit per member, in the last cycle (zeros after reset).
+
+    ## Rewards
+
+    Realised profit of all segments minus the expected baseline profit, times
+    ``reward_scale``.
+
+    ## Episode End
+
+    Truncated after ``horizon`` cycles (default 12). ``drift_sd > 0`` lets the true lifts
+    drift between cycles (a log random walk per segment).
+
+    ## Calibration & References
+
+    Mandania et al. (2025); the ``mandania2025_ferry`` preset. ``info["action_mask"]`` marks
+    the arms each segment may take on its own (all of them); the rule's coupling is checked
+    by ``allowed``.
+
+    ## Version History
+
+    * v0: initial release.
+    """
+
+    _campaign = True
+
+    def __init__(self, *args: Any, rule: int = 1, horizon: int = 12, **kwargs: Any) -> None:
+        super().__init__(*args, rule=rule, horizon=horizon, **kwargs)
+
+    def allowed(self, arms: Any) -> bool:
+        """Whether per-segment ``arms`` obey the business rule."""
+        return bool(self._setup.allowed(np.asarray(arms)[None])[0])
+
+    def _info(self, action: Any, rejected: bool) -> dict[str, Any]:
+        j = len(self._setup.segments)
+        return {"rejected": bool(rejected),
+                "action_mask": np.ones((j, self._setup.n_arms), dtype=np.int8)}  # fmt: skip

@@ -1,0 +1,94 @@
+"""Numba-batched vector versions of the promotion environments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from crm_envs.core.vector import NumbaVectorEnv
+from crm_envs.envs.promotion import kernels
+from crm_envs.envs.promotion.env import PromotionSetup
+from crm_envs.envs.promotion.params import PromotionParams
+
+__all__ = ["PromotionBanditVectorEnv", "PromotionCampaignVectorEnv"]
+
+
+class PromotionBanditVectorEnv(NumbaVectorEnv):
+    """N promotion bandits (or campaigns) stepped by one numba kernel.
+
+    Same arguments as the single envs; copy ``i`` reset with ``seed`` behaves as a single env
+    reset with ``seed + i``. Autoreset: ``NEXT_STEP``.
+    """
+
+    _campaign = False
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        preset: str = "mandania2025_ferry",
+        params: PromotionParams | None = None,
+        segment: tuple[int, int] | None = None,
+        rule: int = 3,
+        horizon: int = 200,
+        drift_sd: float = 0.0,
+        reward_scale: float = 1e-3,
+        on_violation: str = "reject",
+    ) -> None:
+        self._setup = PromotionSetup(preset, params, self._campaign, segment, rule, horizon,
+                                     drift_sd, reward_scale, on_violation)  # fmt: skip
+        super().__init__(
+            num_envs, self._setup.observation_space, self._setup.action_space, kernels.INT_WIDTH
+        )
+        j = len(self._setup.segments)
+        self._fstate = np.ones((self.num_envs, j))
+        self._kobs = np.zeros((self.num_envs, 2 * j), dtype=np.float32)
+
+    @property
+    def setup(self) -> PromotionSetup:
+        """Segments, priors, baselines and rule helpers (see ``PromotionSetup``)."""
+        return self._setup
+
+    def _reset_envs(self, options: dict[str, Any]) -> dict[str, Any]:
+        if options:
+            raise ValueError(f"reset takes no options here, got {sorted(options)}")
+        kernels.promo_reset(self._setup.kp, self._fstate, self._state, self._kobs)
+        self._publish()
+        return self._info(None, np.zeros(self.num_envs, bool))
+
+    def _step_envs(self, actions: Any) -> dict[str, Any]:
+        arms, rejected = self._setup.arms(actions, self.num_envs)
+        kernels.promo_step(self._setup.kp, self._fstate, self._state, arms, self._kobs,
+                           self._rew, self._term, self._trunc)  # fmt: skip
+        self._publish()
+        return self._info(actions, rejected)
+
+    def _publish(self) -> None:
+        if self._setup.campaign:
+            self._obs = self._kobs.copy()
+        else:
+            self._obs = np.zeros(self.num_envs, dtype=np.int64)
+
+    def _info(self, actions: Any, rejected: np.ndarray) -> dict[str, Any]:
+        exp = self._setup.expected_rewards
+        info: dict[str, Any] = {"best_arm": np.full(self.num_envs, int(np.argmax(exp)))}
+        if actions is not None:
+            info["regret"] = exp.max() - exp[np.asarray(actions)]
+        return info
+
+
+class PromotionCampaignVectorEnv(PromotionBanditVectorEnv):
+    """Vector version of ``PromotionCampaign-v0``."""
+
+    _campaign = True
+
+    def __init__(self, num_envs: int = 1, *args: Any, rule: int = 1, horizon: int = 12,
+                 **kwargs: Any) -> None:  # fmt: skip
+        super().__init__(num_envs, *args, rule=rule, horizon=horizon, **kwargs)
+
+    def allowed(self, arms: Any) -> np.ndarray:
+        """(N,) whether each row of per-segment arms obeys the business rule."""
+        return self._setup.allowed(np.asarray(arms))
+
+    def _info(self, actions: Any, rejected: np.ndarray) -> dict[str, Any]:
+        return {"rejected": rejected}

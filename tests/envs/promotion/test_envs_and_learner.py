@@ -1,0 +1,116 @@
+"""PromotionBandit-v0 / PromotionCampaign-v0 and the paper's learner."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import crm_envs  # noqa: F401
+from agents.bandits import CampaignLearner, EpsilonGreedy, learning_curves, plot_learning_curves
+from crm_envs.envs.promotion.env import PromotionBanditEnv, PromotionCampaignEnv
+from crm_envs.envs.promotion.model import GROUPS
+from crm_envs.envs.promotion.plan import plan
+from crm_envs.envs.promotion.presets import get_preset
+from crm_envs.envs.promotion.vector_env import PromotionBanditVectorEnv
+
+P = get_preset("mandania2025_ferry")
+M = P.build()
+
+
+def test_bandit_rewards_average_to_the_true_expected_uplift():
+    env = PromotionBanditVectorEnv(4000, horizon=5)
+    _, _info = env.reset(seed=0)
+    exp = gym.make("crm_envs/PromotionBandit-v0").unwrapped.setup.expected_rewards
+    assert exp[0] == 0.0 and int(np.argmax(exp)) == 1 + 0 * 5 + 4  # 7% for 5 months
+    np.testing.assert_allclose(exp[1:].reshape(4, 5), M.uplift().sum(axis=(0, 1)) * 1e-3)
+    for arm in (0, 5, 7, 20):
+        _, rew, *_ = env.step(np.full(4000, arm))
+        se = rew.std() / np.sqrt(4000)
+        assert abs(rew.mean() - exp[arm]) < 4 * se + 1e-9
+
+
+def test_single_segment_bandit_and_regret_info():
+    env = PromotionBanditEnv(segment=(12, 2))  # 5+/up to 1 month, high contribution
+    env.reset(seed=0)
+    exp = env.setup.expected_rewards
+    assert exp.max() == 0.0  # every promotion loses money for the most frequent buyers
+    _, _, _, _, info = env.step(5)
+    assert info["regret"] == pytest.approx(exp.max() - exp[5]) and info["regret"] > 0
+
+
+def test_epsilon_greedy_regret_is_the_exploration_cost_once_the_best_arm_is_found():
+    env = PromotionBanditEnv(horizon=2000)
+    survey = env.setup.survey_uplift_per_member()
+    initial = np.concatenate([[0.0], (survey[:, 1:] * env.setup.members[:, None]).sum(0)]) * 1e-3
+    agent = EpsilonGreedy(env, epsilon=0.1, alpha=0.1, initial=initial, seed=1).learn(2000)
+    regret = np.cumsum(agent.regrets)
+    assert len(regret) == 2000
+    assert agent.predict(0)[0] == env.setup.expected_rewards.argmax()
+    # With the greedy arm right, a pull costs only when exploring: epsilon * mean gap.
+    exp = env.setup.expected_rewards
+    per_pull = (regret[-1] - regret[999]) / 1000
+    assert per_pull == pytest.approx(0.1 * (exp.max() - exp).mean(), rel=0.25)
+
+
+def test_campaign_rejects_rule_breaking_actions_and_can_raise():
+    env = PromotionCampaignEnv(rule=3)
+    env.reset(seed=0)
+    mixed = np.zeros(42, dtype=np.int64)
+    mixed[0] = 5
+    assert not env.allowed(mixed) and env.allowed(np.full(42, 5))
+    _obs, _, _, _, info = env.step(mixed)
+    assert info["rejected"]
+    strict = PromotionCampaignEnv(rule=2, on_violation="raise")
+    strict.reset(seed=0)
+    two_types = np.full(42, 5)
+    two_types[3] = 6 + 5  # another promotion type
+    with pytest.raises(ValueError, match="breaks business rule 2"):
+        strict.step(two_types)
+    assert strict.allowed(np.zeros(42, dtype=np.int64))
+    with pytest.raises(ValueError, match=r"arms must lie in 0..20"):
+        strict.step(np.full(42, 21))
+
+
+def test_campaign_observation_reports_transactions_and_profit():
+    env = PromotionCampaignEnv(rule=1)
+    env.reset(seed=0)
+    obs, _reward, _, _, info = env.step(np.zeros(42, dtype=np.int64))
+    assert obs.shape == (84,) and not info["rejected"]
+    per_member = obs[:42].reshape(14, 3).mean(axis=1)
+    np.testing.assert_allclose(per_member[0], M.baseline[0].sum(), rtol=0.1)
+
+
+def test_learner_recovers_from_the_survey_under_rule2():
+    env = PromotionCampaignEnv(rule=2, horizon=1500)
+    setup = env.setup
+    best = plan(setup.uplift_table(setup.true_uplift_per_member()), rule=2)
+    learner = CampaignLearner(env, epsilon=0.1, alpha=0.1, prior="survey", seed=0)
+    survey_plan = learner.current_plan()
+    survey_value = learner.plan_value(survey_plan)
+    learner.learn(1500)
+    late = np.mean(learner.history[-500:])
+    assert survey_value < 0.998 * best.total
+    assert late > 0.999 * best.total > survey_value
+    # The survey promoted the frequent buyers for 5 months; the learner cuts them to 1.
+    final = learner.current_plan().reshape(14, 3)
+    frequent = [i for i, g in enumerate(GROUPS) if g.name.startswith(("4/", "5+/"))]
+    assert (survey_plan.reshape(14, 3)[frequent] == 1 + 4).any()
+    assert ((final[frequent] - 1) % 5 + 1 == 1).all()
+
+
+def test_learning_curves_are_one_call_and_a_plot():
+    curves = learning_curves(alphas=(0.1, 0.3), epsilons=(0.1,), cycles=40, rule=2)
+    assert set(curves) == {(0.1, 0.1), (0.3, 0.1)}
+    assert all(len(v) == 40 and (v <= 1 + 1e-9).all() for v in curves.values())
+    ax = plot_learning_curves(curves)
+    assert len(ax.lines) == 3
+
+
+def test_bad_arguments_raise():
+    with pytest.raises(ValueError, match="rule must be one of"):
+        PromotionCampaignEnv(rule=5)
+    with pytest.raises(ValueError, match="segment"):
+        PromotionBanditEnv(segment=(14, 0))
+    with pytest.raises(ValueError, match="epsilon must lie in"):
+        EpsilonGreedy(PromotionBanditEnv(), epsilon=1.5)
+    with pytest.raises(ValueError, match="alpha must lie in"):
+        CampaignLearner(PromotionCampaignEnv(), alpha=0.0)
