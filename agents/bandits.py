@@ -251,11 +251,14 @@ def learning_curves(
     return out
 
 
-def plot_learning_curves(curves: dict[tuple[float, float], NDArray[np.float64]], ax: Any = None):
+def plot_learning_curves(
+    curves: dict[tuple[float, float], NDArray[np.float64]], window: int = 20, ax: Any = None
+):
     """Plot learning curves (the paper's figure: value over time for several alpha, epsilon).
 
     Args:
         curves: Output of :func:`learning_curves`.
+        window: Width of the trailing moving average, in cycles (1 = raw values).
         ax: Matplotlib Axes (default: a new figure).
 
     Returns:
@@ -263,13 +266,17 @@ def plot_learning_curves(curves: dict[tuple[float, float], NDArray[np.float64]],
     """
     import matplotlib.pyplot as plt
 
+    window = check_int("window", window, low=1)
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4))
     for (alpha, eps), values in curves.items():
-        ax.plot(np.arange(1, len(values) + 1), values, label=f"alpha={alpha}, epsilon={eps}")
+        csum = np.cumsum(np.insert(values, 0, 0.0))
+        lo = np.maximum(np.arange(1, len(values) + 1) - window, 0)
+        smooth = (csum[1:] - csum[lo]) / (np.arange(1, len(values) + 1) - lo)
+        ax.plot(np.arange(1, len(values) + 1), smooth, label=f"alpha={alpha}, epsilon={eps}")
     ax.axhline(1.0, color="black", lw=0.8, ls="--", label="optimal plan")
     ax.set_xlabel("campaign cycle")
-    ax.set_ylabel("true value of the learned plan / optimum")
+    ax.set_ylabel(f"value of the learned plan / optimum ({window}-cycle mean)")
     ax.set_title("Learning the promotion lifts from customer responses")
     ax.legend(fontsize=8)
     return ax

@@ -78,16 +78,23 @@ def measure_single(env_id: str, steps: int, repeats: int, seed: int = 0) -> Meas
 
 
 def measure_vector(
-    env_id: str, num_envs: int, steps: int, repeats: int, seed: int = 0
+    env_id: str,
+    num_envs: int,
+    steps: int,
+    repeats: int,
+    seed: int = 0,
+    seconds_per_repeat: float = 1.0,
 ) -> Measurement:
     """Time ``step`` of the id's vector entry point with random batched actions.
 
     Args:
         env_id: Registered id with a ``vector_entry_point``.
         num_envs: Batch size N.
-        steps: Batched steps per repeat.
+        steps: Batched steps per repeat (fewer, at least 2, if they would take longer than
+            ``seconds_per_repeat``: heavy envs at large N).
         repeats: Repeats; the best is kept.
         seed: Seed of the env and of the actions.
+        seconds_per_repeat: Time budget of one repeat.
 
     Returns:
         The :class:`Measurement` (time per single environment step).
@@ -97,6 +104,10 @@ def measure_vector(
     batches = [env.action_space.sample() for _ in range(min(steps, 8))]
     env.reset(seed=seed)
     env.step(batches[0])  # compile / warm up
+    start = time.perf_counter()
+    env.step(batches[-1])
+    one = time.perf_counter() - start
+    steps = int(max(2, min(steps, seconds_per_repeat / max(one, 1e-9))))
     best = np.inf
     for _ in range(repeats):
         start = time.perf_counter()

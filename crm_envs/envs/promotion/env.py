@@ -182,6 +182,19 @@ class PromotionSetup:
             return np.zeros(j, dtype=np.int64)
         return 1 + kind * s + rng.integers(0, s, j)
 
+    def best_action(self) -> Any:
+        """The exactly optimal action: the best arm, or the optimal plan's arms under the rule.
+
+        With ``drift_sd > 0`` the lifts move away from these values during an episode.
+        """
+        from crm_envs.envs.promotion.plan import plan
+
+        if not self.campaign:
+            return int(np.argmax(self.expected_rewards))
+        p = plan(self.uplift_table(self.true_uplift_per_member()), rule=self.rule)
+        s = self.model.horizon
+        return np.where(p.promotion >= 0, 1 + p.promotion * s + p.duration - 1, 0).ravel()
+
     def allowed(self, arms: NDArray[np.int64]) -> NDArray[np.bool_]:
         """(N,) whether each row of per-segment arms obeys the business rule."""
         arms = np.atleast_2d(arms)

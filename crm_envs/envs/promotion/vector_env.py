@@ -49,6 +49,15 @@ class PromotionBanditVectorEnv(NumbaVectorEnv):
         """Segments, priors, baselines and rule helpers (see ``PromotionSetup``)."""
         return self._setup
 
+    def reference_action(self, obs: Any) -> np.ndarray:
+        """The exactly optimal action of every copy (``PromotionSetup.best_action``)."""
+        best = np.asarray(self._setup.best_action())
+        return (
+            np.repeat(best[None], self.num_envs, axis=0)
+            if best.ndim
+            else np.full(self.num_envs, int(best))
+        )
+
     def _reset_envs(self, options: dict[str, Any]) -> dict[str, Any]:
         if options:
             raise ValueError(f"reset takes no options here, got {sorted(options)}")

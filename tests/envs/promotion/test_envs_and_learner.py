@@ -114,3 +114,17 @@ def test_bad_arguments_raise():
         EpsilonGreedy(PromotionBanditEnv(), epsilon=1.5)
     with pytest.raises(ValueError, match="alpha must lie in"):
         CampaignLearner(PromotionCampaignEnv(), alpha=0.0)
+
+
+def test_reference_actions_are_the_exact_optima():
+    vec = gym.make_vec("crm_envs/PromotionCampaign-v0", num_envs=3,
+                       vectorization_mode="vector_entry_point")  # fmt: skip
+    ref = vec.unwrapped.reference_action(None)
+    setup = vec.unwrapped.setup
+    true = setup.true_uplift_per_member()
+    best = plan(setup.uplift_table(true), rule=1).total
+    assert ref.shape == (3, 42)
+    assert (true[np.arange(42), ref[0]] * setup.members).sum() == pytest.approx(best)
+    bandit = gym.make_vec("crm_envs/PromotionBandit-v0", num_envs=2,
+                          vectorization_mode="vector_entry_point")  # fmt: skip
+    assert bandit.unwrapped.reference_action(None).tolist() == [5, 5]
