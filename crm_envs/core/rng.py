@@ -22,7 +22,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["keys_from_generator", "seed_keys", "splitmix_uniform"]
+__all__ = ["keys_from_generator", "seed_keys", "splitmix_normal", "splitmix_uniform"]
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -54,6 +54,22 @@ def splitmix_uniform(key: np.int64, counter: np.int64) -> float:
     """
     z = np.uint64(key) + (np.uint64(counter) + np.uint64(1)) * _GAMMA
     return np.int64(_mix(z) >> _S11) * _INV53
+
+
+@njit(cache=True, inline="always")
+def splitmix_normal(key: np.int64, counter: np.int64) -> float:
+    """Standard normal from the stream's draws ``counter`` and ``counter + 1`` (Box-Muller).
+
+    Args:
+        key: The stream key.
+        counter: Position of the first of the two uniforms used.
+
+    Returns:
+        A float64 standard normal draw.
+    """
+    u1 = 1.0 - splitmix_uniform(key, counter)  # in (0, 1]: log is finite
+    u2 = splitmix_uniform(key, counter + 1)
+    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
 
 
 def seed_keys(seed: int, n: int) -> NDArray[np.int64]:

@@ -23,7 +23,7 @@ from numba import njit, prange
 from numpy.typing import NDArray
 
 from crm_envs.core.jit import parallel_and_serial
-from crm_envs.core.rng import splitmix_uniform
+from crm_envs.core.rng import splitmix_normal, splitmix_uniform
 
 T, DONE, KEY, CTR = 0, 1, 2, 3
 INT_WIDTH = 4
@@ -63,10 +63,9 @@ class PromoKernelParams(NamedTuple):
 
 @njit(cache=True, inline="always")
 def _normal(istate, i):
-    u1 = 1.0 - splitmix_uniform(istate[i, KEY], istate[i, CTR])
-    u2 = splitmix_uniform(istate[i, KEY], istate[i, CTR] + 1)
+    z = splitmix_normal(istate[i, KEY], istate[i, CTR])
     istate[i, CTR] += 2
-    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+    return z
 
 
 @njit(cache=True)

@@ -27,7 +27,7 @@ from numba import njit, prange
 from numpy.typing import NDArray
 
 from crm_envs.core.jit import parallel_and_serial
-from crm_envs.core.rng import splitmix_uniform
+from crm_envs.core.rng import splitmix_normal
 
 T, DONE, KEY, CTR = 0, 1, 2, 3
 INT_WIDTH = 4
@@ -156,11 +156,9 @@ def _roi_step(kp, fstate, istate, effort, obs_out, rew_out, term_out, trunc_out,
             gain += kp.impacts[j] * (level - kp.y0[j])
         rew_out[i] = cmv * gain - spend
         fstate[i, n + 2] = max(left - spend, 0.0)
-        # CMV of the next quarter: AR(2) around the mean with a Box-Muller normal shock.
-        u1 = 1.0 - splitmix_uniform(istate[i, KEY], istate[i, CTR])
-        u2 = splitmix_uniform(istate[i, KEY], istate[i, CTR] + 1)
+        # CMV of the next quarter: AR(2) around the mean with a normal shock.
+        z = splitmix_normal(istate[i, KEY], istate[i, CTR])
         istate[i, CTR] += 2
-        z = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
         mu = kp.cmv_mean
         nxt = mu + kp.phi1 * (cmv - mu) + kp.phi2 * (fstate[i, n + 1] - mu) + kp.noise_sd * z
         fstate[i, n + 1] = cmv
