@@ -1,5 +1,7 @@
 """Bandit learners, including the paper's epsilon-greedy learner (Mandania et al. 2025).
 
+* :class:`UCB1`, :class:`ThompsonSampling` (Beta-Bernoulli and Gaussian) and
+  :class:`GradientBandit` -- the classic bandits, with the same interface and regret tracking.
 * :class:`EpsilonGreedy` -- a multi-armed bandit for an env with a ``Discrete`` action and no
   state (``PromotionBandit-v0``): epsilon-greedy arm choice, constant step ``alpha`` (or sample
   averages with ``alpha=None``), optional initial estimates (e.g. the survey's).
@@ -10,8 +12,7 @@
   estimates of the arms that ran towards the observed uplift with constant rate alpha.
 
 Both follow the shape of Stable-Baselines3: ``Agent(env, ...)``, ``.learn(total_timesteps)``,
-``.predict(obs, deterministic=True) -> (action, None)``; UCB1, Thompson sampling and gradient
-bandits slot in beside them with the same interface.
+``.predict(obs, deterministic=True) -> (action, None)``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,15 @@ from tqdm.auto import tqdm
 
 from crm_envs.core.params import check_int, check_prob, check_scalar
 
-__all__ = ["CampaignLearner", "EpsilonGreedy", "learning_curves", "plot_learning_curves"]
+__all__ = [
+    "UCB1",
+    "CampaignLearner",
+    "EpsilonGreedy",
+    "GradientBandit",
+    "ThompsonSampling",
+    "learning_curves",
+    "plot_learning_curves",
+]
 
 
 def _check_alpha(alpha: float | None) -> float | None:
@@ -34,7 +43,61 @@ def _check_alpha(alpha: float | None) -> float | None:
                                                     low_open=True)  # fmt: skip
 
 
-class EpsilonGreedy:
+class _Bandit:
+    """Shared loop of the stateless bandits: pull, observe, update, track regret.
+
+    Subclasses implement :meth:`_select` (the arm to pull) and :meth:`_observe` (the update).
+    Regret is read from ``info["regret"]`` when the env reports it (``PromotionBandit-v0``).
+    """
+
+    def __init__(self, env: gym.Env, seed: int = 0) -> None:
+        if not isinstance(env.action_space, gym.spaces.Discrete):
+            raise TypeError(
+                f"{type(self).__name__} needs a Discrete action space, got {env.action_space}"
+            )
+        self.env = env
+        self.n_arms = int(env.action_space.n)
+        self.counts = np.zeros(self.n_arms)
+        self.seed = check_int("seed", seed, low=0)
+        self.rng = np.random.default_rng(seed)
+        self.rewards: list[float] = []
+        self.regrets: list[float] = []
+        self.t = 0
+
+    def _select(self) -> int:
+        raise NotImplementedError
+
+    def _observe(self, arm: int, reward: float) -> None:
+        raise NotImplementedError
+
+    def _best(self) -> int:
+        raise NotImplementedError
+
+    def learn(self, total_timesteps: int, progress_bar: bool = False, callback: Any = None):
+        """Pull ``total_timesteps`` arms, updating the estimates; returns self."""
+        total_timesteps = check_int("total_timesteps", total_timesteps, low=1)
+        self.env.reset(seed=self.seed + self.t)
+        for _ in tqdm(range(total_timesteps), disable=not progress_bar, desc=type(self).__name__):
+            arm = self._select()
+            _, reward, term, trunc, info = self.env.step(arm)
+            self.t += 1
+            self.counts[arm] += 1
+            self._observe(arm, float(reward))
+            self.rewards.append(float(reward))
+            if "regret" in info:
+                self.regrets.append(float(info["regret"]))
+            if callback is not None and callback(locals()) is False:
+                break
+            if term or trunc:
+                self.env.reset()
+        return self
+
+    def predict(self, obs: Any, deterministic: bool = True) -> tuple[int, None]:
+        """The arm believed best (the exploring choice when ``deterministic=False``)."""
+        return (self._best() if deterministic else self._select()), None
+
+
+class EpsilonGreedy(_Bandit):
     """Epsilon-greedy bandit over a ``Discrete`` action space.
 
     Args:
@@ -53,48 +116,169 @@ class EpsilonGreedy:
         initial: Sequence[float] | None = None,
         seed: int = 0,
     ) -> None:
-        if not isinstance(env.action_space, gym.spaces.Discrete):
-            raise TypeError(f"EpsilonGreedy needs a Discrete action space, got {env.action_space}")
-        self.env = env
+        super().__init__(env, seed)
         self.epsilon = check_prob("epsilon", epsilon)
         self.alpha = _check_alpha(alpha)
-        n = int(env.action_space.n)
-        self.q = np.zeros(n) if initial is None else np.array(initial, dtype=float)
-        if self.q.shape != (n,):
-            raise ValueError(f"initial must have one value per arm ({n}), got {self.q.shape}")
-        self.counts = np.zeros(n)
-        self.seed = check_int("seed", seed, low=0)
-        self.rng = np.random.default_rng(seed)
-        self.rewards: list[float] = []
-        self.regrets: list[float] = []
+        self.q = np.zeros(self.n_arms) if initial is None else np.array(initial, dtype=float)
+        if self.q.shape != (self.n_arms,):
+            raise ValueError(
+                f"initial must have one value per arm ({self.n_arms}), got {self.q.shape}"
+            )
 
-    def learn(self, total_timesteps: int, progress_bar: bool = False, callback: Any = None):
-        """Pull ``total_timesteps`` arms, updating the estimates; returns self."""
-        total_timesteps = check_int("total_timesteps", total_timesteps, low=1)
-        _, info = self.env.reset(seed=self.seed)
-        for _ in tqdm(range(total_timesteps), disable=not progress_bar, desc="bandit"):
-            if self.rng.random() < self.epsilon:
-                arm = int(self.rng.integers(len(self.q)))
-            else:
-                arm = int(np.argmax(self.q))
-            _, reward, term, trunc, info = self.env.step(arm)
-            self.counts[arm] += 1
-            step = self.alpha if self.alpha is not None else 1.0 / self.counts[arm]
-            self.q[arm] += step * (reward - self.q[arm])
-            self.rewards.append(float(reward))
-            if "regret" in info:
-                self.regrets.append(float(info["regret"]))
-            if callback is not None and callback(locals()) is False:
-                break
-            if term or trunc:
-                _, info = self.env.reset()
-        return self
+    def _select(self) -> int:
+        if self.rng.random() < self.epsilon:
+            return int(self.rng.integers(self.n_arms))
+        return self._best()
 
-    def predict(self, obs: Any, deterministic: bool = True) -> tuple[int, None]:
-        """The greedy arm (or an epsilon-greedy one when ``deterministic=False``)."""
-        if not deterministic and self.rng.random() < self.epsilon:
-            return int(self.rng.integers(len(self.q))), None
-        return int(np.argmax(self.q)), None
+    def _best(self) -> int:
+        return int(np.argmax(self.q))
+
+    def _observe(self, arm: int, reward: float) -> None:
+        step = self.alpha if self.alpha is not None else 1.0 / self.counts[arm]
+        self.q[arm] += step * (reward - self.q[arm])
+
+
+class UCB1(_Bandit):
+    """UCB1 (Auer, Cesa-Bianchi & Fischer 2002).
+
+    Pull each arm once, then the arm maximising ``mean + c * scale * sqrt(2 ln t / n)``.
+
+    Args:
+        env: A stateless env with a ``Discrete`` action space.
+        scale: Range of the rewards (UCB1's bound assumes rewards in [0, 1]; rewards are
+            divided by this), > 0.
+        c: Multiplier of the exploration bonus (1 = UCB1).
+        seed: Seed of the env's first reset.
+    """
+
+    def __init__(self, env: gym.Env, scale: float = 1.0, c: float = 1.0, seed: int = 0) -> None:
+        super().__init__(env, seed)
+        self.scale = check_scalar("scale", scale, low=0.0, low_open=True)
+        self.c = check_scalar("c", c, low=0.0)
+        self.means = np.zeros(self.n_arms)
+
+    def _select(self) -> int:
+        untried = np.flatnonzero(self.counts == 0)
+        if untried.size:
+            return int(untried[0])
+        bonus = self.c * self.scale * np.sqrt(2.0 * np.log(self.counts.sum()) / self.counts)
+        return int(np.argmax(self.means + bonus))
+
+    def _best(self) -> int:
+        return int(np.argmax(np.where(self.counts > 0, self.means, -np.inf)))
+
+    def _observe(self, arm: int, reward: float) -> None:
+        self.means[arm] += (reward - self.means[arm]) / self.counts[arm]
+
+
+class ThompsonSampling(_Bandit):
+    """Thompson sampling with a Beta-Bernoulli or a Gaussian model of each arm.
+
+    ``model="gaussian"``: normal rewards with known noise ``sigma`` and a normal prior
+    N(``prior_mean``, ``prior_sd``^2) on each arm's mean. ``model="bernoulli"``: rewards in
+    [0, ``scale``] are turned into successes with probability ``reward / scale`` (Agrawal &
+    Goyal 2012) and each arm's success probability has a Beta(1, 1) prior.
+
+    Args:
+        env: A stateless env with a ``Discrete`` action space.
+        model: ``"gaussian"`` or ``"bernoulli"``.
+        sigma: Gaussian model: noise standard deviation of a reward (> 0).
+        prior_mean: Gaussian model: prior mean of every arm.
+        prior_sd: Gaussian model: prior standard deviation (> 0).
+        scale: Bernoulli model: upper end of the reward range (> 0).
+        seed: Seed of the posterior draws and of the env's first reset.
+    """
+
+    def __init__(
+        self,
+        env: gym.Env,
+        model: str = "gaussian",
+        sigma: float = 1.0,
+        prior_mean: float = 0.0,
+        prior_sd: float = 100.0,
+        scale: float = 1.0,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(env, seed)
+        if model not in ("gaussian", "bernoulli"):
+            raise ValueError(f"model must be 'gaussian' or 'bernoulli', got {model!r}")
+        self.model = model
+        self.sigma = check_scalar("sigma", sigma, low=0.0, low_open=True)
+        self.prior_sd = check_scalar("prior_sd", prior_sd, low=0.0, low_open=True)
+        self.scale = check_scalar("scale", scale, low=0.0, low_open=True)
+        self.post_mean = np.full(self.n_arms, float(prior_mean))
+        self.post_prec = np.full(self.n_arms, 1.0 / self.prior_sd**2)
+        self.alpha_b = np.ones(self.n_arms)
+        self.beta_b = np.ones(self.n_arms)
+
+    def _select(self) -> int:
+        if self.model == "gaussian":
+            draw = self.rng.normal(self.post_mean, 1.0 / np.sqrt(self.post_prec))
+        else:
+            draw = self.rng.beta(self.alpha_b, self.beta_b)
+        return int(np.argmax(draw))
+
+    def _best(self) -> int:
+        if self.model == "gaussian":
+            return int(np.argmax(self.post_mean))
+        return int(np.argmax(self.alpha_b / (self.alpha_b + self.beta_b)))
+
+    def _observe(self, arm: int, reward: float) -> None:
+        if self.model == "gaussian":
+            prec = self.post_prec[arm] + 1.0 / self.sigma**2
+            self.post_mean[arm] = (self.post_prec[arm] * self.post_mean[arm]
+                                   + reward / self.sigma**2) / prec  # fmt: skip
+            self.post_prec[arm] = prec
+            return
+        p = reward / self.scale
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(
+                f"Bernoulli Thompson sampling needs rewards in [0, {self.scale}], got {reward}"
+            )
+        success = self.rng.random() < p
+        self.alpha_b[arm] += success
+        self.beta_b[arm] += 1 - success
+
+
+class GradientBandit(_Bandit):
+    """Gradient bandit (Sutton & Barto 2018, section 2.8).
+
+    Softmax over preferences H, updated by ``H += alpha (r - baseline) (1[a] - pi)`` with the
+    average reward as baseline.
+
+    Args:
+        env: A stateless env with a ``Discrete`` action space.
+        alpha: Step size of the preferences, > 0.
+        baseline: Subtract the running average reward (recommended).
+        seed: Seed of the arm draws and of the env's first reset.
+    """
+
+    def __init__(
+        self, env: gym.Env, alpha: float = 0.1, baseline: bool = True, seed: int = 0
+    ) -> None:
+        super().__init__(env, seed)
+        self.alpha = check_scalar("alpha", alpha, low=0.0, low_open=True)
+        self.baseline = bool(baseline)
+        self.h = np.zeros(self.n_arms)
+        self.mean_reward = 0.0
+
+    def policy(self) -> NDArray[np.float64]:
+        """Current softmax probabilities of the arms."""
+        z = np.exp(self.h - self.h.max())
+        return z / z.sum()
+
+    def _select(self) -> int:
+        return int(self.rng.choice(self.n_arms, p=self.policy()))
+
+    def _best(self) -> int:
+        return int(np.argmax(self.h))
+
+    def _observe(self, arm: int, reward: float) -> None:
+        self.mean_reward += (reward - self.mean_reward) / self.t
+        base = self.mean_reward if self.baseline else 0.0
+        grad = -self.policy()
+        grad[arm] += 1.0
+        self.h += self.alpha * (reward - base) * grad
 
 
 class CampaignLearner:

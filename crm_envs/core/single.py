@@ -2,14 +2,45 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import gymnasium as gym
 
 from crm_envs.core.jit import entry_point
 from crm_envs.core.vector import seed_state
 
-__all__ = ["NumbaEnv"]
+__all__ = ["JitInterface", "NumbaEnv"]
+
+
+class JitInterface(NamedTuple):
+    """A single env's kernel and buffers, for learners whose loop runs inside numba.
+
+    ``step(kp, state, action, obs, rew, term, trunc, extra)`` advances the env by one step
+    (NEXT_STEP autoreset) writing into the batch-size-1 buffers.
+
+    Attributes:
+        step: The serial numba step kernel.
+        kp: Its parameter tuple.
+        state: (1, W) int64 state (the env's own).
+        obs: (1, D) observation buffer.
+        rew: (1,) reward buffer.
+        term: (1,) terminated buffer.
+        trunc: (1,) truncated buffer.
+        extra: The kernel's extra output buffer (e.g. the action mask).
+        n_actions: Size of the Discrete action space.
+        obs_nvec: ``nvec`` of the MultiDiscrete observation space.
+    """
+
+    step: Any
+    kp: Any
+    state: Any
+    obs: Any
+    rew: Any
+    term: Any
+    trunc: Any
+    extra: Any
+    n_actions: int
+    obs_nvec: Any
 
 
 class NumbaEnv(gym.Env):

@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 
 from crm_envs.core.models import TabularMDP
 from crm_envs.core.params import check_choice, check_int
-from crm_envs.core.single import NumbaEnv
+from crm_envs.core.single import JitInterface, NumbaEnv
 from crm_envs.envs.customer_journey import kernels
 from crm_envs.envs.customer_journey.model import journey_mdp
 from crm_envs.envs.customer_journey.params import (
@@ -256,6 +256,26 @@ class CustomerJourneyEnv(NumbaEnv):
         self._ended = term or trunc
         info = {"action_mask": self._mask[0].copy()}
         return self._obs[0].copy(), float(self._rew[0]), term, trunc, info
+
+    def jit_interface(self) -> JitInterface:
+        """The env's numba step kernel and buffers, for learners that loop inside numba.
+
+        The returned step function has the signature ``step(kp, state, action, obs, rew,
+        term, trunc, mask)`` on batch-size-1 buffers, with NEXT_STEP autoreset: the call after
+        an episode ended returns the next episode's first observation (reward 0). The state is
+        this env's own (call ``reset(seed=...)`` first); stepping it from numba advances this env.
+
+        Returns:
+            A :class:`~crm_envs.core.single.JitInterface`.
+        """
+        if self._ended:
+            raise RuntimeError("call reset() before jit_interface()")
+        return JitInterface(
+            step=kernels.journey_step_serial, kp=self._setup.kp, state=self._state,
+            obs=self._obs, rew=self._rew, term=self._term, trunc=self._trunc,
+            extra=self._mask, n_actions=N_ACTIONS,
+            obs_nvec=self.observation_space.nvec.astype(np.int64),
+        )  # fmt: skip
 
     def render(self) -> str | NDArray[np.uint8] | None:
         """Render the grid with the current cell ("ansi" text or "rgb_array" image)."""

@@ -1,0 +1,304 @@
+"""Tabular temporal-difference agents: Q-learning, Double Q-learning, SARSA, Expected SARSA.
+
+One numba training loop serves the four algorithms. Where the env offers
+``env.unwrapped.jit_interface()`` (a batched-rollout kernel, e.g. ``CustomerJourney-v0``), the
+whole loop -- env steps included -- runs inside numba; otherwise it runs over the Gymnasium
+API with the same update rules.
+
+Exploration schedules: epsilon decays linearly from ``epsilon_start`` to ``epsilon_end`` over
+the first ``epsilon_decay`` fraction of training, then stays (Bonaccorso's journeys start at
+25% exploration and decay to 0); with ``explore_threshold`` set, the agent explores only once
+the episode's return so far has reached the threshold (the paper's rule: try alternatives only
+with an engaged customer). Learning rate: ``lr / (1 + n(s, a)) ** lr_power`` (``lr_power = 0``
+is a constant step; 0.5 < power <= 1 satisfies the Robbins-Monro conditions).
+
+Double Q-learning: van Hasselt (2010); van Hasselt, Guez & Silver (2016), cited by the journey
+paper.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+from tqdm.auto import tqdm
+
+from agents.common import ObsIndexer, SavableAgent, config_from_kwargs
+from crm_envs.core.params import check_int
+
+__all__ = ["SARSA", "DoubleQLearning", "ExpectedSARSA", "QLearning", "TabularConfig"]
+
+Q_LEARNING, DOUBLE_Q, SARSA_, EXPECTED_SARSA = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class TabularConfig:
+    """Configuration of the tabular TD agents (CleanRL style: one docstring per field).
+
+    Attributes:
+        gamma: Discount factor in [0, 1] of the TD targets (1 for the journey's time-indexed
+            rewards, whose discounting is already in the reward).
+        lr: Learning-rate scale.
+        lr_power: Learning rate is ``lr / (1 + n(s, a)) ** lr_power``; 0 = constant.
+        epsilon_start: Exploration probability at the start of training.
+        epsilon_end: Exploration probability after the decay.
+        epsilon_decay: Fraction of training over which epsilon decays linearly.
+        explore_threshold: If set, explore only once the episode's return so far reaches it.
+        initial_q: Initial value of every action value.
+        seed: Seed of the exploration and of the env's first reset.
+    """
+
+    gamma: float = 1.0
+    lr: float = 0.5
+    lr_power: float = 0.6
+    epsilon_start: float = 0.25
+    epsilon_end: float = 0.0
+    epsilon_decay: float = 0.8
+    explore_threshold: float | None = None
+    initial_q: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("gamma", "epsilon_start", "epsilon_end", "epsilon_decay"):
+            v = getattr(self, name)
+            if not 0.0 <= v <= 1.0:
+                raise ValueError(f"{name} must lie in [0, 1], got {v}")
+        if self.lr <= 0 or self.lr_power < 0:
+            raise ValueError(f"lr must be > 0 and lr_power >= 0, got {self.lr}, {self.lr_power}")
+        check_int("seed", self.seed, low=0)
+
+
+# Numba's random functions keep their own state (separate from NumPy's); every training run
+# seeds it explicitly through _seed_numba, so runs are reproducible.
+@njit(cache=True)
+def _seed_numba(seed):
+    np.random.seed(seed)  # noqa: NPY002  (numba's generator, seeded per run)
+
+
+@njit(cache=True)
+def _epsilon(step, total, start, end, decay):
+    span = decay * total
+    if span <= 0 or step >= span:
+        return end
+    return start + (end - start) * step / span
+
+
+@njit(cache=True)
+def _greedy(qa, qb, s, double):
+    best, best_a = -np.inf, 0
+    for a in range(qa.shape[1]):
+        v = qa[s, a] + qb[s, a] if double else qa[s, a]
+        if v > best:
+            best, best_a = v, a
+    return best_a
+
+
+@njit(cache=True)
+def _choose(qa, qb, s, double, eps, explore_ok):
+    if explore_ok and np.random.random() < eps:  # noqa: NPY002  (numba, see _seed_numba)
+        return np.random.randint(qa.shape[1])  # noqa: NPY002
+    return _greedy(qa, qb, s, double)
+
+
+@njit(cache=True)
+def _update(algo, qa, qb, counts, s, a, r, s2, a2, done, gamma, lr, lr_power, eps):
+    """One TD update; returns nothing (tables modified in place)."""
+    counts[s, a] += 1.0
+    step = lr / (1.0 + counts[s, a]) ** lr_power
+    n_a = qa.shape[1]
+    if algo == DOUBLE_Q:
+        if np.random.random() < 0.5:  # noqa: NPY002  (numba, see _seed_numba)
+            upd, other = qa, qb
+        else:
+            upd, other = qb, qa
+        target = r
+        if not done:
+            target += gamma * other[s2, _greedy(upd, upd, s2, False)]
+        upd[s, a] += step * (target - upd[s, a])
+        return
+    target = r
+    if not done:
+        if algo == Q_LEARNING:
+            target += gamma * qa[s2].max()
+        elif algo == SARSA_:
+            target += gamma * qa[s2, a2]
+        else:  # expected SARSA under the epsilon-greedy policy
+            g = _greedy(qa, qa, s2, False)
+            exp = (1.0 - eps) * qa[s2, g]
+            for b in range(n_a):
+                exp += eps / n_a * qa[s2, b]
+            target += gamma * exp
+    qa[s, a] += step * (target - qa[s, a])
+
+
+@njit(cache=True)
+def _index(obs, strides):
+    s = 0
+    for j in range(strides.shape[0]):
+        s += obs[0, j] * strides[j]
+    return s
+
+
+@njit
+def _train_jit(algo, step_fn, kp, state, obs, rew, term, trunc, extra, act, strides, qa, qb,
+               counts, total, gamma, lr, lr_power, e0, e1, decay, use_threshold, threshold,
+               seed, returns):  # fmt: skip
+    _seed_numba(seed)
+    double = algo == DOUBLE_Q
+    s = _index(obs, strides)
+    ep_return = 0.0
+    explore_ok = not use_threshold
+    eps = _epsilon(0, total, e0, e1, decay)
+    a = _choose(qa, qb, s, double, eps, explore_ok)
+    n_ep = 0
+    for t in range(total):
+        eps = _epsilon(t, total, e0, e1, decay)
+        act[0] = a
+        step_fn(kp, state, act, obs, rew, term, trunc, extra)
+        r = rew[0]
+        done = term[0]
+        ended = term[0] or trunc[0]
+        s2 = _index(obs, strides)
+        ep_return += r
+        explore_next = (not use_threshold) or ep_return >= threshold
+        a2 = _choose(qa, qb, s2, double, eps, explore_next)
+        _update(algo, qa, qb, counts, s, a, r, s2, a2, done, gamma, lr, lr_power, eps)
+        if ended:
+            if n_ep < returns.shape[0]:
+                returns[n_ep] = ep_return
+            n_ep += 1
+            step_fn(kp, state, act, obs, rew, term, trunc, extra)  # NEXT_STEP autoreset
+            s = _index(obs, strides)
+            ep_return = 0.0
+            a = _choose(qa, qb, s, double, eps, not use_threshold)
+        else:
+            s, a = s2, a2
+    return n_ep
+
+
+class _TabularAgent(SavableAgent):
+    """Common implementation of the four TD agents (see the module docstring)."""
+
+    _algo = Q_LEARNING
+    _arrays = ("q", "q2", "counts")
+
+    def __init__(self, env: gym.Env, **config: Any) -> None:
+        self.config: TabularConfig = config_from_kwargs(TabularConfig, config)
+        if not isinstance(env.action_space, gym.spaces.Discrete):
+            raise TypeError(f"tabular agents need a Discrete action space, got {env.action_space}")
+        self.env = env
+        self.indexer = ObsIndexer(env.observation_space)
+        n_s, n_a = self.indexer.n, int(env.action_space.n)
+        self.q = np.full((n_s, n_a), float(self.config.initial_q))
+        self.q2 = np.full((n_s, n_a), float(self.config.initial_q))
+        self.counts = np.zeros((n_s, n_a))
+        self.episode_returns: NDArray[np.float64] = np.zeros(0)
+        self.num_timesteps = 0
+
+    @property
+    def values(self) -> NDArray[np.float64]:
+        """(S, A) action values used to act (the mean of both tables for Double Q)."""
+        return (self.q + self.q2) / 2.0 if self._algo == DOUBLE_Q else self.q
+
+    def learn(self, total_timesteps: int, progress_bar: bool = False, callback: Any = None):
+        """Train for ``total_timesteps`` env steps; returns self.
+
+        Args:
+            total_timesteps: Env steps (>= 1).
+            progress_bar: Show a bar (Gymnasium-API path only; the numba path is one call).
+            callback: ``callback(locals()) -> False`` stops early (Gymnasium-API path only).
+        """
+        total = check_int("total_timesteps", total_timesteps, low=1)
+        c = self.config
+        base = self.env.unwrapped
+        self.env.reset(seed=c.seed + self.num_timesteps)
+        returns = np.zeros(total)
+        if hasattr(base, "jit_interface"):
+            it = base.jit_interface()
+            n_ep = _train_jit(
+                self._algo, it.step, it.kp, it.state, it.obs, it.rew, it.term, it.trunc,
+                it.extra, np.zeros(1, np.int64), self.indexer.strides, self.q, self.q2,
+                self.counts, total, c.gamma, c.lr, c.lr_power, c.epsilon_start, c.epsilon_end,
+                c.epsilon_decay, c.explore_threshold is not None,
+                float(c.explore_threshold or 0.0), c.seed + self.num_timesteps, returns,
+            )  # fmt: skip
+            base._ended = True  # the env's episode state now belongs to the learner's loop
+        else:
+            n_ep = self._learn_gym(total, returns, progress_bar, callback)
+        self.num_timesteps += total
+        self.episode_returns = np.concatenate([self.episode_returns, returns[:n_ep]])
+        return self
+
+    def _learn_gym(self, total: int, returns: NDArray, progress_bar: bool, callback: Any) -> int:
+        c = self.config
+        rng = np.random.default_rng(c.seed + self.num_timesteps)
+        obs, _ = self.env.reset(seed=c.seed + self.num_timesteps)
+        double = self._algo == DOUBLE_Q
+
+        def choose(s: int, eps: float, ok: bool) -> int:
+            if ok and rng.random() < eps:
+                return int(rng.integers(self.q.shape[1]))
+            return int(_greedy(self.q, self.q2, s, double))
+
+        _seed_numba(int(rng.integers(2**31)))  # numba's draws in the Double Q update
+        s, ep_return, n_ep = self.indexer(obs), 0.0, 0
+        a = choose(s, c.epsilon_start, c.explore_threshold is None)
+        for t in tqdm(range(total), disable=not progress_bar, desc=type(self).__name__):
+            eps = _epsilon(t, total, c.epsilon_start, c.epsilon_end, c.epsilon_decay)
+            obs, r, term, trunc, _ = self.env.step(a)
+            s2 = self.indexer(obs)
+            ep_return += float(r)
+            ok = c.explore_threshold is None or ep_return >= c.explore_threshold
+            a2 = choose(s2, eps, ok)
+            _update(self._algo, self.q, self.q2, self.counts, s, a, float(r), s2, a2,
+                    bool(term), c.gamma, c.lr, c.lr_power, eps)  # fmt: skip
+            if callback is not None and callback(locals()) is False:
+                break
+            if term or trunc:
+                returns[n_ep] = ep_return
+                n_ep += 1
+                obs, _ = self.env.reset()
+                s, ep_return = self.indexer(obs), 0.0
+                a = choose(s, eps, c.explore_threshold is None)
+            else:
+                s, a = s2, a2
+        return n_ep
+
+    def predict(self, obs: Any, deterministic: bool = True) -> tuple[int, None]:
+        """Greedy action for ``obs`` (epsilon-greedy with ``epsilon_end`` if not deterministic).
+
+        Raises:
+            ValueError: If ``obs`` is not in the env's observation space.
+        """
+        s = self.indexer(obs)
+        if not deterministic and np.random.default_rng().random() < self.config.epsilon_end:
+            return int(np.random.default_rng().integers(self.q.shape[1])), None
+        return int(np.argmax(self.values[s])), None
+
+
+class QLearning(_TabularAgent):
+    """Q-learning (Watkins & Dayan 1992): ``Q += lr (r + gamma max_a' Q(s', a') - Q)``."""
+
+    _algo = Q_LEARNING
+
+
+class DoubleQLearning(_TabularAgent):
+    """Double Q-learning: two tables, each evaluated at the other's greedy action."""
+
+    _algo = DOUBLE_Q
+
+
+class SARSA(_TabularAgent):
+    """SARSA: on-policy target ``r + gamma Q(s', a')`` with the action actually taken next."""
+
+    _algo = SARSA_
+
+
+class ExpectedSARSA(_TabularAgent):
+    """Expected SARSA: target ``r + gamma E_pi[Q(s', .)]`` under the epsilon-greedy policy."""
+
+    _algo = EXPECTED_SARSA

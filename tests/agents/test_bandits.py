@@ -1,0 +1,72 @@
+"""Bandits: regret on PromotionBandit-v0 and the best arm on easy instances."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import crm_envs  # noqa: F401
+from agents.bandits import UCB1, EpsilonGreedy, GradientBandit, ThompsonSampling
+
+
+class BernoulliBandit(gym.Env):
+    """A stateless Bernoulli bandit with known arm means (reports regret like our envs)."""
+
+    def __init__(self, means):
+        self.means = np.asarray(means, dtype=float)
+        self.action_space = gym.spaces.Discrete(len(means))
+        self.observation_space = gym.spaces.Discrete(1)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return 0, {}
+
+    def step(self, action):
+        reward = float(self.np_random.random() < self.means[action])
+        return 0, reward, False, False, {"regret": self.means.max() - self.means[action]}
+
+
+EASY = [0.1, 0.25, 0.8, 0.3, 0.2]
+AGENTS = {
+    "epsilon-greedy (average)": lambda env: EpsilonGreedy(env, epsilon=0.1, alpha=None, seed=0),
+    "epsilon-greedy (constant)": lambda env: EpsilonGreedy(env, epsilon=0.1, alpha=0.05, seed=0),
+    "UCB1": lambda env: UCB1(env, scale=1.0, seed=0),
+    "Thompson (Bernoulli)": lambda env: ThompsonSampling(env, model="bernoulli", seed=0),
+    "Thompson (Gaussian)": lambda env: ThompsonSampling(env, sigma=0.5, prior_sd=1.0, seed=0),
+    "gradient": lambda env: GradientBandit(env, alpha=0.1, seed=0),
+}
+
+
+@pytest.mark.parametrize("name", list(AGENTS))
+def test_each_bandit_finds_the_best_arm_on_an_easy_instance(name):
+    agent = AGENTS[name](BernoulliBandit(EASY)).learn(3000)
+    assert agent.predict(0)[0] == 2
+    assert np.mean(agent.regrets[-500:]) < np.mean(agent.regrets[:500])
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda env: UCB1(env, scale=100.0, c=0.1, seed=0),
+        lambda env: ThompsonSampling(env, sigma=1.5, prior_sd=100.0, seed=0),
+    ],
+    ids=["UCB1", "Thompson"],
+)
+def test_regret_on_promotion_bandit_is_sublinear(make):
+    env = gym.make("crm_envs/PromotionBandit-v0")
+    agent = make(env).learn(3000)
+    regret = np.cumsum(agent.regrets)
+    assert len(regret) == 3000
+    assert agent.predict(0)[0] == env.unwrapped.setup.best_action()
+    # Regret at 10x the horizon is well under 10x the regret at the horizon.
+    assert regret[2999] < 3 * regret[299]
+
+
+def test_bernoulli_thompson_rejects_rewards_outside_its_scale():
+    env = gym.make("crm_envs/PromotionBandit-v0")
+    agent = ThompsonSampling(env, model="bernoulli", scale=1.0)
+    with pytest.raises(ValueError, match="needs rewards in"):
+        agent.learn(30)
+    with pytest.raises(ValueError, match="model must be"):
+        ThompsonSampling(env, model="poisson")
+    with pytest.raises(TypeError, match="Discrete action space"):
+        UCB1(gym.make("crm_envs/ROIAllocation-v0"))

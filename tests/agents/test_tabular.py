@@ -1,0 +1,108 @@
+"""Tabular TD agents on CustomerJourney-v0 against the backward-induction optimum."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import crm_envs  # noqa: F401
+from agents.common import ObsIndexer, evaluate_policy
+from agents.dp import backward_induction
+from agents.tabular import SARSA, DoubleQLearning, ExpectedSARSA, QLearning
+
+CONFIG = {"lr_power": 0.51, "epsilon_start": 0.5, "epsilon_decay": 0.95}
+
+
+@pytest.fixture(scope="module")
+def optimum():
+    env = gym.make("crm_envs/CustomerJourney-v0")
+    u = env.unwrapped
+    mdp = u.model()
+    sol = backward_induction(mdp)
+    h, s_n = sol.policy.shape
+    visits = np.zeros((h, s_n))
+    d = mdp.initial.copy()
+    for t in range(h):
+        visits[t] = d
+        d = d @ mdp.P[sol.policy[t], np.arange(s_n)]
+    return u, mdp, sol, visits
+
+
+def _disagreements(agent, u, sol, visits, min_visit, min_gap):
+    """States visited under the optimal policy where the agent's choice loses >= min_gap."""
+    k = u.params.n_regions
+    terminal = np.repeat(u.params.terminal_cells, k)
+    bad = []
+    for t in range(sol.policy.shape[0]):
+        for s in np.flatnonzero((visits[t] >= min_visit) & ~terminal):
+            cell, region = divmod(s, k)
+            r, c = divmod(cell, u.params.n_cols)
+            a = agent.predict(np.array([r, c, region, t]))[0]
+            q = sol.Q[t, s]
+            second = np.sort(q)[-2]
+            if q.max() - second >= min_gap and q[a] < q.max():
+                bad.append((t, (r, c), region))
+    return bad
+
+
+@pytest.mark.parametrize("cls", [QLearning, DoubleQLearning])
+def test_q_learning_matches_the_optimum_within_130k_journeys(cls, optimum):
+    u, mdp, sol, visits = optimum
+    env = gym.make("crm_envs/CustomerJourney-v0")
+    agent = cls(env, seed=0, **CONFIG).learn(1_000_000)  # about 130,000 journeys
+    assert len(agent.episode_returns) > 120_000
+    # Where the choice matters (the best action leads by >= 0.1) on every state the optimal
+    # policy visits with probability >= 0.1%, the learned greedy action is optimal.
+    assert _disagreements(agent, u, sol, visits, 1e-3, 0.1) == []
+    ev = evaluate_policy(agent, env, n_episodes=3000, seed=123)
+    assert abs(ev.mean - sol.value(mdp.initial)) < 3 * ev.stderr
+
+
+@pytest.mark.parametrize("cls", [QLearning, DoubleQLearning, SARSA, ExpectedSARSA])
+def test_every_td_agent_reaches_the_optimal_value_with_the_papers_25000_journeys(cls, optimum):
+    _, mdp, sol, _ = optimum
+    env = gym.make("crm_envs/CustomerJourney-v0")
+    agent = cls(env, seed=1, **CONFIG).learn(200_000)  # about 25,000 journeys
+    ev = evaluate_policy(agent, env, n_episodes=3000, seed=7)
+    assert ev.mean >= 0.98 * sol.value(mdp.initial)
+
+
+def test_gymnasium_api_path_learns_frozenlake():
+    # FrozenLake has no jit interface: the same agent runs over the Gymnasium API.
+    env = gym.make("FrozenLake-v1", is_slippery=False)
+    agent = QLearning(env, gamma=0.95, lr=0.5, lr_power=0.0, epsilon_start=1.0,
+                      epsilon_end=0.05, epsilon_decay=0.5, seed=0).learn(20_000)  # fmt: skip
+    assert evaluate_policy(agent, env, n_episodes=20, seed=0).mean == 1.0
+
+
+def test_exploration_threshold_rule_and_reproducibility():
+    env = gym.make("crm_envs/CustomerJourney-v0")
+    a = QLearning(env, seed=3, explore_threshold=1.0).learn(50_000)
+    b = QLearning(gym.make("crm_envs/CustomerJourney-v0"), seed=3, explore_threshold=1.0)
+    b.learn(50_000)
+    np.testing.assert_array_equal(a.q, b.q)
+    assert a.episode_returns.mean() > 0
+
+
+def test_predict_validates_observations_and_save_load(tmp_path):
+    env = gym.make("crm_envs/CustomerJourney-v0")
+    agent = QLearning(env, seed=0).learn(20_000)
+    with pytest.raises(ValueError, match="not in the observation space"):
+        agent.predict(np.array([9, 0, 0, 0]))
+    with pytest.raises(ValueError, match="not in the observation space"):
+        agent.predict(np.array([0, 0, 0]))
+    path = tmp_path / "q.npz"
+    agent.save(path)
+    clone = QLearning(env, seed=0).load(path)
+    np.testing.assert_array_equal(clone.q, agent.q)
+    with pytest.raises(ValueError, match="differs"):
+        QLearning(env, seed=1).load(path)
+    with pytest.raises(TypeError, match="unknown TabularConfig option"):
+        QLearning(env, learning_rate=0.1)
+
+
+def test_obs_indexer_matches_ravel_multi_index():
+    env = gym.make("crm_envs/CustomerJourney-v0")
+    ix = ObsIndexer(env.observation_space)
+    for _ in range(100):
+        obs = env.observation_space.sample()
+        assert ix(obs) == np.ravel_multi_index(tuple(obs), tuple(env.observation_space.nvec))
