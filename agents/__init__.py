@@ -1,5 +1,12 @@
 """Baseline agents and exact solvers (they use only Gymnasium's API and ``model()``)."""
 
-from agents.dp import backward_induction, value_iteration
+from agents.common import evaluate_policy
+from agents.dp import TabularPolicy, backward_induction, policy_iteration, value_iteration
 
-__all__ = ["backward_induction", "value_iteration"]
+__all__ = [
+    "TabularPolicy",
+    "backward_induction",
+    "evaluate_policy",
+    "policy_iteration",
+    "value_iteration",
+]

@@ -16,7 +16,14 @@ from numpy.typing import NDArray
 from crm_envs.core.models import TabularMDP
 from crm_envs.core.params import check_int, check_scalar
 
-__all__ = ["FiniteHorizonSolution", "MDPSolution", "backward_induction", "value_iteration"]
+__all__ = [
+    "FiniteHorizonSolution",
+    "MDPSolution",
+    "TabularPolicy",
+    "backward_induction",
+    "policy_iteration",
+    "value_iteration",
+]
 
 
 @njit(cache=True, parallel=True)
@@ -77,6 +84,31 @@ class MDPSolution:
     iterations: int
     residual: float
     converged: bool
+
+
+class TabularPolicy:
+    """An exact solver's policy with the agents' ``predict`` interface.
+
+    Args:
+        policy: (S,) stationary or (H, S) time-indexed actions.
+        state_index: Maps an observation to a model state index (e.g. the env's
+            ``state_index``; default: the observation is the index).
+        time_index: Maps an observation to its time step for a time-indexed policy (default:
+            the last entry of the observation, as in CustomerJourney's ``(row, col, region, t)``).
+    """
+
+    def __init__(self, policy: NDArray[np.int64], state_index=None, time_index=None) -> None:
+        self.policy = np.asarray(policy)
+        self.state_index = state_index or (lambda obs: int(np.asarray(obs).ravel()[0]))
+        self.time_index = time_index or (lambda obs: int(np.asarray(obs).ravel()[-1]))
+
+    def predict(self, obs, deterministic: bool = True) -> tuple[int, None]:
+        """The solver's action for ``obs`` (always deterministic)."""
+        s = int(self.state_index(obs))
+        if self.policy.ndim == 2:
+            t = min(self.time_index(obs), self.policy.shape[0] - 1)
+            return int(self.policy[t, s]), None
+        return int(self.policy[s]), None
 
 
 def backward_induction(mdp: TabularMDP) -> FiniteHorizonSolution:
@@ -146,4 +178,44 @@ def value_iteration(mdp: TabularMDP, tol: float = 1e-10, max_iter: int = 100_000
         iterations=it,
         residual=residual,
         converged=residual < threshold,
+    )
+
+
+def policy_iteration(mdp: TabularMDP, max_iter: int = 1_000) -> MDPSolution:
+    """Solve an infinite-horizon discounted MDP by Howard's policy iteration.
+
+    Each iteration evaluates the current policy exactly (a linear solve) and improves it
+    greedily; it stops when the policy no longer changes (ties keep the current action).
+
+    Args:
+        mdp: A model with ``horizon=None``, ``gamma < 1`` and stationary P and R.
+        max_iter: Maximum number of improvement steps.
+
+    Returns:
+        The :class:`MDPSolution` (``residual`` is the number of actions changed in the last
+        improvement: 0 when converged).
+    """
+    if mdp.horizon is not None:
+        raise ValueError("policy_iteration solves infinite-horizon MDPs; use backward_induction")
+    max_iter = check_int("max_iter", max_iter, low=1)
+    p, r, g = mdp.P, mdp.R, mdp.gamma
+    n_s = mdp.n_states
+    pi = np.zeros(n_s, dtype=np.int64)
+    rows = np.arange(n_s)
+    v = np.zeros(n_s)
+    q = np.zeros((n_s, mdp.n_actions))
+    changed = n_s
+    it = 0
+    for it in range(1, max_iter + 1):  # noqa: B007
+        v = np.linalg.solve(np.eye(n_s) - g * p[pi, rows], r[pi, rows])
+        q = (r + g * p @ v).T  # (S, A)
+        best = q.argmax(axis=1)
+        keep = q[rows, pi] >= q[rows, best] - 1e-12
+        new = np.where(keep, pi, best)
+        changed = int((new != pi).sum())
+        pi = new
+        if changed == 0:
+            break
+    return MDPSolution(
+        V=v, Q=q, policy=pi, iterations=it, residual=float(changed), converged=changed == 0
     )

@@ -89,3 +89,32 @@ def test_solvers_refuse_the_wrong_horizon():
         value_iteration(TabularMDP(P, np.zeros((1, 2)), gamma=1.0, horizon=3))
     with pytest.raises(ValueError, match="use value_iteration"):
         backward_induction(TabularMDP(P, np.zeros((1, 2)), gamma=0.9))
+
+
+def test_policy_iteration_agrees_with_value_iteration_on_frozenlake():
+    from agents.dp import policy_iteration
+
+    P, R = _frozenlake_mdp(0.95)
+    mdp = TabularMDP(P, R, gamma=0.95)
+    pi_sol, vi_sol = policy_iteration(mdp), value_iteration(mdp, tol=1e-12)
+    assert pi_sol.converged and pi_sol.iterations < 20
+    np.testing.assert_allclose(pi_sol.V, vi_sol.V, atol=1e-9)
+
+
+def test_tabular_policy_plays_the_optimum_through_evaluate_policy():
+    from agents.common import evaluate_policy
+    from agents.dp import TabularPolicy
+
+    P, R = _frozenlake_mdp(0.99)
+    sol = value_iteration(TabularMDP(P, R, gamma=0.99), tol=1e-10)
+    env = gym.make("FrozenLake-v1", is_slippery=True)
+    res = evaluate_policy(TabularPolicy(sol.policy), env, n_episodes=2000, seed=0)
+    # The undiscounted success rate of the gamma = 0.99 optimal policy is about 0.74.
+    assert res.mean > 0.65
+
+    env = gym.make("crm_envs/CustomerJourney-v0")
+    mdp = env.unwrapped.model()
+    bi = backward_induction(mdp)
+    policy = TabularPolicy(bi.policy, state_index=env.unwrapped.state_index)
+    res = evaluate_policy(policy, env, n_episodes=3000, seed=1)
+    assert abs(res.mean - bi.value(mdp.initial)) < 3 * res.stderr

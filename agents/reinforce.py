@@ -1,0 +1,265 @@
+"""REINFORCE (Williams 1992), the policy gradient of the journey paper, with optional baseline.
+
+* :class:`TabularReinforce` -- a softmax policy over table rows (``Discrete`` /
+  ``MultiDiscrete`` observations), in numpy. With ``baseline=True`` a state-value table,
+  learned alongside, is subtracted from the return (variance reduction).
+* :class:`MLPReinforce` -- a small torch MLP policy for any ``Box`` / ``Discrete`` /
+  ``MultiDiscrete`` observation (one-hot encoded), updated from batches of episodes; its
+  baseline is the batch's mean return at each step index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from numpy.typing import NDArray
+from tqdm.auto import tqdm
+
+from agents.common import ObsIndexer, SavableAgent, config_from_kwargs
+from crm_envs.core.params import check_int
+
+__all__ = ["MLPReinforce", "ReinforceConfig", "TabularReinforce"]
+
+
+@dataclass(frozen=True)
+class ReinforceConfig:
+    """Configuration of the REINFORCE agents.
+
+    Attributes:
+        gamma: Discount factor of the returns, in [0, 1].
+        lr: Step size of the policy parameters (tabular) or Adam's learning rate (MLP).
+        baseline: Subtract a baseline from the returns.
+        baseline_lr: Step size of the tabular state-value baseline.
+        batch_episodes: Episodes per update (MLP).
+        hidden: Width of the MLP's two hidden layers.
+        seed: Seed of the action draws, the network and the env's first reset.
+    """
+
+    gamma: float = 1.0
+    lr: float = 0.2
+    baseline: bool = True
+    baseline_lr: float = 0.1
+    batch_episodes: int = 32
+    hidden: int = 64
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.gamma <= 1.0:
+            raise ValueError(f"gamma must lie in [0, 1], got {self.gamma}")
+        if self.lr <= 0 or self.baseline_lr <= 0:
+            raise ValueError(f"lr and baseline_lr must be > 0, got {self.lr}, {self.baseline_lr}")
+        check_int("batch_episodes", self.batch_episodes, low=1)
+        check_int("hidden", self.hidden, low=1)
+        check_int("seed", self.seed, low=0)
+
+
+def _returns(rewards: list[float], gamma: float) -> NDArray[np.float64]:
+    out = np.zeros(len(rewards))
+    acc = 0.0
+    for t in range(len(rewards) - 1, -1, -1):
+        acc = rewards[t] + gamma * acc
+        out[t] = acc
+    return out
+
+
+class TabularReinforce(SavableAgent):
+    """REINFORCE with a tabular softmax policy ``pi(a|s) ∝ exp(theta[s, a])``.
+
+    Args:
+        env: Env with ``Discrete``/``MultiDiscrete`` observations and ``Discrete`` actions.
+        **config: :class:`ReinforceConfig` fields.
+    """
+
+    _arrays = ("theta", "value")
+
+    def __init__(self, env: gym.Env, **config: Any) -> None:
+        self.config: ReinforceConfig = config_from_kwargs(ReinforceConfig, config)
+        if not isinstance(env.action_space, gym.spaces.Discrete):
+            raise TypeError(f"REINFORCE needs a Discrete action space, got {env.action_space}")
+        self.env = env
+        self.indexer = ObsIndexer(env.observation_space)
+        self.theta = np.zeros((self.indexer.n, int(env.action_space.n)))
+        self.value = np.zeros(self.indexer.n)
+        self.rng = np.random.default_rng(self.config.seed)
+        self.episode_returns: list[float] = []
+
+    def _pi(self, s: int) -> NDArray[np.float64]:
+        z = np.exp(self.theta[s] - self.theta[s].max())
+        return z / z.sum()
+
+    def learn(self, total_timesteps: int, progress_bar: bool = False, callback: Any = None):
+        """Run whole episodes until ``total_timesteps`` env steps were taken; returns self."""
+        total = check_int("total_timesteps", total_timesteps, low=1)
+        c = self.config
+        steps = 0
+        obs, _ = self.env.reset(seed=c.seed + len(self.episode_returns))
+        bar = tqdm(total=total, disable=not progress_bar, desc=type(self).__name__)
+        while steps < total:
+            states, actions, rewards = [], [], []
+            done = False
+            while not done:
+                s = self.indexer(obs)
+                a = int(self.rng.choice(self.theta.shape[1], p=self._pi(s)))
+                obs, r, term, trunc, _ = self.env.step(a)
+                states.append(s)
+                actions.append(a)
+                rewards.append(float(r))
+                done = term or trunc
+            steps += len(rewards)
+            bar.update(len(rewards))
+            g = _returns(rewards, c.gamma)
+            for t, (s, a) in enumerate(zip(states, actions, strict=True)):
+                adv = g[t] - (self.value[s] if c.baseline else 0.0)
+                if c.baseline:
+                    self.value[s] += c.baseline_lr * (g[t] - self.value[s])
+                grad = -self._pi(s)
+                grad[a] += 1.0
+                self.theta[s] += c.lr * (c.gamma**t) * adv * grad
+            self.episode_returns.append(float(sum(rewards)))
+            if callback is not None and callback(locals()) is False:
+                break
+            obs, _ = self.env.reset()
+        bar.close()
+        return self
+
+    def predict(self, obs: Any, deterministic: bool = True) -> tuple[int, None]:
+        """Most probable action (or a draw from the policy when not deterministic)."""
+        s = self.indexer(obs)
+        if deterministic:
+            return int(np.argmax(self.theta[s])), None
+        return int(self.rng.choice(self.theta.shape[1], p=self._pi(s))), None
+
+
+def _encoder(space: gym.Space[Any]):
+    """(feature size, function obs -> float32 feature vector) for an observation space."""
+    if isinstance(space, gym.spaces.Box):
+        return int(np.prod(space.shape)), lambda o: np.asarray(o, np.float32).ravel()
+    if isinstance(space, gym.spaces.Discrete):
+        n = int(space.n)
+        return n, lambda o: np.eye(n, dtype=np.float32)[int(o)]
+    if isinstance(space, gym.spaces.MultiDiscrete):
+        nvec = space.nvec.astype(int)
+        offs = np.r_[0, np.cumsum(nvec)[:-1]]
+
+        def enc(o: Any) -> NDArray[np.float32]:
+            out = np.zeros(int(nvec.sum()), np.float32)
+            out[offs + np.asarray(o, dtype=int)] = 1.0
+            return out
+
+        return int(nvec.sum()), enc
+    raise TypeError(
+        f"MLPReinforce supports Box, Discrete and MultiDiscrete observations, got {space}"
+    )
+
+
+class MLPReinforce:
+    """REINFORCE with a torch MLP softmax policy over ``Discrete`` actions.
+
+    Args:
+        env: Env with ``Box``/``Discrete``/``MultiDiscrete`` observations, ``Discrete`` actions.
+        **config: :class:`ReinforceConfig` fields (``lr`` is Adam's learning rate).
+    """
+
+    def __init__(self, env: gym.Env, **config: Any) -> None:
+        import torch
+
+        config.setdefault("lr", 0.01)
+        self.config: ReinforceConfig = config_from_kwargs(ReinforceConfig, config)
+        if not isinstance(env.action_space, gym.spaces.Discrete):
+            raise TypeError(f"REINFORCE needs a Discrete action space, got {env.action_space}")
+        self.env = env
+        self.space = env.observation_space
+        n_in, self.encode = _encoder(env.observation_space)
+        torch.manual_seed(self.config.seed)
+        h = self.config.hidden
+        self.net = torch.nn.Sequential(
+            torch.nn.Linear(n_in, h), torch.nn.Tanh(), torch.nn.Linear(h, h), torch.nn.Tanh(),
+            torch.nn.Linear(h, int(env.action_space.n)),
+        )  # fmt: skip
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=self.config.lr)
+        self.gen = torch.Generator().manual_seed(self.config.seed)
+        self.episode_returns: list[float] = []
+
+    def _check(self, obs: Any) -> NDArray[np.float32]:
+        arr = np.asarray(obs)
+        if not self.space.contains(arr if arr.ndim else arr.astype(np.int64).item()):
+            raise ValueError(f"observation {obs!r} is not in the observation space {self.space}")
+        return self.encode(obs)
+
+    def learn(self, total_timesteps: int, progress_bar: bool = False, callback: Any = None):
+        """Run batches of whole episodes until ``total_timesteps`` env steps; returns self."""
+        import torch
+
+        total = check_int("total_timesteps", total_timesteps, low=1)
+        c = self.config
+        steps = 0
+        obs, _ = self.env.reset(seed=c.seed + len(self.episode_returns))
+        bar = tqdm(total=total, disable=not progress_bar, desc=type(self).__name__)
+        while steps < total:
+            feats, acts, rets, step_idx = [], [], [], []
+            for _ in range(c.batch_episodes):
+                rewards = []
+                done = False
+                t = 0
+                while not done:
+                    x = self.encode(obs)
+                    with torch.no_grad():
+                        logits = self.net(torch.from_numpy(x))
+                    a = int(torch.multinomial(torch.softmax(logits, -1), 1, generator=self.gen))
+                    obs, r, term, trunc, _ = self.env.step(a)
+                    feats.append(x)
+                    acts.append(a)
+                    step_idx.append(t)
+                    rewards.append(float(r))
+                    done = term or trunc
+                    t += 1
+                rets.extend(_returns(rewards, c.gamma))
+                self.episode_returns.append(float(sum(rewards)))
+                steps += len(rewards)
+                bar.update(len(rewards))
+                obs, _ = self.env.reset()
+            g = np.array(rets)
+            idx = np.array(step_idx)
+            if c.baseline:  # mean return of the batch at the same step index
+                base = np.zeros_like(g)
+                for t in np.unique(idx):
+                    base[idx == t] = g[idx == t].mean()
+                g = g - base
+            logp = torch.log_softmax(self.net(torch.from_numpy(np.stack(feats))), -1)
+            chosen = logp[torch.arange(len(acts)), torch.as_tensor(acts)]
+            weight = torch.as_tensor(g * c.gamma**idx, dtype=torch.float32)
+            loss = -(chosen * weight).sum() / c.batch_episodes
+            self.opt.zero_grad()
+            loss.backward()
+            self.opt.step()
+            if callback is not None and callback(locals()) is False:
+                break
+        bar.close()
+        return self
+
+    def predict(self, obs: Any, deterministic: bool = True) -> tuple[int, None]:
+        """Most probable action (or a draw from the policy when not deterministic)."""
+        import torch
+
+        x = torch.from_numpy(self._check(obs))
+        with torch.no_grad():
+            logits = self.net(x)
+        if deterministic:
+            return int(torch.argmax(logits)), None
+        return int(torch.multinomial(torch.softmax(logits, -1), 1, generator=self.gen)), None
+
+    def save(self, path: str) -> None:
+        """Save the network's weights (``torch.save`` of the state dict)."""
+        import torch
+
+        torch.save(self.net.state_dict(), path)
+
+    def load(self, path: str) -> MLPReinforce:
+        """Load weights saved by :meth:`save`; returns self."""
+        import torch
+
+        self.net.load_state_dict(torch.load(path, weights_only=True))
+        return self
