@@ -26,9 +26,13 @@ __all__ = [
 ]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, fastmath={"reassoc", "contract"})
 def _bellman(p, r, gamma, v_next, q_out, v_out, pi_out):
-    """One Bellman backup: q_out (S, A), v_out (S,), pi_out (S,) from v_next (S,)."""
+    """One Bellman backup: q_out (S, A), v_out (S,), pi_out (S,) from v_next (S,).
+
+    ``fastmath`` lets LLVM reorder the inner sum into SIMD lanes (about 3x faster); the result
+    differs from a left-to-right sum by rounding only.
+    """
     n_a, n_s = r.shape
     for s in prange(n_s):
         best = -np.inf

@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 from agents.common import ObsIndexer, SavableAgent, config_from_kwargs
 from crm_envs.core.params import check_int
 
-__all__ = ["SARSA", "DoubleQLearning", "ExpectedSARSA", "QLearning", "TabularConfig"]
+__all__ = ["SARSA", "DoubleQLearning", "ExpectedSARSA", "QLearning", "TabularConfig", "td_replay"]
 
 Q_LEARNING, DOUBLE_Q, SARSA_, EXPECTED_SARSA = 0, 1, 2, 3
 
@@ -108,7 +108,7 @@ def _choose(qa, qb, s, double, eps, explore_ok):
 def _update(algo, qa, qb, counts, s, a, r, s2, a2, done, gamma, lr, lr_power, eps):
     """One TD update; returns nothing (tables modified in place)."""
     counts[s, a] += 1.0
-    step = lr / (1.0 + counts[s, a]) ** lr_power
+    step = lr if lr_power == 0.0 else lr / (1.0 + counts[s, a]) ** lr_power  # pow is costly
     n_a = qa.shape[1]
     if algo == DOUBLE_Q:
         if np.random.random() < 0.5:  # noqa: NPY002  (numba, see _seed_numba)
@@ -123,7 +123,10 @@ def _update(algo, qa, qb, counts, s, a, r, s2, a2, done, gamma, lr, lr_power, ep
     target = r
     if not done:
         if algo == Q_LEARNING:
-            target += gamma * qa[s2].max()
+            best = qa[s2, 0]  # an explicit loop: a row view would cost reference counting
+            for b in range(1, n_a):
+                best = max(best, qa[s2, b])
+            target += gamma * best
         elif algo == SARSA_:
             target += gamma * qa[s2, a2]
         else:  # expected SARSA under the epsilon-greedy policy
@@ -133,6 +136,32 @@ def _update(algo, qa, qb, counts, s, a, r, s2, a2, done, gamma, lr, lr_power, ep
                 exp += eps / n_a * qa[s2, b]
             target += gamma * exp
     qa[s, a] += step * (target - qa[s, a])
+
+
+@njit(cache=True)
+def td_replay(algo, qa, qb, counts, s, a, r, s2, done, gamma, lr, lr_power, eps):
+    """Apply the TD update of ``algo`` to logged transitions in order (numba).
+
+    Args:
+        algo: 0 Q-learning, 1 Double Q, 2 SARSA (uses the next logged action), 3 Expected SARSA.
+        qa: (S, A) table (updated).
+        qb: (S, A) second table of Double Q (updated; unused otherwise).
+        counts: (S, A) visit counts (updated).
+        s: (T,) states.
+        a: (T,) actions.
+        r: (T,) rewards.
+        s2: (T,) next states.
+        done: (T,) terminated flags.
+        gamma: Discount.
+        lr: Learning-rate scale.
+        lr_power: Learning-rate decay power.
+        eps: Epsilon of the Expected SARSA target.
+    """
+    n = s.shape[0]
+    for i in range(n):
+        a2 = a[i + 1] if i + 1 < n else 0
+        _update(algo, qa, qb, counts, s[i], a[i], r[i], s2[i], a2, done[i], gamma, lr, lr_power,
+                eps)  # fmt: skip
 
 
 @njit(cache=True)

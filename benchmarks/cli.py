@@ -8,6 +8,8 @@ Commands:
   policy.
 * ``crm-bench sb3``: train a Stable-Baselines3 agent (PPO, A2C, SAC, TD3, DQN) on an env and
   score it on held-out seeds (random = 0, reference = 1).
+* ``crm-bench agents-speed``: numba Q-learning updates/s vs pure Python, and a value-iteration
+  sweep vs NumPy's matrix product, measured in the same run.
 * ``crm-bench throughput``: ns per env-step and steps/s of every env, single and vectorised,
   next to CartPole measured in the same run (Markdown table).
 """
@@ -163,6 +165,14 @@ def _cmd_sb3(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_agents_speed(args: argparse.Namespace) -> int:
+    from benchmarks.agents_speed import format_speed, q_learning_speed, value_iteration_speed
+
+    results = [q_learning_speed(args.journeys), value_iteration_speed(args.states, args.actions)]
+    print(format_speed(results))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crm-bench", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -185,6 +195,12 @@ def _parser() -> argparse.ArgumentParser:
     p_sb3.add_argument("--quiet", action="store_true", help="no progress bars")
     p_sb3.set_defaults(func=_cmd_sb3)
 
+    p_as = sub.add_parser("agents-speed", help="numba agents vs references, same run")
+    p_as.add_argument("--journeys", type=int, default=50_000)
+    p_as.add_argument("--states", type=int, default=1000)
+    p_as.add_argument("--actions", type=int, default=5)
+    p_as.set_defaults(func=_cmd_agents_speed)
+
     p_tp = sub.add_parser("throughput", help="steps/s vs CartPole, single and vectorised")
     p_tp.add_argument("--envs", nargs="+", metavar="ID", help="ids (default: all)")
     p_tp.add_argument("--sizes", nargs="+", type=int, default=[1, 1024, 65536])
@@ -201,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``crm-bench`` with ``argv`` (default: the process arguments)."""
     args = _parser().parse_args(argv)
     for name in ("episodes", "single_steps", "vector_env_steps", "repeats", "timesteps",
-                 "eval_episodes"):  # fmt: skip
+                 "eval_episodes", "journeys", "states", "actions"):  # fmt: skip
         if getattr(args, name, 1) is not None and getattr(args, name, 1) < 1:
             _parser().error(f"--{name.replace('_', '-')} must be >= 1")
     if getattr(args, "sizes", None) and min(args.sizes) < 1:

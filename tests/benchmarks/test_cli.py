@@ -63,3 +63,33 @@ def test_ppo_trains_on_roi_allocation_and_beats_random():
     assert r.reference_kind == "reference policy"
     assert r.mean > r.random_mean + 5 * r.stderr
     assert r.score > 0.5
+
+
+def test_agents_speed_reports_ratios_against_same_run_references(capsys):
+    from benchmarks.agents_speed import q_learning_speed, value_iteration_speed
+
+    q = q_learning_speed(n_journeys=500, repeats=1)
+    v = value_iteration_speed(n_states=50, n_actions=3, repeats=1)
+    for r in (q, v):
+        assert r.ours > 0 and r.reference > 0 and r.ratio == pytest.approx(r.ours / r.reference)
+    assert main(["agents-speed", "--journeys", "300", "--states", "40", "--actions", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "Q-learning updates" in out and "value-iteration sweep" in out
+
+
+def test_td_replay_equals_a_pure_python_q_learning():
+    import numpy as np
+
+    from agents.tabular import Q_LEARNING, td_replay
+
+    rng = np.random.default_rng(0)
+    n, n_s = 2000, 30
+    s, s2 = rng.integers(0, n_s, n), rng.integers(0, n_s, n)
+    a, r, done = rng.integers(0, 4, n), rng.normal(size=n), rng.random(n) < 0.1
+    q = np.zeros((n_s, 4))
+    td_replay(Q_LEARNING, q, q.copy(), np.zeros_like(q), s, a, r, s2, done, 0.9, 0.1, 0.0, 0.0)
+    ref = np.zeros((n_s, 4))
+    for i in range(n):
+        target = r[i] if done[i] else r[i] + 0.9 * ref[s2[i]].max()
+        ref[s[i], a[i]] += 0.1 * (target - ref[s[i], a[i]])
+    np.testing.assert_allclose(q, ref, atol=1e-12)

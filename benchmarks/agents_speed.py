@@ -1,0 +1,111 @@
+"""Speed of the agents' inner loops, as ratios against references measured in the same run.
+
+* Q-learning updates per second on CustomerJourney transitions: numba (``td_replay``) vs a
+  straightforward pure-Python Q-learning loop over the same transitions.
+* One value-iteration sweep on a dense random MDP (default 1,000 states x 5 actions):
+  ``agents.dp`` (numba) vs a NumPy matrix-product sweep ``max_a (R + gamma P V)``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["SpeedResult", "format_speed", "q_learning_speed", "value_iteration_speed"]
+
+
+@dataclass(frozen=True)
+class SpeedResult:
+    """One comparison: ours vs the reference (rates in operations per second)."""
+
+    name: str
+    ours: float
+    reference: float
+    unit: str
+
+    @property
+    def ratio(self) -> float:
+        """Return ours / reference."""
+        return self.ours / self.reference
+
+
+def _best(fn, repeats: int) -> float:
+    best = np.inf
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def q_learning_speed(n_journeys: int = 50_000, repeats: int = 3, seed: int = 0) -> SpeedResult:
+    """Q-learning updates per second, numba vs pure Python, on logged journey transitions.
+
+    Both apply the textbook update with a constant step 0.1 and gamma = 1 to the same
+    transitions (random-policy journeys logged by ``simulate_journeys``).
+    """
+    from agents.tabular import Q_LEARNING, td_replay
+    from crm_envs.envs.customer_journey import get_preset, simulate_journeys
+
+    params = get_preset("bonaccorso")
+    log = simulate_journeys(params, n_journeys, None, seed=seed)
+    k = params.n_regions
+    s = (log.cell * k + log.region) * 11 + log.t
+    s2 = (log.next_cell * k + log.region) * 11 + log.t + 1
+    a, r = log.action, log.rho * 0.75**log.t + log.con * 0.15**log.t
+    done = log.terminated
+    n_s = params.n_cells * k * 11
+    q = np.zeros((n_s, 4))
+    td_replay(Q_LEARNING, q, q.copy(), np.zeros_like(q), s, a, r, s2, done, 1.0, 0.1, 0.0, 0.0)
+
+    def ours() -> None:
+        q[:] = 0.0
+        td_replay(Q_LEARNING, q, q.copy(), np.zeros_like(q), s, a, r, s2, done, 1.0, 0.1, 0.0,
+                  0.0)  # fmt: skip
+
+    sl, al, rl, s2l, dl = (x.tolist() for x in (s, a, r, s2, done))
+
+    def python() -> None:
+        qp = [[0.0] * 4 for _ in range(n_s)]
+        cnt = [[0.0] * 4 for _ in range(n_s)]
+        for i in range(len(sl)):
+            si, ai = sl[i], al[i]
+            cnt[si][ai] += 1.0
+            target = rl[i] if dl[i] else rl[i] + max(qp[s2l[i]])
+            qp[si][ai] += 0.1 * (target - qp[si][ai])
+
+    n = len(sl)
+    return SpeedResult("Q-learning updates (CustomerJourney transitions)", n / _best(ours, repeats),
+                       n / _best(python, 1), "updates/s")  # fmt: skip
+
+
+def value_iteration_speed(n_states: int = 1000, n_actions: int = 5, repeats: int = 5,
+                          seed: int = 0) -> SpeedResult:  # fmt: skip
+    """Value-iteration sweeps per second: agents.dp's numba sweep vs a NumPy sweep."""
+    from agents.dp import _bellman
+
+    rng = np.random.default_rng(seed)
+    p = rng.dirichlet(np.ones(n_states) * 0.1, size=(n_actions, n_states))
+    r = rng.normal(size=(n_actions, n_states))
+    v = rng.normal(size=n_states)
+    q, v_out, pi = np.zeros((n_states, n_actions)), np.zeros(n_states), np.zeros(n_states, np.int64)
+    _bellman(p, r, 0.95, v, q, v_out, pi)
+
+    def numpy_sweep() -> None:
+        (r + 0.95 * (p @ v)).max(axis=0)
+
+    ours = _best(lambda: _bellman(p, r, 0.95, v, q, v_out, pi), repeats)
+    ref = _best(numpy_sweep, repeats)
+    return SpeedResult(f"value-iteration sweep ({n_states} states x {n_actions} actions)",
+                       1.0 / ours, 1.0 / ref, "sweeps/s")  # fmt: skip
+
+
+def format_speed(results: list[SpeedResult]) -> str:
+    """Markdown table of the comparisons."""
+    lines = ["| loop | ours | reference | ratio |", "|---|---:|---:|---:|"]
+    for x in results:
+        lines.append(f"| {x.name} | {x.ours:,.0f} {x.unit} | {x.reference:,.0f} {x.unit} | "
+                     f"{x.ratio:.2f} |")  # fmt: skip
+    return "\n".join(lines)
