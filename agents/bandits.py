@@ -18,6 +18,7 @@ Both follow the shape of Stable-Baselines3: ``Agent(env, ...)``, ``.learn(total_
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
@@ -25,17 +26,108 @@ import numpy as np
 from numpy.typing import NDArray
 from tqdm.auto import tqdm
 
+from agents.common import SavableAgent, config_from_kwargs
 from crm_envs.core.params import check_int, check_prob, check_scalar
 
 __all__ = [
     "UCB1",
     "CampaignLearner",
+    "CampaignLearnerConfig",
     "EpsilonGreedy",
+    "EpsilonGreedyConfig",
     "GradientBandit",
+    "GradientBanditConfig",
+    "ThompsonConfig",
     "ThompsonSampling",
+    "UCB1Config",
     "learning_curves",
     "plot_learning_curves",
 ]
+
+
+@dataclass(frozen=True)
+class EpsilonGreedyConfig:
+    """Configuration of :class:`EpsilonGreedy`.
+
+    Attributes:
+        epsilon: Probability of pulling a uniformly random arm, in [0, 1].
+        alpha: Constant step size in (0, 1], or None for sample averages.
+        initial: Initial estimate of every arm (None = 0 for all).
+        seed: Seed of the exploration and of the env's first reset.
+    """
+
+    epsilon: float = 0.1
+    alpha: float | None = 0.1
+    initial: tuple[float, ...] | None = None
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class UCB1Config:
+    """Configuration of :class:`UCB1`.
+
+    Attributes:
+        scale: Range of the rewards (UCB1's bound assumes [0, 1]), > 0.
+        c: Multiplier of the exploration bonus (1 = UCB1), >= 0.
+        seed: Seed of the env's first reset.
+    """
+
+    scale: float = 1.0
+    c: float = 1.0
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class ThompsonConfig:
+    """Configuration of :class:`ThompsonSampling`.
+
+    Attributes:
+        model: ``"gaussian"`` or ``"bernoulli"``.
+        sigma: Gaussian model: noise standard deviation of a reward (> 0).
+        prior_mean: Gaussian model: prior mean of every arm.
+        prior_sd: Gaussian model: prior standard deviation (> 0).
+        scale: Bernoulli model: upper end of the reward range (> 0).
+        seed: Seed of the posterior draws and of the env's first reset.
+    """
+
+    model: str = "gaussian"
+    sigma: float = 1.0
+    prior_mean: float = 0.0
+    prior_sd: float = 100.0
+    scale: float = 1.0
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class GradientBanditConfig:
+    """Configuration of :class:`GradientBandit`.
+
+    Attributes:
+        alpha: Step size of the preferences, > 0.
+        baseline: Subtract the running average reward.
+        seed: Seed of the arm draws and of the env's first reset.
+    """
+
+    alpha: float = 0.1
+    baseline: bool = True
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class CampaignLearnerConfig:
+    """Configuration of :class:`CampaignLearner`.
+
+    Attributes:
+        epsilon: Probability of running a random rule-abiding plan instead of the best one.
+        alpha: Constant learning rate in (0, 1] of the lift estimates.
+        prior: ``"survey"`` or ``"zero"`` initial lift estimates.
+        seed: Seed of the exploration and of the env's first reset.
+    """
+
+    epsilon: float = 0.1
+    alpha: float = 0.1
+    prior: str = "survey"
+    seed: int = 0
 
 
 def _check_alpha(alpha: float | None) -> float | None:
@@ -43,14 +135,18 @@ def _check_alpha(alpha: float | None) -> float | None:
                                                     low_open=True)  # fmt: skip
 
 
-class _Bandit:
+class _Bandit(SavableAgent):
     """Shared loop of the stateless bandits: pull, observe, update, track regret.
 
     Subclasses implement :meth:`_select` (the arm to pull) and :meth:`_observe` (the update).
     Regret is read from ``info["regret"]`` when the env reports it (``PromotionBandit-v0``).
     """
 
-    def __init__(self, env: gym.Env, seed: int = 0) -> None:
+    _config_cls: type = EpsilonGreedyConfig
+
+    def __init__(self, env: gym.Env, **config: Any) -> None:
+        self.config = config_from_kwargs(self._config_cls, config)
+        seed = self.config.seed
         if not isinstance(env.action_space, gym.spaces.Discrete):
             raise TypeError(
                 f"{type(self).__name__} needs a Discrete action space, got {env.action_space}"
@@ -102,23 +198,20 @@ class EpsilonGreedy(_Bandit):
 
     Args:
         env: A stateless env with a ``Discrete`` action space (e.g. ``PromotionBandit-v0``).
-        epsilon: Probability of pulling a uniformly random arm, in [0, 1].
-        alpha: Constant step size in (0, 1], or None for sample averages.
-        initial: Initial estimate of every arm (default 0).
-        seed: Seed of the exploration and of the env's first reset.
+        **config: :class:`EpsilonGreedyConfig` fields.
     """
 
-    def __init__(
-        self,
-        env: gym.Env,
-        epsilon: float = 0.1,
-        alpha: float | None = 0.1,
-        initial: Sequence[float] | None = None,
-        seed: int = 0,
-    ) -> None:
-        super().__init__(env, seed)
-        self.epsilon = check_prob("epsilon", epsilon)
-        self.alpha = _check_alpha(alpha)
+    _config_cls = EpsilonGreedyConfig
+    _arrays = ("q", "counts")
+
+    def __init__(self, env: gym.Env, **config: Any) -> None:
+        if config.get("initial") is not None:
+            config["initial"] = tuple(float(x) for x in config["initial"])
+        super().__init__(env, **config)
+        c = self.config
+        self.epsilon = check_prob("epsilon", c.epsilon)
+        self.alpha = _check_alpha(c.alpha)
+        initial = c.initial
         self.q = np.zeros(self.n_arms) if initial is None else np.array(initial, dtype=float)
         if self.q.shape != (self.n_arms,):
             raise ValueError(
@@ -145,16 +238,16 @@ class UCB1(_Bandit):
 
     Args:
         env: A stateless env with a ``Discrete`` action space.
-        scale: Range of the rewards (UCB1's bound assumes rewards in [0, 1]; rewards are
-            divided by this), > 0.
-        c: Multiplier of the exploration bonus (1 = UCB1).
-        seed: Seed of the env's first reset.
+        **config: :class:`UCB1Config` fields.
     """
 
-    def __init__(self, env: gym.Env, scale: float = 1.0, c: float = 1.0, seed: int = 0) -> None:
-        super().__init__(env, seed)
-        self.scale = check_scalar("scale", scale, low=0.0, low_open=True)
-        self.c = check_scalar("c", c, low=0.0)
+    _config_cls = UCB1Config
+    _arrays = ("means", "counts")
+
+    def __init__(self, env: gym.Env, **config: Any) -> None:
+        super().__init__(env, **config)
+        self.scale = check_scalar("scale", self.config.scale, low=0.0, low_open=True)
+        self.c = check_scalar("c", self.config.c, low=0.0)
         self.means = np.zeros(self.n_arms)
 
     def _select(self) -> int:
@@ -181,25 +274,17 @@ class ThompsonSampling(_Bandit):
 
     Args:
         env: A stateless env with a ``Discrete`` action space.
-        model: ``"gaussian"`` or ``"bernoulli"``.
-        sigma: Gaussian model: noise standard deviation of a reward (> 0).
-        prior_mean: Gaussian model: prior mean of every arm.
-        prior_sd: Gaussian model: prior standard deviation (> 0).
-        scale: Bernoulli model: upper end of the reward range (> 0).
-        seed: Seed of the posterior draws and of the env's first reset.
+        **config: :class:`ThompsonConfig` fields.
     """
 
-    def __init__(
-        self,
-        env: gym.Env,
-        model: str = "gaussian",
-        sigma: float = 1.0,
-        prior_mean: float = 0.0,
-        prior_sd: float = 100.0,
-        scale: float = 1.0,
-        seed: int = 0,
-    ) -> None:
-        super().__init__(env, seed)
+    _config_cls = ThompsonConfig
+    _arrays = ("post_mean", "post_prec", "alpha_b", "beta_b", "counts")
+
+    def __init__(self, env: gym.Env, **config: Any) -> None:
+        super().__init__(env, **config)
+        c = self.config
+        model, sigma, prior_mean, prior_sd, scale = (
+            c.model, c.sigma, c.prior_mean, c.prior_sd, c.scale)  # fmt: skip
         if model not in ("gaussian", "bernoulli"):
             raise ValueError(f"model must be 'gaussian' or 'bernoulli', got {model!r}")
         self.model = model
@@ -248,17 +333,16 @@ class GradientBandit(_Bandit):
 
     Args:
         env: A stateless env with a ``Discrete`` action space.
-        alpha: Step size of the preferences, > 0.
-        baseline: Subtract the running average reward (recommended).
-        seed: Seed of the arm draws and of the env's first reset.
+        **config: :class:`GradientBanditConfig` fields.
     """
 
-    def __init__(
-        self, env: gym.Env, alpha: float = 0.1, baseline: bool = True, seed: int = 0
-    ) -> None:
-        super().__init__(env, seed)
-        self.alpha = check_scalar("alpha", alpha, low=0.0, low_open=True)
-        self.baseline = bool(baseline)
+    _config_cls = GradientBanditConfig
+    _arrays = ("h", "counts")
+
+    def __init__(self, env: gym.Env, **config: Any) -> None:
+        super().__init__(env, **config)
+        self.alpha = check_scalar("alpha", self.config.alpha, low=0.0, low_open=True)
+        self.baseline = bool(self.config.baseline)
         self.h = np.zeros(self.n_arms)
         self.mean_reward = 0.0
 
@@ -281,7 +365,7 @@ class GradientBandit(_Bandit):
         self.h += self.alpha * (reward - base) * grad
 
 
-class CampaignLearner:
+class CampaignLearner(SavableAgent):
     """The paper's learner: plan under the business rule, explore, update lifts with alpha.
 
     The learner keeps, for every group g, promotion k and duration D, an estimate of the
@@ -295,21 +379,18 @@ class CampaignLearner:
 
     Args:
         env: A ``PromotionCampaign-v0`` env (``gym.make`` result or unwrapped).
-        epsilon: Probability of running a random rule-abiding plan instead of the best one.
-        alpha: Constant learning rate in (0, 1] of the lift estimates.
-        prior: ``"survey"`` (the survey-based lifts), ``"zero"``, or a (G, K, S) array of
-            month-by-month lift estimates.
-        seed: Seed of the exploration and of the env's first reset.
+        **config: :class:`CampaignLearnerConfig` fields; ``prior`` may also be a (G, K, S)
+            array of month-by-month lift estimates.
     """
 
-    def __init__(
-        self,
-        env: gym.Env,
-        epsilon: float = 0.1,
-        alpha: float = 0.1,
-        prior: str | NDArray[np.float64] = "survey",
-        seed: int = 0,
-    ) -> None:
+    _arrays = ("cum_lift",)
+
+    def __init__(self, env: gym.Env, **config: Any) -> None:
+        prior = config.get("prior", "survey")
+        if not isinstance(prior, str):
+            config["prior"] = "array"
+        self.config = config_from_kwargs(CampaignLearnerConfig, config)
+        epsilon, alpha, seed = self.config.epsilon, self.config.alpha, self.config.seed
         self.env = env
         base = env.unwrapped
         if not hasattr(base, "setup") or not base.setup.campaign:
@@ -320,7 +401,7 @@ class CampaignLearner:
         self.alpha = _check_alpha(alpha)
         shape = self.model.lift.shape
         if isinstance(prior, str):
-            if prior not in ("survey", "zero"):
+            if prior not in ("survey", "zero"):  # "array" is only set for an array prior
                 raise ValueError(f"prior must be 'survey', 'zero' or an array, got {prior!r}")
             lift = self.model.survey_lift if prior == "survey" else np.zeros(shape)
         else:

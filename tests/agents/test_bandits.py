@@ -70,3 +70,16 @@ def test_bernoulli_thompson_rejects_rewards_outside_its_scale():
         ThompsonSampling(env, model="poisson")
     with pytest.raises(TypeError, match="Discrete action space"):
         UCB1(gym.make("crm_envs/ROIAllocation-v0"))
+
+
+def test_bandit_save_load_round_trip_and_unknown_options(tmp_path):
+    env = BernoulliBandit(EASY)
+    agent = ThompsonSampling(env, model="bernoulli", seed=2).learn(300)
+    agent.save(tmp_path / "t.npz")
+    clone = ThompsonSampling(BernoulliBandit(EASY), model="bernoulli", seed=2).load(
+        tmp_path / "t.npz"
+    )
+    np.testing.assert_array_equal(clone.alpha_b, agent.alpha_b)
+    assert clone.predict(0)[0] == agent.predict(0)[0]
+    with pytest.raises(TypeError, match="unknown UCB1Config option"):
+        UCB1(env, exploration=2.0)
