@@ -30,8 +30,12 @@ __all__ = ["POMDPSolution", "belief_grid", "solve"]
 
 
 @njit(cache=True, parallel=True)
-def _backup(p, o, r, gamma, beliefs, alphas, new_alphas, new_actions):
-    """One point-based backup of every belief point (writes new_alphas, new_actions)."""
+def _backup(p, o, r, gamma, beliefs, alphas, new_alphas, new_actions, open_loop):
+    """One point-based backup of every belief point (writes new_alphas, new_actions).
+
+    With ``open_loop`` the same continuation vector serves every observation: the policy
+    ignores what it observes (Fan's "HMM" policy, pure exploitation).
+    """
     n_a, n_s, _ = p.shape
     n_z = o.shape[2]
     n_k = alphas.shape[0]
@@ -54,7 +58,19 @@ def _backup(p, o, r, gamma, beliefs, alphas, new_alphas, new_actions):
         for a in range(n_a):
             for s in range(n_s):
                 cand[s] = r[a, s]
-            for z in range(n_z):
+            if open_loop:
+                top, top_k = -np.inf, 0
+                for k in range(n_k):
+                    v = 0.0
+                    for z in range(n_z):
+                        for s in range(n_s):
+                            v += g[a, z, k, s] * b[s]
+                    if v > top:
+                        top, top_k = v, k
+                for z in range(n_z):
+                    for s in range(n_s):
+                        cand[s] += g[a, z, top_k, s]
+            for z in range(n_z if not open_loop else 0):
                 top, top_k = -np.inf, 0
                 for k in range(n_k):
                     v = 0.0
@@ -143,6 +159,7 @@ def solve(
     horizon: int | None = None,
     tol: float = 1e-8,
     max_iter: int = 10_000,
+    open_loop: bool = False,
 ) -> POMDPSolution:
     """Point-based value iteration over a belief set.
 
@@ -154,6 +171,8 @@ def solve(
         horizon: Number of backups for a finite-horizon value (None: iterate to ``tol``).
         tol: Stop when no point's value changes by more than ``tol`` (infinite horizon).
         max_iter: Cap on the number of backups.
+        open_loop: Solve for the best policy that ignores observations (its belief evolves
+            as ``b P_a``): Fan's "HMM" policy. Its value never exceeds the adaptive one.
 
     Returns:
         The :class:`POMDPSolution`.
@@ -179,7 +198,7 @@ def solve(
     for it in range(1, n_iter + 1):  # noqa: B007
         # Many points share a vector: back up against the distinct ones only.
         distinct = np.unique(alphas, axis=0)
-        _backup(p, o, r, pomdp.gamma, b, distinct, new_alphas, new_actions)
+        _backup(p, o, r, pomdp.gamma, b, distinct, new_alphas, new_actions, bool(open_loop))
         residual = float(np.abs((b * new_alphas).sum(1) - (b * alphas).sum(1)).max())
         alphas, new_alphas = new_alphas, alphas
         actions, new_actions = new_actions.copy(), actions
