@@ -14,7 +14,17 @@ from numpy.typing import NDArray
 
 from crm_envs.core.params import check_int
 
-__all__ = ["EvalResult", "ObsIndexer", "SavableAgent", "evaluate_policy"]
+__all__ = ["EvalResult", "ObsIndexer", "SavableAgent", "check_observation", "evaluate_policy"]
+
+
+def check_observation(space: gym.Space[Any], obs: Any) -> None:
+    """Raise ``ValueError`` unless ``obs`` belongs to ``space`` (the agents' input check)."""
+    arr = np.asarray(obs)
+    if not space.contains(arr if arr.ndim else arr.astype(np.int64).item()):
+        raise ValueError(
+            f"observation {obs!r} is not in the observation space {space} "
+            f"(shape {getattr(space, 'shape', None)})"
+        )
 
 
 class ObsIndexer:
@@ -41,13 +51,8 @@ class ObsIndexer:
 
     def __call__(self, obs: Any) -> int:
         """Row of one observation; raises ``ValueError`` if it is not in the space."""
-        arr = np.asarray(obs)
-        if not self.space.contains(arr if arr.ndim else arr.astype(np.int64).item()):
-            raise ValueError(
-                f"observation {obs!r} is not in the observation space {self.space} "
-                f"(shape {getattr(self.space, 'shape', None)})"
-            )
-        return int(np.atleast_1d(arr).astype(np.int64) @ self.strides)
+        check_observation(self.space, obs)
+        return int(np.atleast_1d(np.asarray(obs)).astype(np.int64) @ self.strides)
 
 
 class SavableAgent:

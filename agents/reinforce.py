@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 from tqdm.auto import tqdm
 
-from agents.common import ObsIndexer, SavableAgent, config_from_kwargs
+from agents.common import ObsIndexer, SavableAgent, check_observation, config_from_kwargs
 from crm_envs.core.params import check_int
 
 __all__ = ["MLPReinforce", "ReinforceConfig", "TabularReinforce"]
@@ -184,9 +184,7 @@ class MLPReinforce:
         self.episode_returns: list[float] = []
 
     def _check(self, obs: Any) -> NDArray[np.float32]:
-        arr = np.asarray(obs)
-        if not self.space.contains(arr if arr.ndim else arr.astype(np.int64).item()):
-            raise ValueError(f"observation {obs!r} is not in the observation space {self.space}")
+        check_observation(self.space, obs)
         return self.encode(obs)
 
     def learn(self, total_timesteps: int, progress_bar: bool = False, callback: Any = None):
