@@ -2,6 +2,8 @@
 
 Commands:
 
+* ``crm-bench run``: the benchmark harness (suites of agents x envs x seeds, scored against
+  the exact optimum, resumable results, a report); ``crm-bench report DIR`` rewrites it.
 * ``crm-bench envs``: every registered id with its source paper and a one-line description.
 * ``crm-bench random``: a random agent (uniform over the valid actions) on every env, its mean
   return next to the exact optimum from ``model()`` or, without one, the env's reference
@@ -173,6 +175,28 @@ def _cmd_agents_speed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from benchmarks.harness import plan_runs, run_benchmark
+    from benchmarks.report import write_report
+
+    runs = plan_runs(args.suite, args.seeds, args.envs, args.agents, args.eval_episodes)
+    rows = run_benchmark(runs, args.out, jobs=args.jobs, backend=args.backend,
+                         ray_address=args.ray_address, progress_bar=not args.quiet)  # fmt: skip
+    failed = [r for r in rows if r.get("error")]
+    report = write_report(args.out)
+    print(f"{len(rows)} runs done ({len(failed)} failed), {len(runs) - len(rows)} already in "
+          f"{args.out}; report: {report}")  # fmt: skip
+    print(report.read_text())
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from benchmarks.report import write_report
+
+    print(write_report(args.dir).read_text())
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crm-bench", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -185,6 +209,23 @@ def _parser() -> argparse.ArgumentParser:
     p_rand.add_argument("--seed", type=int, default=0)
     p_rand.add_argument("--quiet", action="store_true", help="no progress bars")
     p_rand.set_defaults(func=_cmd_random)
+
+    p_run = sub.add_parser("run", help="the benchmark: agents x envs x seeds, scored")
+    p_run.add_argument("--suite", default="quick", choices=["quick", "standard"])
+    p_run.add_argument("--envs", nargs="+", metavar="ID")
+    p_run.add_argument("--agents", nargs="+", metavar="NAME")
+    p_run.add_argument("--seeds", type=int, default=2)
+    p_run.add_argument("--eval-episodes", type=int, default=200)
+    p_run.add_argument("--jobs", type=int, default=2)
+    p_run.add_argument("--backend", default="local", choices=["local", "ray"])
+    p_run.add_argument("--ray-address", default=None)
+    p_run.add_argument("--out", default="results")
+    p_run.add_argument("--quiet", action="store_true", help="no progress bars")
+    p_run.set_defaults(func=_cmd_run)
+
+    p_rep = sub.add_parser("report", help="Markdown report and plots of a results folder")
+    p_rep.add_argument("dir")
+    p_rep.set_defaults(func=_cmd_report)
 
     p_sb3 = sub.add_parser("sb3", help="train a Stable-Baselines3 agent and score it")
     p_sb3.add_argument("--envs", nargs="+", metavar="ID", default=["crm_envs/ROIAllocation-v0"])
@@ -217,7 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``crm-bench`` with ``argv`` (default: the process arguments)."""
     args = _parser().parse_args(argv)
     for name in ("episodes", "single_steps", "vector_env_steps", "repeats", "timesteps",
-                 "eval_episodes", "journeys", "states", "actions"):  # fmt: skip
+                 "eval_episodes", "journeys", "states", "actions", "seeds", "jobs"):  # fmt: skip
         if getattr(args, name, 1) is not None and getattr(args, name, 1) < 1:
             _parser().error(f"--{name.replace('_', '-')} must be >= 1")
     if getattr(args, "sizes", None) and min(args.sizes) < 1:
