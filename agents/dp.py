@@ -50,6 +50,52 @@ def _bellman(p, r, gamma, v_next, q_out, v_out, pi_out):
         pi_out[s] = best_a
 
 
+@njit(cache=True, parallel=True)
+def _bellman_sparse(indptr, indices, data, r, gamma, v_next, q_out, v_out, pi_out):
+    """:func:`_bellman` over CSR transitions (row ``a * S + s`` holds P[a, s, :])."""
+    n_a, n_s = r.shape
+    for s in prange(n_s):
+        best = -np.inf
+        best_a = 0
+        for a in range(n_a):
+            row = a * n_s + s
+            acc = 0.0
+            for k in range(indptr[row], indptr[row + 1]):
+                acc += data[k] * v_next[indices[k]]
+            q = r[a, s] + gamma * acc
+            q_out[s, a] = q
+            if q > best:
+                best = q
+                best_a = a
+        v_out[s] = best
+        pi_out[s] = best_a
+
+
+#: Transitions denser than this fraction of nonzeros use the dense backup.
+SPARSE_DENSITY = 0.1
+
+
+def _backup_fn(p: NDArray[np.float64], sparse: bool | None):
+    """A function ``(r, gamma, v, q, v_out, pi) -> None`` for transitions ``p`` (A, S, S).
+
+    Sparse (CSR) when ``sparse`` is True, or when None and at most ``SPARSE_DENSITY`` of the
+    entries are nonzero with S >= 100 (where skipping the zeros pays); dense otherwise.
+    """
+    p = np.ascontiguousarray(p)
+    n_a, n_s, _ = p.shape
+    if sparse is None:
+        sparse = n_s >= 100 and np.count_nonzero(p) <= SPARSE_DENSITY * p.size
+    if not sparse:
+        return lambda r, g, v, q, v_out, pi: _bellman(p, r, g, v, q, v_out, pi)
+    rows = p.reshape(n_a * n_s, n_s)
+    nz = rows != 0
+    indptr = np.concatenate([[0], np.cumsum(nz.sum(axis=1))]).astype(np.int64)
+    indices = np.nonzero(nz)[1].astype(np.int64)
+    data = rows[nz]
+    return lambda r, g, v, q, v_out, pi: _bellman_sparse(indptr, indices, data, r, g, v, q,
+                                                         v_out, pi)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class FiniteHorizonSolution:
     """Optimal values and policy of a finite-horizon MDP.
@@ -115,11 +161,12 @@ class TabularPolicy:
         return int(self.policy[s]), None
 
 
-def backward_induction(mdp: TabularMDP) -> FiniteHorizonSolution:
+def backward_induction(mdp: TabularMDP, sparse: bool | None = None) -> FiniteHorizonSolution:
     """Solve a finite-horizon MDP exactly by backward induction.
 
     Args:
         mdp: A model with ``horizon`` set (time-indexed P and R are allowed).
+        sparse: Use the CSR backup (None: automatically where transitions are sparse).
 
     Returns:
         The :class:`FiniteHorizonSolution`.
@@ -130,14 +177,16 @@ def backward_induction(mdp: TabularMDP) -> FiniteHorizonSolution:
     v = np.zeros((h + 1, n_s))
     q = np.zeros((h, n_s, n_a))
     pi = np.zeros((h, n_s), dtype=np.int64)
+    backup = _backup_fn(mdp.P, sparse) if mdp.P.ndim == 3 else None
     for t in range(h - 1, -1, -1):
-        p = np.ascontiguousarray(mdp.transition(t))
-        r = np.ascontiguousarray(mdp.reward(t))
-        _bellman(p, r, mdp.gamma, v[t + 1], q[t], v[t], pi[t])
+        step = backup or _backup_fn(mdp.transition(t), sparse)
+        step(np.ascontiguousarray(mdp.reward(t)), mdp.gamma, v[t + 1], q[t], v[t], pi[t])
     return FiniteHorizonSolution(V=v, Q=q, policy=pi)
 
 
-def value_iteration(mdp: TabularMDP, tol: float = 1e-10, max_iter: int = 100_000) -> MDPSolution:
+def value_iteration(
+    mdp: TabularMDP, tol: float = 1e-10, max_iter: int = 100_000, sparse: bool | None = None
+) -> MDPSolution:
     """Solve an infinite-horizon discounted MDP by value iteration.
 
     Stops when the sup-norm change of V falls below ``tol * (1 - gamma) / (2 * gamma)``, which
@@ -147,6 +196,7 @@ def value_iteration(mdp: TabularMDP, tol: float = 1e-10, max_iter: int = 100_000
         mdp: A model with ``horizon=None`` and ``gamma < 1`` and stationary P and R.
         tol: Target accuracy of the values, > 0.
         max_iter: Maximum number of sweeps.
+        sparse: Use the CSR backup (None: automatically where transitions are sparse).
 
     Returns:
         The :class:`MDPSolution` (check ``converged``).
@@ -158,7 +208,7 @@ def value_iteration(mdp: TabularMDP, tol: float = 1e-10, max_iter: int = 100_000
         )
     tol = check_scalar("tol", tol, low=0.0, low_open=True)
     max_iter = check_int("max_iter", max_iter, low=1)
-    p = np.ascontiguousarray(mdp.P)
+    backup = _backup_fn(mdp.P, sparse)
     r = np.ascontiguousarray(mdp.R)
     g = mdp.gamma
     threshold = tol * (1.0 - g) / (2.0 * g) if g > 0 else tol
@@ -169,12 +219,12 @@ def value_iteration(mdp: TabularMDP, tol: float = 1e-10, max_iter: int = 100_000
     residual = np.inf
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007
-        _bellman(p, r, g, v, q, v_new, pi)
+        backup(r, g, v, q, v_new, pi)
         residual = float(np.max(np.abs(v_new - v)))
         v, v_new = v_new, v
         if residual < threshold:
             break
-    _bellman(p, r, g, v, q, v_new, pi)  # Q and policy consistent with the returned V
+    backup(r, g, v, q, v_new, pi)  # Q and policy consistent with the returned V
     return MDPSolution(
         V=v,
         Q=q.copy(),

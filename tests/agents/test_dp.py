@@ -118,3 +118,26 @@ def test_tabular_policy_plays_the_optimum_through_evaluate_policy():
     policy = TabularPolicy(bi.policy, state_index=env.unwrapped.state_index)
     res = evaluate_policy(policy, env, n_episodes=3000, seed=1)
     assert abs(res.mean - bi.value(mdp.initial)) < 3 * res.stderr
+
+
+def test_sparse_backup_equals_dense():
+    import gymnasium as gym
+
+    import crm_envs  # noqa: F401
+
+    mdp = gym.make("crm_envs/CustomerJourney-v0").unwrapped.model()
+    dense, sparse = backward_induction(mdp, sparse=False), backward_induction(mdp, sparse=True)
+    np.testing.assert_allclose(sparse.V, dense.V, atol=1e-12)
+    # Ties may break either way (the two sums round differently): the choice must be optimal.
+    h, n_s = sparse.policy.shape
+    chosen = dense.Q[np.arange(h)[:, None], np.arange(n_s)[None, :], sparse.policy]
+    np.testing.assert_allclose(chosen, dense.Q.max(axis=2), atol=1e-12)
+    rng = np.random.default_rng(0)
+    P = np.zeros((3, 300, 300))
+    for a in range(3):
+        for s in range(300):
+            nxt = rng.choice(300, 4, replace=False)
+            P[a, s, nxt] = rng.dirichlet(np.ones(4))
+    m = TabularMDP(P, rng.normal(size=(3, 300)), gamma=0.9)
+    a_sol, b_sol = value_iteration(m, sparse=True), value_iteration(m, sparse=False)
+    np.testing.assert_allclose(a_sol.V, b_sol.V, atol=1e-8)
