@@ -76,10 +76,14 @@ def _sb3(algo: str) -> Callable[[gym.Env, int, int], Any]:
     def make(env: gym.Env, seed: int, budget: int) -> Any:
         import stable_baselines3 as sb3
         import torch
+        from stable_baselines3.common.monitor import Monitor
 
         torch.set_num_threads(1)
-        model = getattr(sb3, algo)("MlpPolicy", env, seed=seed, verbose=0)
-        return model.learn(total_timesteps=budget)
+        monitored = Monitor(env)
+        model = getattr(sb3, algo)("MlpPolicy", monitored, seed=seed, verbose=0)
+        model.learn(total_timesteps=budget)
+        model.episode_returns = monitored.get_episode_rewards()  # for the learning curve
+        return model
 
     return make
 
@@ -168,6 +172,24 @@ SUITES["standard"] = SUITES["quick"] + [
 
 
 # --------------------------------------------------------------------------- running
+CURVE_POINTS = 100
+
+
+def learning_curve(trained: Any) -> list[float] | None:
+    """Training returns of an agent, block-averaged to at most ``CURVE_POINTS`` points.
+
+    Episodes for most agents, pulls for bandits, cycles for the campaign learner; None when
+    the agent records none.
+    """
+    for attr in ("episode_returns", "history", "rewards"):
+        values = getattr(trained, attr, None)
+        if values is not None and len(values) > 0:
+            v = np.asarray(values, dtype=float)
+            blocks = np.array_split(v, min(CURVE_POINTS, len(v)))
+            return [float(b.mean()) for b in blocks]
+    return None
+
+
 def _episode_returns(policy: Any, env_id: str, episodes: int, seed: int) -> np.ndarray:
     from agents.common import evaluate_policy
 
@@ -205,6 +227,7 @@ def run_one(run: Run) -> dict[str, Any]:
             reference=ref,
             score=float((returns.mean() - rand) / gap) if gap != 0 else float("nan"),
             train_seconds=train_time,
+            curve=learning_curve(trained),
             env_steps=run.budget,
             steps_per_s=run.budget / train_time if run.budget and train_time > 0 else None,
         )

@@ -67,9 +67,43 @@ def write_report(out: str | Path) -> Path:
         png = _plot(env_id, entries, out)
         if png is not None:
             lines += ["", f"![scores on {env_id}]({png.name})"]
+        curves = _plot_curves(env_id, [r for r in rows if r["env_id"] == env_id], out)
+        if curves is not None:
+            lines += ["", f"![learning curves on {env_id}]({curves.name})"]
         lines.append("")
     path = out / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def _plot_curves(env_id: str, rows: list[dict[str, Any]], out: Path) -> Path | None:
+    """Mean training curve over seeds of every agent that recorded one."""
+    by_agent: dict[str, list[list[float]]] = defaultdict(list)
+    for r in rows:
+        if not r.get("error") and r.get("curve"):
+            by_agent[r["agent"]].append(r["curve"])
+    if not by_agent:
+        return None
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for agent, curves in sorted(by_agent.items()):
+        n = min(len(c) for c in curves)
+        mean = np.mean([c[:n] for c in curves], axis=0)
+        ax.plot(np.linspace(0, 1, n), mean, label=agent)
+    ax.set_xlabel("training progress (fraction of the budget)")
+    ax.set_ylabel("training return (episode, or pull for bandits)")
+    ax.set_title(f"Learning curves: {env_id}")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = out / f"curves_{env_id.split('/')[-1]}.png"
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
     return path
 
 

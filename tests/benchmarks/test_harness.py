@@ -22,6 +22,11 @@ def test_runs_are_scored_against_random_and_the_optimum(tmp_path):
     assert abs(rnd["score"]) < 4 * rnd["stderr"] / gap
     assert by_agent["q_learning"]["score"] > 0.9
     assert all(r["error"] is None for r in rows)
+    assert len(by_agent["q_learning"]["curve"]) == 100
+    assert by_agent["q_learning"]["curve"][-1] > by_agent["q_learning"]["curve"][0]
+    assert by_agent["random"]["curve"] is None
+    write_report(tmp_path)
+    assert (tmp_path / "curves_CustomerJourney-v0.png").exists()
     lines = (tmp_path / "results.jsonl").read_text().splitlines()
     assert [json.loads(x)["agent"] for x in lines] == ["random", "reference", "q_learning"]
 
