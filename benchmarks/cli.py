@@ -198,7 +198,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="crm-bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="crm-bench", description="Benchmarks, catalogue and speed of the crm_envs suite."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p_envs = sub.add_parser("envs", help="list the registered environments")
     p_envs.set_defaults(func=_cmd_envs)
