@@ -4,6 +4,7 @@ Commands:
 
 * ``crm-bench run``: the benchmark harness (suites of agents x envs x seeds, scored against
   the exact optimum, resumable results, a report); ``crm-bench report DIR`` rewrites it.
+* ``crm-bench reproduce``: every paper's published numbers recomputed beside the originals.
 * ``crm-bench envs``: every registered id with its source paper and a one-line description.
 * ``crm-bench random``: a random agent (uniform over the valid actions) on every env, its mean
   return next to the exact optimum from ``model()`` or, without one, the env's reference
@@ -197,6 +198,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from benchmarks.reproduce import write_reproduction
+
+    print(write_reproduction(args.out).read_text())
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crm-bench", description="Benchmarks, catalogue and speed of the crm_envs suite."
@@ -228,6 +236,10 @@ def _parser() -> argparse.ArgumentParser:
     p_rep = sub.add_parser("report", help="Markdown report and plots of a results folder")
     p_rep.add_argument("dir")
     p_rep.set_defaults(func=_cmd_report)
+
+    p_rp = sub.add_parser("reproduce", help="each paper's published numbers, recomputed")
+    p_rp.add_argument("--out", default="REPRODUCTION.md")
+    p_rp.set_defaults(func=_cmd_reproduce)
 
     p_sb3 = sub.add_parser("sb3", help="train a Stable-Baselines3 agent and score it")
     p_sb3.add_argument("--envs", nargs="+", metavar="ID", default=["crm_envs/ROIAllocation-v0"])
