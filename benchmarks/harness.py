@@ -31,7 +31,16 @@ from tqdm.auto import tqdm
 
 import crm_envs  # noqa: F401  (registers the ids)
 
-__all__ = ["AGENTS", "SUITES", "Run", "load_results", "plan_runs", "run_benchmark", "run_one"]
+__all__ = [
+    "AGENTS",
+    "SUITES",
+    "Run",
+    "load_results",
+    "plan_runs",
+    "reference_kind",
+    "run_benchmark",
+    "run_one",
+]
 
 EVAL_OFFSET = 10_000
 RESULTS = "results.jsonl"
@@ -195,6 +204,11 @@ def _episode_returns(policy: Any, env_id: str, episodes: int, seed: int) -> np.n
 
     env = gym.make(env_id)
     return evaluate_policy(policy, env, n_episodes=episodes, seed=seed).returns
+
+
+def reference_kind(env_id: str) -> str:
+    """``"exact optimum"`` when the env has ``model()``, else ``"reference policy"``."""
+    return "exact optimum" if hasattr(gym.make(env_id).unwrapped, "model") else "reference policy"
 
 
 @lru_cache(maxsize=64)

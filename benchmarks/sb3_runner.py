@@ -1,8 +1,8 @@
 """Train a Stable-Baselines3 agent on a crm_envs id and score it on held-out seeds.
 
-The score is normalised so that uniformly random actions score 0 and the env's reference
-scores 1: the exact optimum from ``model()`` where the env has one, otherwise the env's
-``reference_action`` policy (which a learner may beat: it is a baseline, not an optimum).
+The score is normalised as in the harness (:mod:`benchmarks.harness`): uniformly random
+actions score 0 and the env's reference scores 1 -- the exact optimum from ``model()`` where
+the env has one, otherwise the env's ``reference_action`` policy (which a learner may beat).
 """
 
 from __future__ import annotations
@@ -74,22 +74,6 @@ def evaluate_vector(env_id: str, policy, episodes: int, seed: int) -> tuple[floa
     return float(returns.mean()), float(returns.std(ddof=1) / np.sqrt(episodes))
 
 
-def _reference(env_id: str, episodes: int, seed: int) -> tuple[float, str]:
-    from agents.dp import backward_induction, value_iteration
-
-    base = gym.make(env_id).unwrapped
-    if hasattr(base, "model"):
-        mdp = base.model()
-        if mdp.horizon is not None:
-            return backward_induction(mdp).value(mdp.initial), "exact optimum"
-        return float(mdp.initial @ value_iteration(mdp).V), "exact optimum"
-    if hasattr(base, "reference_action"):
-        vec = gym.make_vec(env_id, num_envs=1, vectorization_mode="vector_entry_point")
-        mean, _ = evaluate_vector(env_id, vec.unwrapped.reference_action, episodes, seed)
-        return mean, "reference policy"
-    raise ValueError(f"{env_id} has neither model() nor reference_action(): cannot normalise")
-
-
 def train_sb3(
     env_id: str,
     algo: str = "PPO",
@@ -128,12 +112,11 @@ def train_sb3(
     mean, stderr = evaluate_vector(
         env_id, lambda obs: model.predict(obs, deterministic=True)[0], eval_episodes, eval_seed
     )
-    space = gym.make_vec(env_id, num_envs=eval_episodes, vectorization_mode="vector_entry_point")
-    space.action_space.seed(eval_seed)
-    random_mean, _ = evaluate_vector(
-        env_id, lambda obs: space.action_space.sample(), eval_episodes, eval_seed
-    )
-    reference, kind = _reference(env_id, eval_episodes, eval_seed)
+    # The same baselines as the harness (one implementation of the scoring).
+    from benchmarks.harness import _baselines, reference_kind
+
+    random_mean, reference = _baselines(env_id, eval_episodes, eval_seed)
+    kind = reference_kind(env_id)
     gap = reference - random_mean
     score = (mean - random_mean) / gap if gap != 0 else float("nan")
     return SB3Result(env_id, algo, seed, timesteps, mean, stderr, random_mean, reference, kind,
