@@ -65,6 +65,29 @@ ENV_INFO: tuple[EnvInfo, ...] = (
         kwargs={"preset": "streukens2011", "horizon": 12, "increment": 5000.0},
     ),
     EnvInfo(
+        env_id="crm_envs/B2BCustomer-v0",
+        paper="Fan (2015), PhD dissertation, Essay 2",
+        description="A B2B customer as a POMDP: hidden low/high relationship, monthly spend "
+        "$0..150, purchase levels as noisy signals, TSLP, promotions; belief observations",
+        entry_point="crm_envs.envs.b2b_customer.env:B2BCustomerEnv",
+        vector_entry_point="crm_envs.envs.b2b_customer.vector_env:B2BCustomerVectorEnv",
+        kwargs={
+            "preset": "fan2015_essay2",
+            "observation": "belief",
+            "horizon": 60,
+            "reward_scale": 0.001,
+        },
+    ),
+    EnvInfo(
+        env_id="crm_envs/B2BCustomerEssay1-v0",
+        paper="Fan (2015), PhD dissertation, Essay 1",
+        description="Essay 1's two-state example: marketing levels 0..4 at no cost, "
+        "purchases rewarded 0/1/2; belief observations; 100 months",
+        entry_point="crm_envs.envs.b2b_customer.env:B2BCustomerEnv",
+        vector_entry_point="crm_envs.envs.b2b_customer.vector_env:B2BCustomerVectorEnv",
+        kwargs={"preset": "fan2015_essay1", "observation": "belief", "horizon": 100},
+    ),
+    EnvInfo(
         env_id="crm_envs/PromotionBandit-v0",
         paper="Mandania, Cadogan, Liu & Kazmi (2025), Journal of Service Research",
         description="Bandit over (promotion, duration) arms for all segments (rule 3) or one "

@@ -1,0 +1,332 @@
+"""``crm_envs/B2BCustomer-v0`` and ``crm_envs/B2BCustomerEssay1-v0``: one B2B customer a month."""
+
+from __future__ import annotations
+
+from typing import Any, SupportsFloat
+
+import numpy as np
+from gymnasium import spaces
+from numpy.typing import NDArray
+
+from crm_envs.core.models import TabularMDP
+from crm_envs.core.params import check_choice, check_int, check_scalar
+from crm_envs.core.single import NumbaEnv
+from crm_envs.envs.b2b_customer import kernels
+from crm_envs.envs.b2b_customer.params import B2BCustomerParams
+from crm_envs.envs.b2b_customer.presets import get_preset
+
+__all__ = ["OBSERVATIONS", "B2BCustomerEnv", "B2BSetup"]
+
+#: Observation modes and their kernel codes.
+OBSERVATIONS = {"purchase": kernels.OBS_PURCHASE, "belief": kernels.OBS_BELIEF,
+                "state": kernels.OBS_STATE}  # fmt: skip
+_RESET_OPTIONS = ("params",)
+
+
+class B2BSetup:
+    """What the single and vector envs share: params, spaces, action validation, the model.
+
+    Args:
+        preset: Registered preset name.
+        params: Explicit parameters (override ``preset``).
+        observation: ``"purchase"``, ``"belief"`` or ``"state"``.
+        continuous: ``Box([0], [max spend])`` actions instead of ``Discrete(K)``.
+        horizon: Months per episode.
+        reward_scale: Rewards are dollars times this.
+    """
+
+    def __init__(
+        self,
+        preset: str,
+        params: B2BCustomerParams | None,
+        observation: str,
+        continuous: bool,
+        horizon: int,
+        reward_scale: float,
+    ) -> None:
+        if params is None:
+            params = get_preset(preset)
+        elif not isinstance(params, B2BCustomerParams):
+            raise TypeError(f"params must be B2BCustomerParams, got {type(params).__name__}")
+        self.params = params
+        self.observation = check_choice("observation", observation, list(OBSERVATIONS))
+        self.obs_mode = OBSERVATIONS[self.observation]
+        self.continuous = bool(continuous)
+        self.horizon = check_int("horizon", horizon, low=1)
+        self.reward_scale = check_scalar("reward_scale", reward_scale, low=0.0, low_open=True)
+        self.kp = params.to_kernel(self.horizon, self.obs_mode)
+        tslp = float(params.max_tslp)
+        if self.obs_mode == kernels.OBS_PURCHASE:
+            low = np.array([0.0, 1.0, 0.0, 0.0], dtype=np.float32)
+            high = np.array([params.n_levels - 1, tslp, 1.0, params.max_spend], dtype=np.float32)
+        else:
+            low = np.array([0.0, 1.0, 0.0], dtype=np.float32)
+            high = np.array([1.0, tslp, 1.0], dtype=np.float32)
+        self.observation_space = spaces.Box(low, high, dtype=np.float32)
+        if self.continuous:
+            self.action_space: spaces.Space[Any] = spaces.Box(
+                np.float32(0.0), np.float32(params.max_spend), (1,), dtype=np.float32
+            )
+        else:
+            self.action_space = spaces.Discrete(params.n_spend)
+
+    def apply_options(self, options: dict[str, Any] | None) -> bool:
+        """Apply reset options (``{"params": B2BCustomerParams}``); True if params changed."""
+        options = dict(options or {})
+        unknown = sorted(set(options) - set(_RESET_OPTIONS))
+        if unknown:
+            raise ValueError(f"unknown reset option(s) {unknown}; allowed: {list(_RESET_OPTIONS)}")
+        if "params" not in options:
+            return False
+        new = options["params"]
+        if not isinstance(new, B2BCustomerParams):
+            raise TypeError(f"options['params'] must be B2BCustomerParams, got {type(new)}")
+        old = self.params
+        same = (new.n_spend, new.n_levels, new.max_tslp, new.max_spend) == (
+            old.n_spend, old.n_levels, old.max_tslp, old.max_spend)  # fmt: skip
+        if not same:
+            raise ValueError(
+                "options['params'] must keep the spend grid size and maximum, the number of "
+                "purchase levels and max_tslp (they fix the spaces)"
+            )
+        self.params = new
+        self.kp = new.to_kernel(self.horizon, self.obs_mode)
+        return True
+
+    def spends(self, actions: Any, n_envs: int) -> NDArray[np.float64]:
+        """Validate a batch of actions; return the (N,) spends in dollars."""
+        p = self.params
+        if self.continuous:
+            arr = np.asarray(actions, dtype=np.float64)
+            if arr.shape != (n_envs, 1):
+                raise ValueError(f"actions must have shape ({n_envs}, 1), got {arr.shape}")
+            if not np.all(np.isfinite(arr)) or arr.min() < 0.0 or arr.max() > p.max_spend:
+                raise ValueError(
+                    f"spend must be finite and lie in [0, {p.max_spend:g}] (the action space "
+                    f"{self.action_space}); got {actions!r}"
+                )
+            return np.ascontiguousarray(arr[:, 0])
+        arr = np.asarray(actions)
+        if arr.shape != (n_envs,) or not np.issubdtype(arr.dtype, np.integer):
+            raise ValueError(
+                f"actions must be {n_envs} integers in Discrete({p.n_spend}), got shape "
+                f"{arr.shape} and dtype {arr.dtype}"
+            )
+        if arr.min() < 0 or arr.max() >= p.n_spend:
+            bad = int(np.flatnonzero((arr < 0) | (arr >= p.n_spend))[0])
+            raise ValueError(
+                f"action must lie in Discrete({p.n_spend}) (index into the spend grid "
+                f"{p.spend_grid.tolist()}); got {int(arr[bad])}"
+            )
+        return p.spend_grid[arr]
+
+    def info(self, fstate: NDArray[np.float64], istate: NDArray[np.int64]) -> dict[str, Any]:
+        """Diagnostics: Bayes belief, open-loop belief, true state (not for the agent)."""
+        return {
+            "belief": fstate[:, kernels.F_BELIEF].copy(),
+            "open_loop_belief": fstate[:, kernels.F_OPEN].copy(),
+            "state": istate[:, kernels.S_STATE].copy(),
+            "purchase_level": istate[:, kernels.S_LEVEL].copy(),
+        }
+
+
+def state_mdp(params: B2BCustomerParams) -> TabularMDP:
+    """The fully observed model: states (relationship, recency class), discrete spends.
+
+    State index ``s * (max_tslp + 1) + k`` with ``k`` the recency class (0 = TSLP 1 with a
+    promotion flag, k >= 1 = TSLP k). ``R[a, x]`` is the expected revenue of the month minus
+    the spend cost. This is the oracle's problem (``observation="state"``): its optimal value
+    bounds what any policy that has to infer the state can earn.
+    """
+    kp = params.to_kernel()
+    cust = kp.customer
+    n_class = params.max_tslp + 1
+    n_s, n_a = 2 * n_class, params.n_spend
+    P = np.zeros((n_a, n_s, n_s))
+    R = np.zeros((n_a, n_s))
+    emis = np.empty((2, params.n_levels))
+    for a, m in enumerate(params.spend_grid):
+        for s in (0, 1):
+            kernels.emission_probs(kp, cust, s, m, emis[s])
+        for k in range(n_class):
+            q01, q11p, q11m = kernels.transition_probs(kp, cust, m, k)
+            q11 = kernels.q11_expected(cust, q11p, q11m)
+            kn = kernels.next_class(kp, k, 0, False)
+            rho = params.promotion_rate
+            for s, up in ((0, q01), (1, q11)):
+                x = s * n_class + k
+                for s2, pr in ((0, 1.0 - up), (1, up)):
+                    none = emis[s2, 0]
+                    P[a, x, s2 * n_class + kn] += pr * none
+                    P[a, x, s2 * n_class + 0] += pr * (1.0 - none) * rho
+                    P[a, x, s2 * n_class + 1] += pr * (1.0 - none) * (1.0 - rho)
+                    R[a, x] += pr * float(emis[s2] @ params.revenue)
+                R[a, x] -= params.spend_cost * m
+    initial = np.zeros(n_s)
+    initial[1] = 1.0 - params.initial_high
+    initial[n_class + 1] = params.initial_high
+    return TabularMDP(P, R, params.discount, initial=initial)
+
+
+class B2BCustomerEnv(NumbaEnv):
+    """One B2B customer's relationship, month by month (Fan 2015, Essay 2).
+
+    ## Description
+
+    The customer's relationship with the firm is low or high and hidden. Each month the firm
+    chooses a marketing spend; the relationship moves (logit transition forces that depend on
+    spend, last purchase's promotion offer, maintenance interactions and time since last
+    purchase), and the customer buys at one of L purchase levels (ordered logit that depends on
+    the state and spend). Purchases are noisy signals of the state: the exact Bayes belief is
+    the sufficient statistic of the history (a POMDP).
+
+    ## Action Space
+
+    ``Discrete(K)``: index into the spend grid (Essay 2: $0, $10, ..., $150; Essay 1: 0..4).
+    With ``continuous=True``: ``Box([0], [max spend], float32)``. Invalid actions raise.
+
+    ## Observation Space
+
+    ``observation="purchase"`` (the raw POMDP): ``Box(float32, (4,))`` = last purchase level,
+    TSLP (1..max_tslp), promotion flag of last month's purchase, last spend.
+    ``"belief"`` (the belief MDP): ``(3,)`` = Bayes belief P(high), TSLP, promotion flag.
+    ``"state"`` (an oracle for upper bounds, not a realistic task): ``(3,)`` = true state,
+    TSLP, promotion flag.
+
+    ## Rewards
+
+    Revenue of the purchase level (Table 2) minus the spend, times ``reward_scale``.
+
+    ## Starting State
+
+    High with probability ``initial_high`` (Table 4: 0.079), TSLP 1, no promotion flag; the
+    belief starts at ``initial_high``.
+
+    ## Episode End
+
+    Truncated after ``horizon`` months (default 60, Table 6); never terminated.
+
+    ## Arguments
+
+    ``preset`` (``"fan2015_essay2"``), ``params``, ``observation`` (``"belief"``),
+    ``continuous`` (False), ``horizon`` (60), ``reward_scale`` (1.0).
+    ``reset(options={"params": p})`` swaps parameters with the same spaces.
+
+    ``info`` always holds ``belief`` (Bayes), ``open_loop_belief`` (the HMM planner's),
+    ``state`` (true, a diagnostic) and ``purchase_level``.
+
+    ## Calibration & References
+
+    Fan (2015), *A Double Loop Learning Model for Integrated and Proactive Customer
+    Relationship Management*: Table 3 (structure and slopes), Table 4 (probabilities the
+    preset reproduces within 0.005), Table 2 (revenue), Appendix A (planner) and B
+    (simulation). The exact planner is
+    :func:`crm_envs.envs.b2b_customer.solver.solve`; ``reference_action(obs)`` follows its
+    POMDP policy. :meth:`model` gives the fully observed MDP (the oracle's bound).
+
+    ## Registered Configurations
+
+    ``crm_envs/B2BCustomer-v0`` (``fan2015_essay2``, rewards in $1,000s) and
+    ``crm_envs/B2BCustomerEssay1-v0`` (``fan2015_essay1``, 100 months).
+
+    ## Version History
+
+    * v0: initial release.
+    """
+
+    metadata: dict[str, Any] = {"render_modes": []}
+
+    def __init__(
+        self,
+        preset: str = "fan2015_essay2",
+        params: B2BCustomerParams | None = None,
+        observation: str = "belief",
+        continuous: bool = False,
+        horizon: int = 60,
+        reward_scale: float = 1.0,
+        render_mode: str | None = None,
+    ) -> None:
+        if render_mode is not None:
+            raise ValueError(f"{type(self).__name__} has no render modes, got {render_mode!r}")
+        self._setup = B2BSetup(preset, params, observation, continuous, horizon, reward_scale)
+        self.observation_space = self._setup.observation_space
+        self.action_space = self._setup.action_space
+        width = kernels.OBS_WIDTH[self._setup.obs_mode]
+        self._fstate = np.zeros((1, kernels.FLOAT_WIDTH))
+        self._state = np.zeros((1, kernels.INT_WIDTH), dtype=np.int64)
+        self._obs = np.zeros((1, width), dtype=np.float32)
+        self._rew = np.zeros(1)
+        self._term = np.zeros(1, dtype=np.bool_)
+        self._trunc = np.zeros(1, dtype=np.bool_)
+        self._spend = np.zeros(1)
+        self._scratch = np.zeros((1, 2, self._setup.params.n_levels))
+        self._solution: Any = None
+        self._init_kernel()
+
+    def _serial_step_kernel(self) -> Any:
+        return kernels.b2b_step_serial
+
+    def _step_kernel_args(self) -> tuple[Any, ...]:
+        return (
+            self._setup.kp, self._fstate, self._state, self._spend, self._scratch, self._obs,
+            self._rew, self._term, self._trunc,
+        )  # fmt: skip
+
+    @property
+    def params(self) -> B2BCustomerParams:
+        """The numeric parameters in force."""
+        return self._setup.params
+
+    def _info(self) -> dict[str, Any]:
+        return {k: v[0].item() for k, v in self._setup.info(self._fstate, self._state).items()}
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[NDArray[np.float32], dict[str, Any]]:
+        """Start a new episode (``options={"params": ...}`` swaps the parameters)."""
+        self._seed_stream(seed)
+        if self._setup.apply_options(options):
+            self._solution = None
+            self._bind_kernel()
+        kernels.b2b_reset_serial(self._setup.kp, self._fstate, self._state, self._obs)
+        self._ended = False
+        return self._obs[0].copy(), self._info()
+
+    def step(self, action: Any) -> tuple[NDArray[np.float32], SupportsFloat, bool, bool, dict]:
+        """Spend for one month (see the class docstring)."""
+        self._check_running()
+        self._spend[:] = self._setup.spends(np.asarray(action)[None], 1)
+        self._step_kernel(*self._step_kernel_args())
+        trunc = bool(self._trunc[0])
+        self._ended = trunc
+        reward = float(self._rew[0]) * self._setup.reward_scale
+        return self._obs[0].copy(), reward, False, trunc, self._info()
+
+    def model(self) -> TabularMDP:
+        """The fully observed MDP over (relationship state, recency class): the oracle's."""
+        return state_mdp(self.params)
+
+    def solution(self) -> Any:
+        """The POMDP planner's solution for these params (solved once, then cached)."""
+        if self._solution is None:
+            from crm_envs.envs.b2b_customer.solver import solve
+
+            self._solution = solve(self.params, adaptive=True)
+        return self._solution
+
+    def reference_action(self, obs: NDArray[np.floating]) -> Any:
+        """The POMDP policy's action for a ``"belief"`` observation.
+
+        With ``"purchase"`` or ``"state"`` observations the belief is not in the observation;
+        use ``info["belief"]`` with :meth:`solution` instead.
+        """
+        if self._setup.obs_mode != kernels.OBS_BELIEF:
+            raise ValueError(
+                "reference_action needs observation='belief' (the belief is in the observation)"
+            )
+        o = np.asarray(obs, dtype=np.float64)
+        sol = self.solution()
+        a = int(sol.action(float(np.clip(o[0], 0.0, 1.0)), round(o[1]), bool(o[2] > 0.5)))
+        if self._setup.continuous:
+            return np.array([self.params.spend_grid[a]], dtype=np.float32)
+        return a

@@ -1,0 +1,64 @@
+"""Numba-batched vector version of the B2BCustomer environments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from crm_envs.core.vector import NumbaVectorEnv
+from crm_envs.envs.b2b_customer import kernels
+from crm_envs.envs.b2b_customer.env import B2BSetup
+from crm_envs.envs.b2b_customer.params import B2BCustomerParams
+
+__all__ = ["B2BCustomerVectorEnv"]
+
+
+class B2BCustomerVectorEnv(NumbaVectorEnv):
+    """N B2B customers stepped together by one numba kernel.
+
+    Same dynamics, arguments and reset options as
+    :class:`~crm_envs.envs.b2b_customer.env.B2BCustomerEnv`; copy ``i`` reset with ``seed``
+    behaves exactly as a single env reset with ``seed + i``. Autoreset: ``NEXT_STEP``.
+    ``info`` holds (N,) arrays ``belief``, ``open_loop_belief``, ``state``, ``purchase_level``.
+
+    Args:
+        num_envs: Number of copies N.
+        preset: Registered preset name.
+        params: Explicit parameters (override ``preset``).
+        observation: ``"purchase"``, ``"belief"`` or ``"state"``.
+        continuous: Box spend actions instead of the spend grid.
+        horizon: Months per episode.
+        reward_scale: Multiplier of the dollar reward.
+    """
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        preset: str = "fan2015_essay2",
+        params: B2BCustomerParams | None = None,
+        observation: str = "belief",
+        continuous: bool = False,
+        horizon: int = 60,
+        reward_scale: float = 1.0,
+    ) -> None:
+        self._setup = B2BSetup(preset, params, observation, continuous, horizon, reward_scale)
+        super().__init__(
+            num_envs, self._setup.observation_space, self._setup.action_space, kernels.INT_WIDTH
+        )
+        self._fstate = np.zeros((self.num_envs, kernels.FLOAT_WIDTH))
+        self._scratch = np.zeros((self.num_envs, 2, self._setup.params.n_levels))
+
+    def _reset_envs(self, options: dict[str, Any]) -> dict[str, Any]:
+        self._setup.apply_options(options)
+        kernels.b2b_reset(self._setup.kp, self._fstate, self._state, self._obs)
+        return self._setup.info(self._fstate, self._state)
+
+    def _step_envs(self, actions: Any) -> dict[str, Any]:
+        spend = self._setup.spends(actions, self.num_envs)
+        kernels.b2b_step(
+            self._setup.kp, self._fstate, self._state, spend, self._scratch, self._obs,
+            self._rew, self._term, self._trunc,
+        )  # fmt: skip
+        self._rew *= self._setup.reward_scale
+        return self._setup.info(self._fstate, self._state)

@@ -1,0 +1,182 @@
+"""B2BCustomer (Fan 2015, Essay 2): calibration, dynamics, planner, simulator, bad input."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+from agents.dp import value_iteration
+from crm_envs.envs.b2b_customer.customers import customer_rows, for_customer, sample_customers
+from crm_envs.envs.b2b_customer.env import OBSERVATIONS, B2BCustomerEnv
+from crm_envs.envs.b2b_customer.presets import REFERENCE, TABLE4, fan2015_essay1, fan2015_essay2
+from crm_envs.envs.b2b_customer.solver import simulate_sequences, solve, value_of_learning
+
+
+@pytest.mark.parametrize("preset", ["fan2015_essay1", "fan2015_essay2"])
+@pytest.mark.parametrize("observation", list(OBSERVATIONS))
+@pytest.mark.parametrize("continuous", [False, True])
+def test_check_env_every_mode(preset, observation, continuous):
+    env = B2BCustomerEnv(preset=preset, observation=observation, continuous=continuous)
+    check_env(env)
+    sb3_check_env(B2BCustomerEnv(preset=preset, observation=observation, continuous=continuous))
+
+
+def test_essay2_reproduces_table4_within_0005():
+    p = fan2015_essay2()
+    m, tslp = REFERENCE["spend"], REFERENCE["tslp"]
+    trans = p.transition_matrix(m, tslp=tslp, promotion=False, maintenance=False)
+    np.testing.assert_allclose(trans, TABLE4["transition"], atol=0.005)
+    np.testing.assert_allclose(p.emission_matrix(m), TABLE4["emission"], atol=0.005)
+    assert p.initial_high == pytest.approx(TABLE4["initial"][1], abs=0.005)
+
+
+def test_table3_slopes_act_in_the_documented_direction():
+    p = fan2015_essay2()
+    base = p.transition_matrix(50, tslp=1)[0, 1]
+    assert p.transition_matrix(50, tslp=1, promotion=True)[0, 1] > base  # offers help
+    assert p.transition_matrix(50, tslp=12)[0, 1] > base  # ln(TSLP) > 0
+    hh = p.transition_matrix(50, tslp=6, maintenance=False)[1, 1]
+    assert p.transition_matrix(50, tslp=6, maintenance=True)[1, 1] > hh
+    # Revenue rises with spend far more in the high state (smaller error scale).
+    gain = (p.emission_matrix(150) - p.emission_matrix(0)) @ p.revenue
+    assert gain[1] > 10 * gain[0] > 0
+
+
+def _numpy_filter(p, spends, levels, promos):
+    """An independent Bayes filter written from the model's matrices (maintenance averaged)."""
+    b, tslp, promo = p.initial_high, 1, False
+    out = []
+    for m, y, pr in zip(spends, levels, promos, strict=True):
+        T = p.transition_matrix(m, tslp=tslp, promotion=promo)
+        O = p.emission_matrix(m)
+        prior = np.array([1 - b, b]) @ T
+        post = prior * O[:, y]
+        b = post[1] / post.sum()
+        out.append(b)
+        tslp, promo = (1, pr) if y > 0 else (min(tslp + 1, p.max_tslp), False)
+    return np.array(out)
+
+
+def test_env_belief_is_the_exact_bayes_filter():
+    p = fan2015_essay2()
+    env = B2BCustomerEnv(observation="purchase")
+    env.reset(seed=5)
+    rng = np.random.default_rng(0)
+    spends, levels, promos, beliefs = [], [], [], []
+    for _ in range(60):
+        a = int(rng.integers(p.n_spend))
+        obs, _, _, _, info = env.step(a)
+        spends.append(p.spend_grid[a])
+        levels.append(int(obs[0]))
+        promos.append(bool(obs[2]))
+        beliefs.append(info["belief"])
+    assert max(levels) > 0
+    np.testing.assert_allclose(beliefs, _numpy_filter(p, spends, levels, promos), atol=1e-10)
+
+
+def test_simulator_equals_env_episodes_with_the_same_policy():
+    p = fan2015_essay2()
+    sol = solve(p, adaptive=True)
+    sims = simulate_sequences(p, sol, months=36, n_sims=3, seed=11)
+    for j in range(3):
+        env = B2BCustomerEnv(observation="belief", horizon=36)
+        obs, info = env.reset(seed=11 + j)
+        rewards = []
+        for _ in range(36):
+            a = int(sol.action(info["belief"], int(obs[1]), bool(obs[2])))
+            obs, r, _, _, info = env.step(a)
+            rewards.append(r)
+        np.testing.assert_allclose(sims[j, :, 6], rewards, rtol=0, atol=1e-9)
+
+
+def test_oracle_bounds_the_pomdp_value():
+    p = fan2015_essay2()
+    env = B2BCustomerEnv(observation="state")
+    oracle = value_iteration(env.unwrapped.model(), tol=1e-6)
+    n_class = p.max_tslp + 1
+    sol = solve(p, adaptive=True, resolution=101)
+    for b in (0.0, 0.5, 1.0):
+        v_oracle = (1 - b) * oracle.V[1] + b * oracle.V[n_class + 1]
+        assert float(sol.value(b, tslp=1)) <= v_oracle + 1e-6 * abs(v_oracle)
+
+
+@st.composite
+def essay1_like(draw):
+    """Random two-state models of Essay 1's form (no TSLP, promotion or maintenance)."""
+    f = st.floats(-2.0, 2.0)
+    return fan2015_essay1().replace(
+        utility_intercept=np.array([draw(f), draw(f)]),
+        utility_spend=np.array([draw(f), draw(f)]) / 2,
+        low_high_intercept=draw(f), low_high_spend=draw(f) / 2,
+        high_high_intercept=draw(f), high_high_spend=draw(f) / 2,
+        revenue=np.array([0.0, draw(st.floats(0.0, 3.0)), draw(st.floats(0.0, 5.0))]),
+        initial_high=draw(st.floats(0.0, 1.0)), discount=draw(st.floats(0.5, 0.95)),
+    )  # fmt: skip
+
+
+@settings(max_examples=25, deadline=None)
+@given(essay1_like())
+def test_pomdp_value_is_at_least_the_hmm_value_at_every_belief(params):
+    # Adaptive plans include every open-loop plan; the tolerance covers grid interpolation.
+    pomdp = solve(params, adaptive=True, resolution=101)
+    hmm = solve(params, adaptive=False, resolution=101)
+    scale = max(1.0, float(np.abs(hmm.values).max()))
+    assert np.all(pomdp.values[1] >= hmm.values[1] - 2e-3 * scale)
+
+
+def test_value_of_learning_has_standard_errors_and_horizons():
+    r = value_of_learning(fan2015_essay2(), horizon=[12, 60], n_sims=50, seed=0)
+    assert r.horizons.tolist() == [12, 60]
+    assert np.all(r.dcv_pomdp[1] > r.dcv_pomdp[0]) and np.all(r.se_vol >= 0)
+    np.testing.assert_allclose(r.vol, r.dcv_pomdp - r.dcv_hmm, atol=1e-6)
+
+
+def test_customer_covariates_shift_the_reference_customer():
+    base = fan2015_essay2()
+    ref = for_customer(base)
+    np.testing.assert_allclose(ref.customer_row(), base.customer_row())
+    covered = for_customer(base, coverage=0.0)
+    # Table 3: coverage raises the low -> high force by 0.347 and the utility by 1.572.
+    assert base.low_high_intercept - covered.low_high_intercept == pytest.approx(0.347)
+    assert base.utility_intercept[1] - covered.utility_intercept[1] == pytest.approx(1.572)
+    media = for_customer(base, industry="media")
+    np.testing.assert_allclose(media.cut_points, base.cut_points * np.exp(-0.282 + 0.142))
+    rows = customer_rows(base, sample_customers(50, seed=1))
+    assert rows.shape == (50, 8) and np.all(np.isfinite(rows))
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: fan2015_essay2().replace(promotion_rate=1.2), "promotion_rate"),
+        (lambda: fan2015_essay2().replace(maintenance_rate=-0.1), "maintenance_rate"),
+        (lambda: fan2015_essay2().replace(spend_grid=[-10.0, 0.0]), "spend_grid"),
+        (lambda: fan2015_essay2().replace(spend_grid=np.array([0.0, 20.0, 10.0])), "spend_grid"),
+        (lambda: fan2015_essay2().replace(cut_points=[0.0, 2.0, 1.0, 3.0]), "cut_points"),
+        (lambda: fan2015_essay2().replace(utility_scale=[1.0, 0.0]), "utility_scale"),
+        (lambda: fan2015_essay2().transition_matrix(-5.0), "spend"),
+        (lambda: fan2015_essay2().emission_matrix(float("nan")), "spend"),
+        (lambda: solve(fan2015_essay1()).value(1.5), "belief"),
+        (lambda: for_customer(fan2015_essay2(), promotion_rate=2.0), "promotion_rate"),
+        (lambda: for_customer(fan2015_essay2(), industry="mining"), "industry"),
+        (lambda: B2BCustomerEnv(observation="beleif"), "Did you mean 'belief'"),
+    ],
+)
+def test_bad_input_names_the_field(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_bad_actions_raise():
+    env = B2BCustomerEnv(continuous=True)
+    env.reset(seed=0)
+    for bad in ([-1.0], [float("nan")], [151.0]):
+        with pytest.raises(ValueError, match="spend must be finite"):
+            env.step(np.array(bad, dtype=np.float32))
+    env = gym.make("crm_envs/B2BCustomer-v0").unwrapped
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="Discrete"):
+        env.step(16)
