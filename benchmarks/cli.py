@@ -176,6 +176,14 @@ def _cmd_agents_speed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_portfolio(args: argparse.Namespace) -> int:
+    from benchmarks.portfolio import format_portfolio_speed, portfolio_speed
+
+    r = portfolio_speed(args.customers, args.sims, args.horizon, plot=args.plot)
+    print(format_portfolio_speed(r))
+    return 0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from benchmarks.harness import plan_runs, run_benchmark
     from benchmarks.report import write_report
@@ -255,6 +263,13 @@ def _parser() -> argparse.ArgumentParser:
     p_as.add_argument("--states", type=int, default=1000)
     p_as.add_argument("--actions", type=int, default=5)
     p_as.set_defaults(func=_cmd_agents_speed)
+
+    p_pf = sub.add_parser("portfolio", help="B2B customer-base DCV/VOL analysis, timed")
+    p_pf.add_argument("--customers", type=int, default=10_000, help="customers (10,000)")
+    p_pf.add_argument("--sims", type=int, default=100, help="sequences per policy (100)")
+    p_pf.add_argument("--horizon", type=int, default=60, help="months per sequence (60)")
+    p_pf.add_argument("--plot", default="", help="save the DCV-VOL map to this PNG")
+    p_pf.set_defaults(func=_cmd_portfolio)
 
     p_tp = sub.add_parser("throughput", help="steps/s vs CartPole, single and vectorised")
     p_tp.add_argument("--envs", nargs="+", metavar="ID", help="ids (default: all)")

@@ -141,6 +141,7 @@ AGENTS: dict[str, Callable[[gym.Env, int, int], Any]] = {
     "sarsa": _ours("agents.tabular.SARSA"),
     "expected_sarsa": _ours("agents.tabular.ExpectedSARSA"),
     "reinforce": _ours("agents.reinforce.TabularReinforce"),
+    "reinforce_mlp": _ours("agents.reinforce.MLPReinforce"),
     "epsilon_greedy": _ours("agents.bandits.EpsilonGreedy", epsilon=0.1, alpha=None),
     "ucb1": _ours("agents.bandits.UCB1", scale=100.0, c=0.1),
     "thompson": _ours("agents.bandits.ThompsonSampling", sigma=1.5, prior_sd=100.0),
@@ -167,6 +168,22 @@ SUITES: dict[str, list[tuple[str, str, int]]] = {
         ("crm_envs/PromotionBandit-v0", "ucb1", 2_000),
         ("crm_envs/PromotionBandit-v0", "thompson", 2_000),
         ("crm_envs/PromotionBandit-v0", "epsilon_greedy", 2_000),
+        ("crm_envs/PromotionBandit-v0", "ppo", 2_000),
+        ("crm_envs/ROIAllocationDiscrete-v0", "random", 0),
+        ("crm_envs/ROIAllocationDiscrete-v0", "reference", 0),
+        ("crm_envs/ROIAllocationDiscrete-v0", "reinforce_mlp", 6_000),
+        ("crm_envs/ROIAllocationDiscrete-v0", "dqn", 6_000),
+        ("crm_envs/PromotionCampaign-v0", "random", 0),
+        ("crm_envs/PromotionCampaign-v0", "campaign_learner", 100),
+        ("crm_envs/PromotionCampaign-v0", "ppo", 2_000),
+        ("crm_envs/B2BCustomer-v0", "random", 0),
+        ("crm_envs/B2BCustomer-v0", "reference", 0),
+        ("crm_envs/B2BCustomer-v0", "reinforce_mlp", 12_000),
+        ("crm_envs/B2BCustomer-v0", "ppo", 12_000),
+        ("crm_envs/B2BCustomerEssay1-v0", "random", 0),
+        ("crm_envs/B2BCustomerEssay1-v0", "reference", 0),
+        ("crm_envs/B2BCustomerEssay1-v0", "reinforce_mlp", 12_000),
+        ("crm_envs/B2BCustomerEssay1-v0", "ppo", 12_000),
     ],
 }
 SUITES["standard"] = SUITES["quick"] + [
@@ -177,6 +194,9 @@ SUITES["standard"] = SUITES["quick"] + [
     ("crm_envs/ROIAllocation-v0", "sac", 20_000),
     ("crm_envs/ROIAllocationDiscrete-v0", "dqn", 50_000),
     ("crm_envs/PromotionCampaign-v0", "campaign_learner", 300),
+    ("crm_envs/B2BCustomer-v0", "a2c", 50_000),
+    ("crm_envs/B2BCustomer-v0", "dqn", 50_000),
+    ("crm_envs/B2BCustomerEssay1-v0", "dqn", 50_000),
 ]
 
 

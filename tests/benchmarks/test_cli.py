@@ -93,3 +93,14 @@ def test_td_replay_equals_a_pure_python_q_learning():
         target = r[i] if done[i] else r[i] + 0.9 * ref[s2[i]].max()
         ref[s[i], a[i]] += 0.1 * (target - ref[s[i], a[i]])
     np.testing.assert_allclose(q, ref, atol=1e-12)
+
+
+def test_portfolio_command_times_a_small_customer_base(tmp_path):
+    png = tmp_path / "map.png"
+    res = subprocess.run(
+        [sys.executable, "-m", "benchmarks.cli", "portfolio", "--customers", "30", "--sims",
+         "5", "--horizon", "12", "--plot", str(png)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "30 customers x 5 sequences x 12 months" in res.stdout and png.stat().st_size > 5_000

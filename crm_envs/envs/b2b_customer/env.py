@@ -55,6 +55,7 @@ class B2BSetup:
         self.horizon = check_int("horizon", horizon, low=1)
         self.reward_scale = check_scalar("reward_scale", reward_scale, low=0.0, low_open=True)
         self.kp = params.to_kernel(self.horizon, self.obs_mode)
+        self._solution: Any = None
         tslp = float(params.max_tslp)
         if self.obs_mode == kernels.OBS_PURCHASE:
             low = np.array([0.0, 1.0, 0.0, 0.0], dtype=np.float32)
@@ -91,7 +92,34 @@ class B2BSetup:
             )
         self.params = new
         self.kp = new.to_kernel(self.horizon, self.obs_mode)
+        self._solution = None
         return True
+
+    def solution(self) -> Any:
+        """The POMDP planner's solution for the params in force (solved once, cached)."""
+        if self._solution is None:
+            from crm_envs.envs.b2b_customer.solver import solve
+
+            self._solution = solve(self.params, adaptive=True)
+        return self._solution
+
+    def reference_actions(self, obs: NDArray[np.floating]) -> Any:
+        """The POMDP policy's actions for a batch of ``"belief"`` observations, shape (N, 3).
+
+        With ``"purchase"`` or ``"state"`` observations the belief is not in the observation;
+        use ``info["belief"]`` with :meth:`solution` instead.
+        """
+        if self.obs_mode != kernels.OBS_BELIEF:
+            raise ValueError(
+                "reference_action needs observation='belief' (the belief is in the observation)"
+            )
+        o = np.asarray(obs, dtype=np.float64).reshape(-1, 3)
+        sol = self.solution()
+        a = np.array([sol.action(min(max(b, 0.0), 1.0), round(t), bool(f > 0.5))
+                      for b, t, f in o])  # fmt: skip
+        if self.continuous:
+            return self.params.spend_grid[a].astype(np.float32)[:, None]
+        return a
 
     def spends(self, actions: Any, n_envs: int) -> NDArray[np.float64]:
         """Validate a batch of actions; return the (N,) spends in dollars."""
@@ -222,7 +250,7 @@ class B2BCustomerEnv(NumbaEnv):
     preset reproduces within 0.005), Table 2 (revenue), Appendix A (planner) and B
     (simulation). The exact planner is
     :func:`crm_envs.envs.b2b_customer.solver.solve`; ``reference_action(obs)`` follows its
-    POMDP policy. :meth:`model` gives the fully observed MDP (the oracle's bound).
+    POMDP policy. :meth:`oracle_model` gives the fully observed MDP (the oracle's bound).
 
     ## Registered Configurations
 
@@ -260,7 +288,6 @@ class B2BCustomerEnv(NumbaEnv):
         self._trunc = np.zeros(1, dtype=np.bool_)
         self._spend = np.zeros(1)
         self._scratch = np.zeros((1, 2, self._setup.params.n_levels))
-        self._solution: Any = None
         self._init_kernel()
 
     def _serial_step_kernel(self) -> Any:
@@ -286,7 +313,6 @@ class B2BCustomerEnv(NumbaEnv):
         """Start a new episode (``options={"params": ...}`` swaps the parameters)."""
         self._seed_stream(seed)
         if self._setup.apply_options(options):
-            self._solution = None
             self._bind_kernel()
         kernels.b2b_reset_serial(self._setup.kp, self._fstate, self._state, self._obs)
         self._ended = False
@@ -302,31 +328,18 @@ class B2BCustomerEnv(NumbaEnv):
         reward = float(self._rew[0]) * self._setup.reward_scale
         return self._obs[0].copy(), reward, False, trunc, self._info()
 
-    def model(self) -> TabularMDP:
-        """The fully observed MDP over (relationship state, recency class): the oracle's."""
+    def oracle_model(self) -> TabularMDP:
+        """The fully observed MDP over (relationship state, recency class): the oracle's.
+
+        Not named ``model()``: the env's decision problem is the POMDP (the belief is a
+        continuous state), whose exact planner is :meth:`solution`; this MDP only bounds it.
+        """
         return state_mdp(self.params)
 
     def solution(self) -> Any:
         """The POMDP planner's solution for these params (solved once, then cached)."""
-        if self._solution is None:
-            from crm_envs.envs.b2b_customer.solver import solve
-
-            self._solution = solve(self.params, adaptive=True)
-        return self._solution
+        return self._setup.solution()
 
     def reference_action(self, obs: NDArray[np.floating]) -> Any:
-        """The POMDP policy's action for a ``"belief"`` observation.
-
-        With ``"purchase"`` or ``"state"`` observations the belief is not in the observation;
-        use ``info["belief"]`` with :meth:`solution` instead.
-        """
-        if self._setup.obs_mode != kernels.OBS_BELIEF:
-            raise ValueError(
-                "reference_action needs observation='belief' (the belief is in the observation)"
-            )
-        o = np.asarray(obs, dtype=np.float64)
-        sol = self.solution()
-        a = int(sol.action(float(np.clip(o[0], 0.0, 1.0)), round(o[1]), bool(o[2] > 0.5)))
-        if self._setup.continuous:
-            return np.array([self.params.spend_grid[a]], dtype=np.float32)
-        return a
+        """The POMDP policy's action for a ``"belief"`` observation (see ``B2BSetup``)."""
+        return self._setup.reference_actions(np.asarray(obs)[None])[0]

@@ -230,4 +230,3 @@ class B2BCustomerParams:
             v = getattr(self, f.name)
             out[f.name] = v.tolist() if isinstance(v, np.ndarray) else v
         return out
-

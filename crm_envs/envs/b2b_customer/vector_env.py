@@ -62,3 +62,7 @@ class B2BCustomerVectorEnv(NumbaVectorEnv):
         )  # fmt: skip
         self._rew *= self._setup.reward_scale
         return self._setup.info(self._fstate, self._state)
+
+    def reference_action(self, obs: np.ndarray) -> np.ndarray:
+        """The POMDP policy's action for each row of ``obs`` (``"belief"`` observations)."""
+        return self._setup.reference_actions(obs)

@@ -95,7 +95,7 @@ def test_simulator_equals_env_episodes_with_the_same_policy():
 def test_oracle_bounds_the_pomdp_value():
     p = fan2015_essay2()
     env = B2BCustomerEnv(observation="state")
-    oracle = value_iteration(env.unwrapped.model(), tol=1e-6)
+    oracle = value_iteration(env.unwrapped.oracle_model(), tol=1e-6)
     n_class = p.max_tslp + 1
     sol = solve(p, adaptive=True, resolution=101)
     for b in (0.0, 0.5, 1.0):
@@ -180,3 +180,10 @@ def test_bad_actions_raise():
     env.reset(seed=0)
     with pytest.raises(ValueError, match="Discrete"):
         env.step(16)
+
+
+def test_agents_pomdp_offers_the_b2b_planner():
+    from agents.pomdp import solve_b2b
+
+    p = fan2015_essay1()
+    np.testing.assert_array_equal(solve_b2b(p).policy, solve(p).policy)
