@@ -59,13 +59,23 @@ EVAL_SWEEPS = 16
 
 
 @njit(cache=True)
-def _tables(kp, cust, grid, E, Q01, Q11P, Q11M):
-    """Fill the month's probabilities for every spend level and recency class."""
-    for a in range(grid.shape[0]):
+def _tables(kp, cust, grid):
+    """The month's probabilities for every spend level and recency class, computed once.
+
+    Returns ``(E, Q01, Q11P, Q11M)``: (2, K, L) purchase-level probabilities and (K, classes)
+    low -> high, high -> high without and with maintenance.
+    """
+    n_act, n_class = grid.shape[0], kp.max_tslp + 1
+    E = np.empty((2, n_act, kp.revenue.shape[0]))
+    Q01 = np.empty((n_act, n_class))
+    Q11P = np.empty((n_act, n_class))
+    Q11M = np.empty((n_act, n_class))
+    for a in range(n_act):
         emission_probs(kp, cust, 0, grid[a], E[0, a])
         emission_probs(kp, cust, 1, grid[a], E[1, a])
         for k in range(Q01.shape[1]):
             Q01[a, k], Q11P[a, k], Q11M[a, k] = transition_probs(kp, cust, grid[a], k)
+    return E, Q01, Q11P, Q11M
 
 
 @njit(cache=True, inline="always")
@@ -125,19 +135,14 @@ def _sweep(kp, cust, E, Q01, Q11E, cost, adaptive, V, Vnew, policy, improve):
 
 
 @njit(cache=True)
-def _solve_one(kp, cust, grid, n_grid, adaptive, tol, max_iter, V, policy):
+def _solve_one(kp, cust, grid, tables, n_grid, adaptive, tol, max_iter, V, policy):
     """Modified policy iteration to a fixed point; returns (improvement sweeps, bound width).
 
     Each round is one full Bellman sweep (all spend levels; MacQueen's bounds are read off
     it) followed by ``EVAL_SWEEPS`` cheap sweeps that evaluate the current policy only.
     """
-    n_act, n_lev = grid.shape[0], kp.revenue.shape[0]
-    n_class = kp.max_tslp + 1
-    E = np.empty((2, n_act, n_lev))
-    Q01 = np.empty((n_act, n_class))
-    Q11P = np.empty((n_act, n_class))
-    Q11M = np.empty((n_act, n_class))
-    _tables(kp, cust, grid, E, Q01, Q11P, Q11M)
+    E, Q01, Q11P, Q11M = tables
+    n_act, n_class = Q01.shape
     Q11E = np.empty((n_act, n_class))
     for a in range(n_act):
         for k in range(n_class):
@@ -229,18 +234,15 @@ def _customer_sims(kp, cust, grid, n_grid, tol, max_iter, keys, checkpoints, sum
     Writes ``sums[h, j]`` for checkpoint ``h``: j = 0/1/2 sum of POMDP, HMM, difference
     returns and j = 3/4/5 their sums of squares. Returns the two solutions' iteration counts.
     """
-    n_act, n_lev, n_class = grid.shape[0], kp.revenue.shape[0], kp.max_tslp + 1
-    E = np.empty((2, n_act, n_lev))
-    Q01 = np.empty((n_act, n_class))
-    Q11P = np.empty((n_act, n_class))
-    Q11M = np.empty((n_act, n_class))
-    _tables(kp, cust, grid, E, Q01, Q11P, Q11M)
+    tables = _tables(kp, cust, grid)
+    E, Q01, Q11P, Q11M = tables
+    n_class = Q01.shape[1]
     V = np.zeros((n_class, n_grid))
     pol_p = np.zeros((n_class, n_grid), dtype=np.int64)
     pol_h = np.zeros((n_class, n_grid), dtype=np.int64)
-    it_p, _ = _solve_one(kp, cust, grid, n_grid, True, tol, max_iter, V, pol_p)
+    it_p, _ = _solve_one(kp, cust, grid, tables, n_grid, True, tol, max_iter, V, pol_p)
     V[:] = 0.0
-    it_h, _ = _solve_one(kp, cust, grid, n_grid, False, tol, max_iter, V, pol_h)
+    it_h, _ = _solve_one(kp, cust, grid, tables, n_grid, False, tol, max_iter, V, pol_h)
     n_h = checkpoints.shape[0]
     ret_p = np.empty(n_h)
     ret_h = np.empty(n_h)
@@ -368,7 +370,9 @@ def solve(
     V = np.zeros((params.max_tslp + 1, n_grid))
     policy = np.zeros(V.shape, dtype=np.int64)
     grid = np.array(params.spend_grid)
-    it, width = _solve_one(kp, kp.customer, grid, n_grid, bool(adaptive), tol, max_iter, V, policy)
+    tables = _tables(kp, kp.customer, grid)
+    it, width = _solve_one(kp, kp.customer, grid, tables, n_grid, bool(adaptive), tol, max_iter,
+                           V, policy)  # fmt: skip
     return B2BSolution(params, bool(adaptive), np.linspace(0.0, 1.0, n_grid), V, policy,
                        int(it), float(width))  # fmt: skip
 
@@ -416,10 +420,7 @@ def simulate_sequences(
         open_loop_decisions = not solution.adaptive
     kp = params.to_kernel()
     grid = np.array(params.spend_grid)
-    n_act, n_class = grid.size, params.max_tslp + 1
-    E = np.empty((2, n_act, params.n_levels))
-    Q01, Q11P, Q11M = (np.empty((n_act, n_class)) for _ in range(3))
-    _tables(kp, kp.customer, grid, E, Q01, Q11P, Q11M)
+    E, Q01, Q11P, Q11M = _tables(kp, kp.customer, grid)
     keys = seed_keys(check_int("seed", seed, low=0), n_sims)
     out = np.zeros((n_sims, months, len(TRACE_COLUMNS)))
     ret = np.zeros(1)
