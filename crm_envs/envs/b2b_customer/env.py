@@ -299,11 +299,6 @@ class B2BCustomerEnv(NumbaEnv):
             self._rew, self._term, self._trunc,
         )  # fmt: skip
 
-    @property
-    def params(self) -> B2BCustomerParams:
-        """The numeric parameters in force."""
-        return self._setup.params
-
     def _info(self) -> dict[str, Any]:
         return {k: v[0].item() for k, v in self._setup.info(self._fstate, self._state).items()}
 
