@@ -22,6 +22,7 @@ __all__ = [
     "TabularPolicy",
     "backward_induction",
     "policy_iteration",
+    "policy_values",
     "value_iteration",
 ]
 
@@ -235,6 +236,41 @@ def value_iteration(
     )
 
 
+def policy_values(mdp: TabularMDP, policy: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Exact values of a fixed deterministic policy (policy evaluation, no sampling).
+
+    Finite horizon: backward recursion ``V[t] = R_t[pi_t] + gamma * P_t[pi_t] V[t + 1]``.
+    Infinite horizon: the linear solve ``(I - gamma P_pi) V = R_pi``. Useful to score a learned
+    greedy policy against :func:`backward_induction` without Monte Carlo error.
+
+    Args:
+        mdp: The model.
+        policy: (S,) stationary actions, or (H, S) time-indexed actions for a finite horizon.
+
+    Returns:
+        (H + 1, S) values with ``V[H] = 0`` for a finite horizon, else (S,).
+    """
+    pi = np.asarray(policy)
+    n_s, n_a = mdp.n_states, mdp.n_actions
+    if pi.shape[-1:] != (n_s,) or pi.ndim not in (1, 2) or not np.issubdtype(pi.dtype, np.integer):
+        raise ValueError(f"policy must be integer (S,) or (H, S) with S = {n_s}, got {pi.shape}")
+    if pi.size and (pi.min() < 0 or pi.max() >= n_a):
+        raise ValueError(f"policy actions must lie in [0, {n_a}), got [{pi.min()}, {pi.max()}]")
+    rows = np.arange(n_s)
+    if mdp.horizon is None:
+        if pi.ndim != 1:
+            raise ValueError("an infinite-horizon MDP needs a stationary (S,) policy")
+        return np.linalg.solve(np.eye(n_s) - mdp.gamma * mdp.P[pi, rows], mdp.R[pi, rows])
+    h = mdp.horizon
+    if pi.ndim == 2 and pi.shape[0] != h:
+        raise ValueError(f"a time-indexed policy needs H = {h} rows, got {pi.shape[0]}")
+    v = np.zeros((h + 1, n_s))
+    for t in range(h - 1, -1, -1):
+        a = pi[t] if pi.ndim == 2 else pi
+        v[t] = mdp.reward(t)[a, rows] + mdp.gamma * (mdp.transition(t)[a, rows] @ v[t + 1])
+    return v
+
+
 def policy_iteration(mdp: TabularMDP, max_iter: int = 1_000) -> MDPSolution:
     """Solve an infinite-horizon discounted MDP by Howard's policy iteration.
 
@@ -261,7 +297,7 @@ def policy_iteration(mdp: TabularMDP, max_iter: int = 1_000) -> MDPSolution:
     changed = n_s
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007
-        v = np.linalg.solve(np.eye(n_s) - g * p[pi, rows], r[pi, rows])
+        v = policy_values(mdp, pi)
         q = (r + g * p @ v).T  # (S, A)
         best = q.argmax(axis=1)
         keep = q[rows, pi] >= q[rows, best] - 1e-12

@@ -6,7 +6,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from agents.dp import backward_induction, value_iteration
+from agents.dp import backward_induction, policy_values, value_iteration
 from crm_envs.core.models import TabularMDP
 
 
@@ -81,6 +81,38 @@ def test_backward_induction_equals_brute_force(seed):
         best = np.maximum(best, _policy_value(P, R, np.array(pol), h))
     np.testing.assert_allclose(sol.V[0], best, atol=1e-12)
     np.testing.assert_allclose(_policy_value(P, R, sol.policy, h), best, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_policy_values_equal_an_independent_recursion_for_any_policy(seed):
+    rng = np.random.default_rng(seed)
+    n_a, n_s, h = 3, 4, 5
+    P = rng.dirichlet(np.ones(n_s), size=(h, n_a, n_s))
+    R = rng.normal(size=(h, n_a, n_s))
+    mdp = TabularMDP(P, R, gamma=1.0, horizon=h)
+    pol = rng.integers(n_a, size=(h, n_s))
+    np.testing.assert_allclose(policy_values(mdp, pol)[0], _policy_value(P, R, pol, h), atol=1e-12)
+    stationary = pol[0]
+    np.testing.assert_allclose(
+        policy_values(mdp, stationary)[0], _policy_value(P, R, np.tile(stationary, (h, 1)), h)
+    )
+
+
+def test_policy_values_closed_form_and_bad_policies():
+    # Two-state chain: staying in state 0 earns 1 a step; from state 1, action 1 moves to 0.
+    g = 0.9
+    P = np.zeros((2, 2, 2))
+    P[0] = np.eye(2)
+    P[1] = [[1, 0], [1, 0]]
+    mdp = TabularMDP(P, np.array([[1.0, 0.0], [0.0, 0.0]]), gamma=g)
+    np.testing.assert_allclose(policy_values(mdp, np.array([0, 1])), [10.0, 9.0])
+    np.testing.assert_allclose(policy_values(mdp, np.array([0, 0])), [10.0, 0.0], atol=1e-12)
+    with pytest.raises(ValueError, match="actions must lie"):
+        policy_values(mdp, np.array([0, 2]))
+    with pytest.raises(ValueError, match="policy must be integer"):
+        policy_values(mdp, np.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match="stationary"):
+        policy_values(mdp, np.zeros((3, 2), np.int64))
 
 
 def test_solvers_refuse_the_wrong_horizon():

@@ -1,4 +1,14 @@
-"""Tabular TD agents on CustomerJourney-v0 against the backward-induction optimum."""
+"""Tabular TD agents on CustomerJourney-v0 against the backward-induction optimum.
+
+What "reaching the optimal policy" means here. Under the optimal policy from the start cell,
+slips make 270 (step, state) pairs reachable. Some are reached with probability below 1e-7, and
+some separate their two best actions by 2e-4 or less (15 are exact ties). A learner that only
+samples cannot tell such actions apart in any practical budget. The tests therefore check two
+things. First, the exact value of the learned greedy policy, from exact policy evaluation on the
+model with no Monte Carlo error, lies within 0.1% of the optimum. Second, the greedy action is
+optimal on every state the optimal policy visits with probability >= 0.1% wherever the best
+action leads by >= 0.1.
+"""
 
 import gymnasium as gym
 import numpy as np
@@ -6,7 +16,7 @@ import pytest
 
 import crm_envs  # noqa: F401
 from agents.common import ObsIndexer, evaluate_policy
-from agents.dp import backward_induction
+from agents.dp import backward_induction, policy_values
 from agents.tabular import SARSA, DoubleQLearning, ExpectedSARSA, QLearning
 
 CONFIG = {"lr_power": 0.51, "epsilon_start": 0.5, "epsilon_decay": 0.95}
@@ -44,6 +54,30 @@ def _disagreements(agent, u, sol, visits, min_visit, min_gap):
     return bad
 
 
+def _greedy_table(agent, u, h):
+    """(H, S) greedy actions of a tabular agent on the model's state index."""
+    k, n_cols = u.params.n_regions, u.params.n_cols
+    pi = np.zeros((h, u.params.n_cells * k), dtype=np.int64)
+    for t in range(h):
+        for s in range(pi.shape[1]):
+            cell, region = divmod(s, k)
+            pi[t, s] = agent.predict(np.array([*divmod(cell, n_cols), region, t]))[0]
+    return pi
+
+
+def test_the_optimal_policy_visits_states_no_sampler_can_resolve(optimum):
+    # The premise of the criterion above, recomputed from the model: reachable pairs with
+    # tiny visit probabilities, and non-tied actions separated by less than 1e-3.
+    u, _, sol, visits = optimum
+    terminal = np.repeat(u.params.terminal_cells, u.params.n_regions)
+    reached = (visits > 0) & ~terminal
+    q = np.sort(sol.Q, axis=2)
+    gaps = (q[..., -1] - q[..., -2])[reached]
+    assert reached.sum() >= 250
+    assert visits[reached].min() < 1e-6
+    assert 0 < gaps[gaps > 1e-9].min() < 1e-3
+
+
 @pytest.mark.parametrize("cls", [QLearning, DoubleQLearning])
 def test_q_learning_matches_the_optimum_within_130k_journeys(cls, optimum):
     u, mdp, sol, visits = optimum
@@ -53,8 +87,13 @@ def test_q_learning_matches_the_optimum_within_130k_journeys(cls, optimum):
     # Where the choice matters (the best action leads by >= 0.1) on every state the optimal
     # policy visits with probability >= 0.1%, the learned greedy action is optimal.
     assert _disagreements(agent, u, sol, visits, 1e-3, 0.1) == []
+    # The learned greedy policy, evaluated exactly on the model, is within 0.1% of the optimum.
+    v_learned = mdp.initial @ policy_values(mdp, _greedy_table(agent, u, mdp.horizon))[0]
+    v_star = sol.value(mdp.initial)
+    assert v_star - v_learned <= 1e-3 * v_star
+    # ... and Monte Carlo play in the env agrees with that exact value.
     ev = evaluate_policy(agent, env, n_episodes=3000, seed=123)
-    assert abs(ev.mean - sol.value(mdp.initial)) < 3 * ev.stderr
+    assert abs(ev.mean - v_learned) < 3 * ev.stderr
 
 
 @pytest.mark.parametrize("cls", [QLearning, DoubleQLearning, SARSA, ExpectedSARSA])
