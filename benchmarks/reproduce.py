@@ -99,12 +99,7 @@ def _bonaccorso() -> list[Check]:
     sol, p, src = backward_induction(env.model()), env.params, "Bonaccorso"
 
     def path(start: tuple[int, int], region: int) -> str:
-        cell, cells = start[0] * p.n_cols + start[1], [start]
-        for t in range(10):
-            cell = p.neighbour(cell, sol.policy[t, cell * p.n_regions + region])
-            cells.append(p.cell_rc(cell))
-            if p.layout[cells[-1][0]][cells[-1][1]] in "SX":
-                break
+        cells = p.intended_journey(sol.policy, start, region)
         return " -> ".join(f"{p.layout[r][c]}{(r, c)}" for r, c in cells)
 
     return [

@@ -261,6 +261,42 @@ class CustomerJourneyParams:
             return (r + dr) * self.n_cols + c + dc
         return int(cell)
 
+    def intended_journey(
+        self, policy: NDArray[np.integer], start: tuple[int, int], region: int
+    ) -> list[tuple[int, int]]:
+        """Cells a time-indexed policy visits when every move goes where it is aimed.
+
+        This is the "optimal journey" of Bonaccorso's figures: the route the policy plans from
+        ``start``, ignoring slips. It ends on entering a terminal cell or after ``H`` moves.
+
+        Args:
+            policy: (H, S) actions over the model's state index ``cell * K + region`` (e.g.
+                ``backward_induction(env.model()).policy``).
+            start: (row, col) of the first touchpoint.
+            region: Region index of the customer.
+
+        Returns:
+            The visited cells as (row, col), the start first; entry ``t`` is where the policy
+            acts at step ``t`` (except a final terminal cell, where it no longer acts).
+        """
+        pi = np.asarray(policy)
+        if pi.ndim != 2 or pi.shape[1] != self.n_cells * self.n_regions:
+            raise ValueError(
+                f"policy must be (H, {self.n_cells * self.n_regions}), got shape {pi.shape}"
+            )
+        check_int("region", region, low=0, high=self.n_regions - 1)
+        r0, c0 = (check_int(f"start[{i}]", int(v), low=0) for i, v in enumerate(start))
+        if r0 >= self.n_rows or c0 >= self.n_cols:
+            raise ValueError(f"start {start} lies outside the {self.n_rows}x{self.n_cols} grid")
+        cell = r0 * self.n_cols + c0
+        cells = [self.cell_rc(cell)]
+        for t in range(pi.shape[0]):
+            if self.terminal_cells[cell]:
+                break
+            cell = self.neighbour(cell, int(pi[t, cell * self.n_regions + region]))
+            cells.append(self.cell_rc(cell))
+        return cells
+
     def _support_mask(self) -> NDArray[np.bool_]:
         """(1, N, 1, N) True where a one-step move can land: a grid neighbour or the cell."""
         n = self.n_cells

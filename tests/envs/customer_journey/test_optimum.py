@@ -95,3 +95,20 @@ def test_model_state_index_matches_observations(solved):
     assert mdp.initial[np.flatnonzero(mdp.initial)].sum() == pytest.approx(1.0)
     start = np.flatnonzero(mdp.initial)
     assert set(start // k) == {0}  # every journey starts in cell (0, 0)
+
+
+def test_intended_journey_equals_the_tests_own_walk_and_checks_its_input(solved):
+    env, _, sol = solved
+    p = env.params
+    for region in range(p.n_regions):
+        for start in [(0, 0), (1, 13), (3, 11), (2, 4)]:
+            assert p.intended_journey(sol.policy, start, region) == _greedy_path(
+                env, sol, start, region
+            )
+    assert p.intended_journey(sol.policy, (2, 5), 0) == [(2, 5)]  # a terminal cell: no move
+    with pytest.raises(ValueError, match="policy must be"):
+        p.intended_journey(sol.policy[0], (0, 0), 0)
+    with pytest.raises(ValueError, match="outside"):
+        p.intended_journey(sol.policy, (0, p.n_cols), 0)
+    with pytest.raises(ValueError, match="region"):
+        p.intended_journey(sol.policy, (0, 0), p.n_regions)
