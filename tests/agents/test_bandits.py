@@ -40,7 +40,10 @@ AGENTS = {
 def test_each_bandit_finds_the_best_arm_on_an_easy_instance(name):
     agent = AGENTS[name](BernoulliBandit(EASY)).learn(3000)
     assert agent.predict(0)[0] == 2
-    assert np.mean(agent.regrets[-500:]) < np.mean(agent.regrets[:500])
+    # Learning: the last 1,000 steps cost less regret than the first 100. (Equal-length windows
+    # of 500 would test nothing for epsilon-greedy, which finds this arm within about 50 steps;
+    # both windows then sit at the exploration floor, and about 1 seed in 10 fails by noise.)
+    assert np.mean(agent.regrets[-1000:]) < np.mean(agent.regrets[:100])
 
 
 @pytest.mark.parametrize(
