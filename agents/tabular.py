@@ -174,17 +174,21 @@ def _index(obs, strides):
 
 @njit
 def _train_jit(algo, step_fn, kp, state, obs, rew, term, trunc, extra, act, strides, qa, qb,
-               counts, total, gamma, lr, lr_power, e0, e1, decay, use_threshold, threshold,
-               seed, returns):  # fmt: skip
+               counts, t_begin, t_end, total, gamma, lr, lr_power, e0, e1, decay, use_threshold,
+               threshold, seed, returns, n_ep, ep_return, explore_ok, a):  # fmt: skip
+    """Steps ``t_begin .. t_end - 1`` of a ``total``-step run.
+
+    The env's episode state lives in ``state``/``obs`` between calls. ``n_ep`` counts the
+    episodes finished so far, ``ep_return`` is the return of the episode in progress, and
+    ``explore_ok`` says whether its next action may explore; ``a`` is the action already chosen
+    for the current state (SARSA's target used it), or -1 to choose one. Returns the four updated.
+    """
     _seed_numba(seed)
     double = algo == DOUBLE_Q
     s = _index(obs, strides)
-    ep_return = 0.0
-    explore_ok = not use_threshold
-    eps = _epsilon(0, total, e0, e1, decay)
-    a = _choose(qa, qb, s, double, eps, explore_ok)
-    n_ep = 0
-    for t in range(total):
+    if a < 0:
+        a = _choose(qa, qb, s, double, _epsilon(t_begin, total, e0, e1, decay), explore_ok)
+    for t in range(t_begin, t_end):
         eps = _epsilon(t, total, e0, e1, decay)
         act[0] = a
         step_fn(kp, state, act, obs, rew, term, trunc, extra)
@@ -203,10 +207,17 @@ def _train_jit(algo, step_fn, kp, state, obs, rew, term, trunc, extra, act, stri
             step_fn(kp, state, act, obs, rew, term, trunc, extra)  # NEXT_STEP autoreset
             s = _index(obs, strides)
             ep_return = 0.0
-            a = _choose(qa, qb, s, double, eps, not use_threshold)
+            explore_ok = not use_threshold
+            a = _choose(qa, qb, s, double, eps, explore_ok)
         else:
             s, a = s2, a2
-    return n_ep
+            explore_ok = explore_next
+    return n_ep, ep_return, explore_ok, a
+
+
+#: Env steps per numba call: the progress bar and the callback run between calls. Fixed, so
+#: the numbers do not depend on whether a bar or a callback is used.
+CHUNK = 1 << 20
 
 
 class _TabularAgent(SavableAgent):
@@ -238,8 +249,10 @@ class _TabularAgent(SavableAgent):
 
         Args:
             total_timesteps: Env steps (>= 1).
-            progress_bar: Show a bar (Gymnasium-API path only; the numba path is one call).
-            callback: ``callback(locals()) -> False`` stops early (Gymnasium-API path only).
+            progress_bar: Show a tqdm bar of env steps.
+            callback: ``callback(locals()) -> False`` stops training early. It is called after
+                every step on the Gymnasium-API path, and after every ``CHUNK`` steps on the
+                numba path. The locals hold ``self`` and ``t``, the steps done so far.
         """
         total = check_int("total_timesteps", total_timesteps, low=1)
         c = self.config
@@ -247,22 +260,41 @@ class _TabularAgent(SavableAgent):
         self.env.reset(seed=c.seed + self.num_timesteps)
         returns = np.zeros(total)
         if hasattr(base, "jit_interface"):
-            it = base.jit_interface()
-            n_ep = _train_jit(
-                self._algo, it.step, it.kp, it.state, it.obs, it.rew, it.term, it.trunc,
-                it.extra, np.zeros(1, np.int64), self.indexer.strides, self.q, self.q2,
-                self.counts, total, c.gamma, c.lr, c.lr_power, c.epsilon_start, c.epsilon_end,
-                c.epsilon_decay, c.explore_threshold is not None,
-                float(c.explore_threshold or 0.0), c.seed + self.num_timesteps, returns,
-            )  # fmt: skip
-            base._ended = True  # the env's episode state now belongs to the learner's loop
+            n_ep, done = self._learn_jit(base, total, returns, progress_bar, callback)
         else:
-            n_ep = self._learn_gym(total, returns, progress_bar, callback)
-        self.num_timesteps += total
+            n_ep, done = self._learn_gym(total, returns, progress_bar, callback)
+        self.num_timesteps += done
         self.episode_returns = np.concatenate([self.episode_returns, returns[:n_ep]])
         return self
 
-    def _learn_gym(self, total: int, returns: NDArray, progress_bar: bool, callback: Any) -> int:
+    def _learn_jit(
+        self, base: Any, total: int, returns: NDArray, progress_bar: bool, callback: Any
+    ) -> tuple[int, int]:
+        c = self.config
+        it = base.jit_interface()
+        act = np.zeros(1, np.int64)
+        n_ep, ep_return, explore_ok, a, t = 0, 0.0, c.explore_threshold is None, -1, 0
+        with tqdm(total=total, disable=not progress_bar, desc=type(self).__name__) as bar:
+            while t < total:
+                end = min(t + CHUNK, total)
+                n_ep, ep_return, explore_ok, a = _train_jit(
+                    self._algo, it.step, it.kp, it.state, it.obs, it.rew, it.term, it.trunc,
+                    it.extra, act, self.indexer.strides, self.q, self.q2, self.counts, t, end,
+                    total, c.gamma, c.lr, c.lr_power, c.epsilon_start, c.epsilon_end,
+                    c.epsilon_decay, c.explore_threshold is not None,
+                    float(c.explore_threshold or 0.0), c.seed + self.num_timesteps + t, returns,
+                    n_ep, ep_return, explore_ok, a,
+                )  # fmt: skip
+                bar.update(end - t)
+                t = end
+                if callback is not None and callback(locals()) is False:
+                    break
+        base._ended = True  # the env's episode state now belongs to the learner's loop
+        return n_ep, t
+
+    def _learn_gym(
+        self, total: int, returns: NDArray, progress_bar: bool, callback: Any
+    ) -> tuple[int, int]:
         c = self.config
         rng = np.random.default_rng(c.seed + self.num_timesteps)
         obs, _ = self.env.reset(seed=c.seed + self.num_timesteps)
@@ -276,7 +308,9 @@ class _TabularAgent(SavableAgent):
         _seed_numba(int(rng.integers(2**31)))  # numba's draws in the Double Q update
         s, ep_return, n_ep = self.indexer(obs), 0.0, 0
         a = choose(s, c.epsilon_start, c.explore_threshold is None)
+        done = 0
         for t in tqdm(range(total), disable=not progress_bar, desc=type(self).__name__):
+            done = t + 1
             eps = _epsilon(t, total, c.epsilon_start, c.epsilon_end, c.epsilon_decay)
             obs, r, term, trunc, _ = self.env.step(a)
             s2 = self.indexer(obs)
@@ -295,7 +329,7 @@ class _TabularAgent(SavableAgent):
                 a = choose(s, eps, c.explore_threshold is None)
             else:
                 s, a = s2, a2
-        return n_ep
+        return n_ep, done
 
     def predict(self, obs: Any, deterministic: bool = True) -> tuple[int, None]:
         """Greedy action for ``obs`` (epsilon-greedy with ``epsilon_end`` if not deterministic).

@@ -22,7 +22,7 @@ import pytest
 import crm_envs  # noqa: F401
 from agents.common import ObsIndexer, evaluate_policy
 from agents.dp import backward_induction, policy_values
-from agents.tabular import SARSA, DoubleQLearning, ExpectedSARSA, QLearning
+from agents.tabular import CHUNK, SARSA, DoubleQLearning, ExpectedSARSA, QLearning
 
 CONFIG = {"lr_power": 0.51, "epsilon_start": 0.5, "epsilon_decay": 0.95}
 # Slower learning-rate decay for the long run: step sizes 1 / (1 + n) ** 0.8.
@@ -170,3 +170,18 @@ def test_obs_indexer_matches_ravel_multi_index():
     for _ in range(100):
         obs = env.observation_space.sample()
         assert ix(obs) == np.ravel_multi_index(tuple(obs), tuple(env.observation_space.nvec))
+
+
+def test_numba_path_calls_back_between_chunks_and_stops_early(capsys):
+    make = lambda: QLearning(gym.make("crm_envs/CustomerJourney-v0"), seed=5)  # noqa: E731
+    seen = []
+    plain = make().learn(3 * CHUNK)
+    watched = make().learn(3 * CHUNK, progress_bar=True, callback=lambda loc: seen.append(loc["t"]))
+    assert seen == [CHUNK, 2 * CHUNK, 3 * CHUNK]
+    assert "QLearning" in capsys.readouterr().err  # the tqdm bar
+    # The bar and the callback do not change the numbers.
+    np.testing.assert_array_equal(plain.q, watched.q)
+    np.testing.assert_array_equal(plain.episode_returns, watched.episode_returns)
+    stopped = make().learn(3 * CHUNK, callback=lambda loc: loc["t"] < 2 * CHUNK)
+    assert stopped.num_timesteps == 2 * CHUNK
+    np.testing.assert_array_equal(stopped.counts.sum(), 2 * CHUNK)
