@@ -285,9 +285,10 @@ class CustomerJourneyParams:
                 f"policy must be (H, {self.n_cells * self.n_regions}), got shape {pi.shape}"
             )
         check_int("region", region, low=0, high=self.n_regions - 1)
-        r0, c0 = (check_int(f"start[{i}]", int(v), low=0) for i, v in enumerate(start))
-        if r0 >= self.n_rows or c0 >= self.n_cols:
-            raise ValueError(f"start {start} lies outside the {self.n_rows}x{self.n_cols} grid")
+        if len(start) != 2:
+            raise ValueError(f"start must be (row, col), got {start!r}")
+        r0 = check_int("start row", start[0], low=0, high=self.n_rows - 1)
+        c0 = check_int("start col", start[1], low=0, high=self.n_cols - 1)
         cell = r0 * self.n_cols + c0
         cells = [self.cell_rc(cell)]
         for t in range(pi.shape[0]):

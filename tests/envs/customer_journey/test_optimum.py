@@ -108,7 +108,9 @@ def test_intended_journey_equals_the_tests_own_walk_and_checks_its_input(solved)
     assert p.intended_journey(sol.policy, (2, 5), 0) == [(2, 5)]  # a terminal cell: no move
     with pytest.raises(ValueError, match="policy must be"):
         p.intended_journey(sol.policy[0], (0, 0), 0)
-    with pytest.raises(ValueError, match="outside"):
+    with pytest.raises(ValueError, match="start col"):
         p.intended_journey(sol.policy, (0, p.n_cols), 0)
+    with pytest.raises(TypeError, match="start row"):
+        p.intended_journey(sol.policy, (0.5, 0), 0)
     with pytest.raises(ValueError, match="region"):
         p.intended_journey(sol.policy, (0, 0), p.n_regions)
