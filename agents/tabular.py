@@ -30,7 +30,15 @@ from tqdm.auto import tqdm
 from agents.common import ObsIndexer, SavableAgent, config_from_kwargs
 from crm_envs.core.params import check_int
 
-__all__ = ["SARSA", "DoubleQLearning", "ExpectedSARSA", "QLearning", "TabularConfig", "td_replay"]
+__all__ = [
+    "CHUNK",
+    "SARSA",
+    "DoubleQLearning",
+    "ExpectedSARSA",
+    "QLearning",
+    "TabularConfig",
+    "td_replay",
+]
 
 Q_LEARNING, DOUBLE_Q, SARSA_, EXPECTED_SARSA = 0, 1, 2, 3
 
