@@ -19,6 +19,7 @@ __all__ = [
     "check_array",
     "check_choice",
     "check_int",
+    "check_options",
     "check_prob",
     "check_prob_vector",
     "check_range_array",
@@ -32,6 +33,26 @@ T = TypeVar("T")
 def _describe(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def check_options(options: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
+    """Validate the keys of a ``reset(options=...)`` mapping.
+
+    Args:
+        options: The mapping given to ``reset`` (None means no options).
+        allowed: The option names the env understands.
+
+    Returns:
+        A copy of the options as a dict.
+
+    Raises:
+        ValueError: On any key outside ``allowed`` (nothing is silently ignored).
+    """
+    out = dict(options or {})
+    unknown = sorted(set(out) - set(allowed))
+    if unknown:
+        raise ValueError(f"unknown reset option(s) {unknown}; allowed: {list(allowed)}")
+    return out
 
 
 def check_scalar(

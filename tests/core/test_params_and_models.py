@@ -6,6 +6,7 @@ from crm_envs.core.params import (
     check_array,
     check_choice,
     check_int,
+    check_options,
     check_prob,
     check_prob_vector,
     check_scalar,
@@ -114,3 +115,12 @@ def test_counter_stream_is_uniform_and_matches_pure_python():
 
 def test_seed_keys_of_consecutive_seeds_match_one_by_one():
     assert np.array_equal(seed_keys(5, 4), np.concatenate([seed_keys(5 + i, 1) for i in range(4)]))
+
+
+def test_check_options_refuses_unknown_reset_options():
+    assert check_options(None, ("params",)) == {}
+    opts = {"params": 1}
+    out = check_options(opts, ("params",))
+    assert out == opts and out is not opts
+    with pytest.raises(ValueError, match=r"unknown reset option\(s\) \['regoin'\]"):
+        check_options({"regoin": 0, "params": 1}, ("region", "params"))

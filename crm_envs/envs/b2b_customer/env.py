@@ -9,7 +9,7 @@ from gymnasium import spaces
 from numpy.typing import NDArray
 
 from crm_envs.core.models import TabularMDP
-from crm_envs.core.params import check_choice, check_int, check_scalar
+from crm_envs.core.params import check_choice, check_int, check_options, check_scalar
 from crm_envs.core.single import NumbaEnv
 from crm_envs.envs.b2b_customer import kernels
 from crm_envs.envs.b2b_customer.params import B2BCustomerParams
@@ -73,10 +73,7 @@ class B2BSetup:
 
     def apply_options(self, options: dict[str, Any] | None) -> bool:
         """Apply reset options (``{"params": B2BCustomerParams}``); True if params changed."""
-        options = dict(options or {})
-        unknown = sorted(set(options) - set(_RESET_OPTIONS))
-        if unknown:
-            raise ValueError(f"unknown reset option(s) {unknown}; allowed: {list(_RESET_OPTIONS)}")
+        options = check_options(options, _RESET_OPTIONS)
         if "params" not in options:
             return False
         new = options["params"]

@@ -11,7 +11,7 @@ from gymnasium import spaces
 from numpy.typing import NDArray
 
 from crm_envs.core.models import TabularMDP
-from crm_envs.core.params import check_choice, check_int
+from crm_envs.core.params import check_choice, check_int, check_options
 from crm_envs.core.single import JitInterface, NumbaEnv
 from crm_envs.envs.customer_journey import kernels
 from crm_envs.envs.customer_journey.model import journey_mdp
@@ -68,10 +68,7 @@ class JourneySetup:
                 "params": CustomerJourneyParams}``; anything missing is sampled.
             state: The (n, 6) state array whose CELL/REGION columns receive the requests.
         """
-        options = dict(options or {})
-        unknown = sorted(set(options) - set(_RESET_OPTIONS))
-        if unknown:
-            raise ValueError(f"unknown reset option(s) {unknown}; allowed: {list(_RESET_OPTIONS)}")
+        options = check_options(options, _RESET_OPTIONS)
         if "params" in options:
             self._swap_params(options["params"])
         p = self.params

@@ -8,7 +8,7 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
-from crm_envs.core.params import check_int, check_scalar
+from crm_envs.core.params import check_int, check_options, check_scalar
 from crm_envs.core.single import NumbaEnv
 from crm_envs.envs.roi_allocation import kernels
 from crm_envs.envs.roi_allocation.adbudg import adbudg, adbudg_inverse
@@ -63,10 +63,7 @@ class ROISetup:
 
     def apply_options(self, options: dict[str, Any] | None) -> bool:
         """Apply reset options (``{"params": ROIAllocationParams}``); True if params changed."""
-        options = dict(options or {})
-        unknown = sorted(set(options) - set(_RESET_OPTIONS))
-        if unknown:
-            raise ValueError(f"unknown reset option(s) {unknown}; allowed: {list(_RESET_OPTIONS)}")
+        options = check_options(options, _RESET_OPTIONS)
         if "params" not in options:
             return False
         new = options["params"]
