@@ -279,6 +279,7 @@ class ThompsonSampling(_Bandit):
 
     _config_cls = ThompsonConfig
     _arrays = ("post_mean", "post_prec", "alpha_b", "beta_b", "counts")
+    _positive = ("post_prec", "alpha_b", "beta_b")
 
     def __init__(self, env: gym.Env, **config: Any) -> None:
         super().__init__(env, **config)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -10,11 +13,23 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from numpy.lib.npyio import NpzFile
 from numpy.typing import NDArray
 
-from crm_envs.core.params import check_int
+from crm_envs.core.params import check_int, check_range_array
 
-__all__ = ["EvalResult", "ObsIndexer", "SavableAgent", "check_observation", "evaluate_policy"]
+__all__ = [
+    "SEED_MAX",
+    "EvalResult",
+    "ObsIndexer",
+    "SavableAgent",
+    "check_bool",
+    "check_env",
+    "check_field",
+    "check_observation",
+    "check_seed",
+    "evaluate_policy",
+]
 
 
 def check_observation(space: gym.Space[Any], obs: Any) -> None:
@@ -55,39 +70,245 @@ class ObsIndexer:
         return int(np.atleast_1d(np.asarray(obs)).astype(np.int64) @ self.strides)
 
 
+#: Largest seed an agent accepts: numba's and NumPy's legacy generators take 32-bit seeds.
+SEED_MAX = 2**32 - 1
+
+
+def check_seed(name: str, value: Any) -> int:
+    """Validate an agent's seed: an integer in [0, ``SEED_MAX``].
+
+    Args:
+        name: Parameter name used in the error message.
+        value: The value to check (bools are rejected).
+
+    Returns:
+        The seed as a Python int.
+    """
+    return check_int(name, value, low=0, high=SEED_MAX)
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """Validate a flag: ``True`` or ``False`` (NumPy bools too), never a truthy stand-in.
+
+    Args:
+        name: Parameter name used in the error message.
+        value: The value to check.
+
+    Returns:
+        The value as a Python bool.
+
+    Raises:
+        TypeError: If ``value`` is not a bool (e.g. the string ``"False"`` or the number 1).
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_field(config: Any, name: str, check: Callable[..., Any], **bounds: Any) -> None:
+    """Validate field ``name`` of a frozen config dataclass in ``__post_init__``.
+
+    ``check(name, value, **bounds)`` is one of the :mod:`crm_envs.core.params` helpers (or
+    :func:`check_seed`, :func:`check_bool`); it raises on a bad value, and the field is set to
+    the value it returns (a plain Python number), so configs save to JSON.
+
+    Args:
+        config: The dataclass instance.
+        name: The field's name.
+        check: The validating function.
+        **bounds: Its keyword arguments (``low``, ``high``...).
+    """
+    object.__setattr__(config, name, check(name, getattr(config, name), **bounds))
+
+
+def check_env(env: Any, who: str) -> gym.Env:
+    """Raise ``TypeError`` unless ``env`` is a Gymnasium env (``who`` names the agent)."""
+    if not isinstance(env, gym.Env):
+        raise TypeError(f"{who} needs a gymnasium.Env (e.g. gym.make(id)), got {env!r}")
+    return env
+
+
 class SavableAgent:
     """``save(path)`` / ``load(path)`` for agents whose state is a config plus numpy arrays.
 
     Subclasses name their learned arrays in ``_arrays`` and keep their config dataclass in
     ``self.config``.
+
+    The file format is one ``.npz`` archive holding exactly: ``__agent__`` (the agent's class
+    name), ``__config__`` (the config as JSON) and one float64 array per name in ``_arrays``.
+
+    Path rule (the same for both methods): :meth:`save` writes ``path`` if it ends in ``.npz``
+    and ``path + ".npz"`` otherwise (NumPy's rule); :meth:`load` reads ``path`` if that file
+    exists, else ``path + ".npz"``. So ``save("model")`` then ``load("model")`` round-trips.
+
+    :meth:`load` refuses, with a ``ValueError`` naming the file and what was expected: files
+    that are not such an archive (corrupt, truncated, pickled, a bare ``.npy``), archives with
+    missing or extra entries, a different agent class or config, arrays of the wrong dtype or
+    shape (an agent built for a different env), and arrays holding NaN, infinities, negative
+    visit counts or other values the agent could not have learned. Nothing is loaded unless
+    everything passes.
     """
 
     _arrays: tuple[str, ...] = ()
+    #: Arrays whose entries must be >= 0 (visit counts).
+    _nonnegative: tuple[str, ...] = ("counts",)
+    #: Arrays whose entries must be > 0 (precisions, Beta parameters).
+    _positive: tuple[str, ...] = ()
     config: Any
 
-    def save(self, path: str | Path) -> None:
-        """Write the config (JSON) and learned arrays (``.npz``) to ``path`` (a ``.npz`` file)."""
-        path = Path(path)
-        data = {name: getattr(self, name) for name in self._arrays}
-        data["__config__"] = np.array(json.dumps(asdict(self.config)))
-        np.savez(path, **data)
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the agent's class, config (JSON) and learned arrays to one ``.npz`` file.
 
-    def load(self, path: str | Path) -> SavableAgent:
-        """Restore learned arrays saved by :meth:`save` (the config must match); returns self."""
-        with np.load(Path(path), allow_pickle=False) as data:
-            saved = json.loads(str(data["__config__"]))
-            if saved != json.loads(json.dumps(asdict(self.config))):
-                raise ValueError(
-                    f"saved config {saved} differs from this agent's {asdict(self.config)}"
-                )
-            for name in self._arrays:
-                current = getattr(self, name)
-                if data[name].shape != np.shape(current):
-                    raise ValueError(
-                        f"saved {name} has shape {data[name].shape}, expected {np.shape(current)}"
-                    )
-                setattr(self, name, data[name].copy())
+        Args:
+            path: Target file; ``.npz`` is appended unless the name already ends with it.
+
+        Returns:
+            The path of the file written.
+        """
+        file = _npz_path(path)
+        data: dict[str, Any] = {name: np.asarray(getattr(self, name)) for name in self._arrays}
+        data["__agent__"] = np.array(type(self).__name__)
+        data["__config__"] = np.array(json.dumps(asdict(self.config)))
+        np.savez(file, **data)
+        return file
+
+    def load(self, path: str | os.PathLike[str]) -> SavableAgent:
+        """Restore learned arrays written by :meth:`save` (same class and config); returns self.
+
+        Args:
+            path: The file given to :meth:`save`: ``path`` itself if it exists, else
+                ``path + ".npz"``.
+
+        Returns:
+            self, with its learned arrays replaced by the saved ones.
+
+        Raises:
+            FileNotFoundError: If neither ``path`` nor ``path + ".npz"`` is a file.
+            ValueError: If the file is not a valid save of this agent (see the class docstring);
+                the agent is then left unchanged.
+        """
+        file = _find_saved(path)
+        cls = type(self).__name__
+        entries = ["__agent__", "__config__", *self._arrays]
+        expected = f"a {cls}.save() file (an .npz archive with entries {entries})"
+        raw = _read_npz(file, entries, expected)
+        agent = raw.pop("__agent__")
+        if agent.shape != () or agent.dtype.kind != "U" or str(agent) != cls:
+            raise ValueError(f"{file} holds a saved {_short(agent)} agent, not a {cls}")
+        config_text = raw.pop("__config__")
+        try:
+            if config_text.shape != () or config_text.dtype.kind != "U":
+                raise ValueError("not a JSON string")
+            saved = json.loads(str(config_text))
+        except ValueError:
+            raise ValueError(
+                f"{file}: __config__ must be the agent's config as a JSON string, "
+                f"got {_short(config_text)}"
+            ) from None
+        mine = json.loads(json.dumps(asdict(self.config)))
+        if saved != mine:
+            raise ValueError(
+                f"{file}: saved config {saved} differs from this agent's {mine}; "
+                f"create the agent with the saved config: {cls}(env, **config)"
+            )
+        for name in self._arrays:
+            self._check_loaded(file, name, raw[name], np.asarray(getattr(self, name)))
+        for name in self._arrays:
+            setattr(self, name, raw[name].copy())
         return self
+
+    def _check_loaded(
+        self, file: Path, name: str, arr: NDArray[Any], current: NDArray[Any]
+    ) -> None:
+        """Raise ``ValueError`` unless ``arr`` could stand in for the array ``current``."""
+        if arr.dtype != current.dtype:
+            raise ValueError(
+                f"{file}: saved {name} has dtype {arr.dtype}, expected {current.dtype}"
+            )
+        if arr.shape != current.shape:
+            raise ValueError(
+                f"{file}: saved {name} has shape {arr.shape}, expected {current.shape} "
+                "(the file was saved for an env with other spaces)"
+            )
+        bad = np.argwhere(~np.isfinite(arr))
+        if bad.size:
+            idx = tuple(int(i) for i in bad[0])
+            raise ValueError(
+                f"{file}: saved {name} must be finite, found {arr[idx]} at index {idx} "
+                f"({len(bad)} non-finite entries)"
+            )
+        if name in self._nonnegative:
+            check_range_array(f"{file}: saved {name}", arr, 0.0, np.inf)
+        if name in self._positive and arr.size and arr.min() <= 0:
+            idx = tuple(int(i) for i in np.argwhere(arr <= 0)[0])
+            raise ValueError(f"{file}: saved {name} must be > 0, found {arr[idx]} at {idx}")
+
+
+def _short(arr: NDArray[Any]) -> str:
+    text = repr(arr.item() if arr.shape == () else arr)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _npz_path(path: Any) -> Path:
+    """``path`` as :meth:`SavableAgent.save` writes it (``.npz`` appended if missing)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {path!r}")
+    text = os.fspath(path)
+    return Path(text if text.endswith(".npz") else text + ".npz")
+
+
+def _find_saved(path: Any) -> Path:
+    """The file :meth:`SavableAgent.load` reads: ``path``, else ``path + ".npz"``."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {path!r}")
+    tried = [Path(os.fspath(path)), _npz_path(path)]
+    for file in tried:
+        if file.is_file():
+            return file
+    names = " nor ".join(dict.fromkeys(str(f) for f in tried))
+    raise FileNotFoundError(f"no saved agent at {path!s}: neither {names} is a file")
+
+
+def _read_npz(file: Path, entries: list[str], expected: str) -> dict[str, NDArray[Any]]:
+    """Read exactly ``entries`` from an ``.npz`` archive, or raise a ``ValueError``."""
+    try:
+        data = np.load(file, allow_pickle=False)
+    except EOFError:
+        raise ValueError(f"{file} is empty or truncated; expected {expected}") from None
+    except zipfile.BadZipFile as exc:
+        raise ValueError(f"{file} is a corrupt zip archive ({exc}); expected {expected}") from None
+    except (ValueError, OSError):  # neither zip nor .npy: numpy would try to unpickle it
+        raise ValueError(
+            f"{file} is not an .npz archive (nor any NumPy file); expected {expected}"
+        ) from None
+    if not isinstance(data, NpzFile):
+        raise ValueError(f"{file} holds a single array, not an archive; expected {expected}")
+    with data:
+        missing = [k for k in entries if k not in data.files]
+        extra = sorted(set(data.files) - set(entries))
+        if missing or extra:
+            raise ValueError(
+                f"{file} has entries {sorted(data.files)} (missing {missing}, unexpected "
+                f"{extra}); expected {expected}"
+            )
+        out = {}
+        for k in entries:
+            try:
+                out[k] = data[k]
+            except ValueError as exc:
+                if "allow_pickle" not in str(exc):
+                    raise ValueError(
+                        f"{file}: entry {k!r} is corrupt ({exc}); expected {expected}"
+                    ) from None
+                raise ValueError(
+                    f"{file}: entry {k!r} holds pickled objects, which load never unpickles; "
+                    f"expected {expected}"
+                ) from None
+            except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+                raise ValueError(
+                    f"{file}: entry {k!r} is corrupt ({exc}); expected {expected}"
+                ) from None
+    return out
 
 
 def config_from_kwargs(cls: type, kwargs: dict[str, Any]) -> Any:
@@ -135,6 +356,8 @@ def evaluate_policy(
         The :class:`EvalResult`.
     """
     n_episodes = check_int("n_episodes", n_episodes, low=1)
+    seed = check_int("seed", seed, low=0)
+    deterministic = check_bool("deterministic", deterministic)
     if isinstance(env, str):
         env = gym.make(env)
     if hasattr(agent_or_policy, "predict"):
