@@ -1,9 +1,22 @@
 """Tabular temporal-difference agents: Q-learning, Double Q-learning, SARSA, Expected SARSA.
 
-One numba training loop serves the four algorithms. Where the env offers
-``env.unwrapped.jit_interface()`` (a batched-rollout kernel, e.g. ``CustomerJourney-v0``), the
-whole loop -- env steps included -- runs inside numba; otherwise it runs over the Gymnasium
-API with the same update rules.
+One training loop serves the four algorithms, in two backends (see :func:`select_backend`):
+
+* ``"numba"``: where the env offers ``env.unwrapped.jit_interface()`` (e.g.
+  ``CustomerJourney-v0``), the whole loop -- env steps included -- runs inside numba, on the
+  unwrapped env's kernel. Wrappers are then skipped, so this backend is taken only when every
+  wrapper around the env is known to change nothing the learner sees:
+  :data:`TRANSPARENT_WRAPPERS` (gymnasium's ``PassiveEnvChecker`` and ``OrderEnforcing``, which
+  ``gym.make`` adds) and a ``TimeLimit`` whose limit is not shorter than the env's own
+  horizon (such a limit never cuts an episode the env would not end itself).
+* ``"gymnasium"``: every other case -- any other wrapper (``TransformReward``, a shorter
+  ``TimeLimit``, ``Monitor``...), or an env without a kernel -- steps through
+  ``env.step``/``env.reset`` with the same update rules.
+
+Both backends draw the agent's random numbers from the same numba generator in the same order
+and seed it identically, so where the numba backend is allowed both learn the same Q tables,
+bit for bit. After ``learn``, ``agent.backend`` says which one ran and ``agent.backend_reason``
+why.
 
 Exploration schedules: epsilon decays linearly from ``epsilon_start`` to ``epsilon_end`` over
 the first ``epsilon_decay`` fraction of training, then stays (Bonaccorso's journeys start at
@@ -23,20 +36,32 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.wrappers import OrderEnforcing, PassiveEnvChecker, TimeLimit
 from numba import njit
 from numpy.typing import NDArray
 from tqdm.auto import tqdm
 
-from agents.common import ObsIndexer, SavableAgent, config_from_kwargs
-from crm_envs.core.params import check_int
+from agents.common import (
+    SEED_MAX,
+    ObsIndexer,
+    SavableAgent,
+    check_bool,
+    check_env,
+    check_field,
+    check_seed,
+    config_from_kwargs,
+)
+from crm_envs.core.params import check_int, check_scalar
 
 __all__ = [
     "CHUNK",
     "SARSA",
+    "TRANSPARENT_WRAPPERS",
     "DoubleQLearning",
     "ExpectedSARSA",
     "QLearning",
     "TabularConfig",
+    "select_backend",
     "td_replay",
 ]
 
@@ -47,17 +72,22 @@ Q_LEARNING, DOUBLE_Q, SARSA_, EXPECTED_SARSA = 0, 1, 2, 3
 class TabularConfig:
     """Configuration of the tabular TD agents (CleanRL style: one docstring per field).
 
+    Every field is checked when the config is built: a wrong type raises ``TypeError``, NaN,
+    an infinity or a value outside the stated range raises ``ValueError``.
+
     Attributes:
         gamma: Discount factor in [0, 1] of the TD targets (1 for the journey's time-indexed
             rewards, whose discounting is already in the reward).
-        lr: Learning-rate scale.
-        lr_power: Learning rate is ``lr / (1 + n(s, a)) ** lr_power``; 0 = constant.
-        epsilon_start: Exploration probability at the start of training.
-        epsilon_end: Exploration probability after the decay.
-        epsilon_decay: Fraction of training over which epsilon decays linearly.
-        explore_threshold: If set, explore only once the episode's return so far reaches it.
-        initial_q: Initial value of every action value.
-        seed: Seed of the exploration and of the env's first reset.
+        lr: Learning-rate scale, > 0, with ``lr / 2 ** lr_power <= 1`` (the first update's step;
+            a step above 1 overshoots the TD target and can diverge).
+        lr_power: Learning rate is ``lr / (1 + n(s, a)) ** lr_power``, >= 0; 0 = constant.
+        epsilon_start: Exploration probability in [0, 1] at the start of training.
+        epsilon_end: Exploration probability in [0, 1] after the decay.
+        epsilon_decay: Fraction in [0, 1] of training over which epsilon decays linearly.
+        explore_threshold: If set (a finite number), explore only once the episode's return so
+            far reaches it.
+        initial_q: Initial value (finite) of every action value.
+        seed: Seed in [0, 2**32 - 1] of the exploration and of the env's first reset.
     """
 
     gamma: float = 1.0
@@ -72,12 +102,18 @@ class TabularConfig:
 
     def __post_init__(self) -> None:
         for name in ("gamma", "epsilon_start", "epsilon_end", "epsilon_decay"):
-            v = getattr(self, name)
-            if not 0.0 <= v <= 1.0:
-                raise ValueError(f"{name} must lie in [0, 1], got {v}")
-        if self.lr <= 0 or self.lr_power < 0:
-            raise ValueError(f"lr must be > 0 and lr_power >= 0, got {self.lr}, {self.lr_power}")
-        check_int("seed", self.seed, low=0)
+            check_field(self, name, check_scalar, low=0.0, high=1.0)
+        check_field(self, "lr", check_scalar, low=0.0, low_open=True)
+        check_field(self, "lr_power", check_scalar, low=0.0)
+        if self.lr / 2.0**self.lr_power > 1.0:
+            raise ValueError(
+                f"lr / 2 ** lr_power (the first update's step size) must be <= 1, got "
+                f"lr={self.lr}, lr_power={self.lr_power}: lower lr or raise lr_power"
+            )
+        if self.explore_threshold is not None:
+            check_field(self, "explore_threshold", check_scalar)
+        check_field(self, "initial_q", check_scalar)
+        check_field(self, "seed", check_seed)
 
 
 # Numba's random functions keep their own state (separate from NumPy's); every training run
@@ -224,18 +260,110 @@ def _train_jit(algo, step_fn, kp, state, obs, rew, term, trunc, extra, act, stri
 
 
 #: Env steps per numba call: the progress bar and the callback run between calls. Fixed, so
-#: the numbers do not depend on whether a bar or a callback is used.
+#: the numbers do not depend on whether a bar or a callback is used. Both backends reseed the
+#: agent's numba generator every ``CHUNK`` steps (that is what makes them agree).
 CHUNK = 1 << 20
+
+#: Wrapper classes the numba backend may skip: they check API use or warn, and pass every
+#: observation, reward and episode end through unchanged. Matched by exact class, so a
+#: subclass (which may override ``step``) sends training through the Gymnasium loop.
+TRANSPARENT_WRAPPERS: tuple[type, ...] = (PassiveEnvChecker, OrderEnforcing)
+
+
+def _own_horizon(base: Any) -> int | None:
+    """The longest episode the unwrapped env runs by itself, if it states one."""
+    for owner in (base, getattr(base, "_setup", None)):
+        h = getattr(owner, "horizon", None)
+        if isinstance(h, (int, np.integer)) and not isinstance(h, bool) and h >= 1:
+            return int(h)
+    return None
+
+
+def select_backend(env: gym.Env) -> tuple[str, str]:
+    """Which training loop the tabular agents use on ``env``, and why.
+
+    The rule: ``"numba"`` only when stepping the unwrapped env's kernel reproduces what
+    ``env.step`` would return, i.e. when
+
+    1. ``env.unwrapped`` has ``jit_interface()``, and its class does not override ``step`` or
+       ``reset`` below the class that defines the kernel;
+    2. every wrapper between ``env`` and ``env.unwrapped`` is exactly one of
+       :data:`TRANSPARENT_WRAPPERS`, or a ``TimeLimit`` whose ``max_episode_steps`` is at least
+       the env's own horizon (``env.unwrapped.horizon``, else its setup's ``horizon``; a
+       ``TimeLimit`` on an env that states no horizon is not known to be harmless).
+
+    Otherwise ``"gymnasium"``: the loop calls ``env.step`` and ``env.reset``, so every wrapper
+    acts.
+
+    Args:
+        env: The env the agent trains on.
+
+    Returns:
+        ``(backend, reason)``: ``"numba"`` or ``"gymnasium"``, and a sentence saying why.
+    """
+    base = env.unwrapped
+    if not hasattr(base, "jit_interface"):
+        return "gymnasium", f"{type(base).__name__} has no jit_interface()"
+    mro = type(base).__mro__
+    owner = next(k for k in mro if "jit_interface" in vars(k))
+    for k in mro[: mro.index(owner)]:
+        changed = sorted({"step", "reset"} & set(vars(k)))
+        if changed:
+            return "gymnasium", (
+                f"{k.__name__} overrides {changed} but not jit_interface(), so the kernel "
+                "would not do what its step does"
+            )
+    horizon = _own_horizon(base)
+    layer = env
+    while layer is not base:
+        kind = type(layer)
+        if not isinstance(layer, gym.Wrapper):
+            return "gymnasium", f"{kind.__name__} is not a gymnasium.Wrapper"
+        if kind is TimeLimit:
+            limit = layer._max_episode_steps
+            if horizon is None:
+                return "gymnasium", (
+                    f"TimeLimit({limit}) on an env that states no horizon may cut episodes"
+                )
+            if limit < horizon:
+                return "gymnasium", (
+                    f"TimeLimit({limit}) cuts episodes shorter than the env's horizon {horizon}"
+                )
+        elif kind not in TRANSPARENT_WRAPPERS:
+            return "gymnasium", (
+                f"wrapper {kind.__name__} may change what the env returns; only "
+                f"{[w.__name__ for w in TRANSPARENT_WRAPPERS]} and a TimeLimit not shorter "
+                "than the horizon are skipped"
+            )
+        layer = layer.env
+    return "numba", f"{type(base).__name__} kernel; every wrapper passes steps through unchanged"
 
 
 class _TabularAgent(SavableAgent):
-    """Common implementation of the four TD agents (see the module docstring)."""
+    """Common implementation of the four TD agents (see the module docstring).
+
+    Args:
+        env: Env with ``Discrete``/``MultiDiscrete`` observations and ``Discrete`` actions
+            (wrappers are honoured: see :func:`select_backend`).
+        **config: :class:`TabularConfig` fields.
+
+    Attributes:
+        q: (S, A) action values (the first table of Double Q).
+        q2: (S, A) second table of Double Q (unused by the others).
+        counts: (S, A) updates of each pair so far.
+        episode_returns: Return of every episode finished during training.
+        num_timesteps: Env steps trained so far.
+        backend: ``"numba"`` or ``"gymnasium"``: the loop the last :meth:`learn` used (None
+            before the first call); chosen by :func:`select_backend` at every call.
+        backend_reason: Why that backend was chosen (empty before the first call).
+    """
 
     _algo = Q_LEARNING
     _arrays = ("q", "q2", "counts")
 
     def __init__(self, env: gym.Env, **config: Any) -> None:
         self.config: TabularConfig = config_from_kwargs(TabularConfig, config)
+        check_env(env, type(self).__name__)
         if not isinstance(env.action_space, gym.spaces.Discrete):
             raise TypeError(f"tabular agents need a Discrete action space, got {env.action_space}")
         self.env = env
@@ -246,6 +374,8 @@ class _TabularAgent(SavableAgent):
         self.counts = np.zeros((n_s, n_a))
         self.episode_returns: NDArray[np.float64] = np.zeros(0)
         self.num_timesteps = 0
+        self.backend: str | None = None
+        self.backend_reason = ""
 
     @property
     def values(self) -> NDArray[np.float64]:
@@ -259,21 +389,28 @@ class _TabularAgent(SavableAgent):
             total_timesteps: Env steps (>= 1).
             progress_bar: Show a tqdm bar of env steps.
             callback: ``callback(locals()) -> False`` stops training early. It is called after
-                every step on the Gymnasium-API path, and after every ``CHUNK`` steps on the
-                numba path. The locals hold ``self`` and ``t``, the steps done so far.
+                every step on the Gymnasium backend, and after every ``CHUNK`` steps on the
+                numba backend. The locals hold ``self`` and ``t``, the steps done so far.
         """
         total = check_int("total_timesteps", total_timesteps, low=1)
-        c = self.config
-        base = self.env.unwrapped
-        self.env.reset(seed=c.seed + self.num_timesteps)
+        progress_bar = check_bool("progress_bar", progress_bar)
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable or None, got {callback!r}")
+        self.backend, self.backend_reason = select_backend(self.env)
+        obs, _ = self.env.reset(seed=(self.config.seed + self.num_timesteps) % (SEED_MAX + 1))
         returns = np.zeros(total)
-        if hasattr(base, "jit_interface"):
-            n_ep, done = self._learn_jit(base, total, returns, progress_bar, callback)
+        if self.backend == "numba":
+            n_ep, done = self._learn_jit(self.env.unwrapped, total, returns, progress_bar,
+                                         callback)  # fmt: skip
         else:
-            n_ep, done = self._learn_gym(total, returns, progress_bar, callback)
+            n_ep, done = self._learn_gym(obs, total, returns, progress_bar, callback)
         self.num_timesteps += done
         self.episode_returns = np.concatenate([self.episode_returns, returns[:n_ep]])
         return self
+
+    def _numba_seed(self, t: int) -> int:
+        """Seed of the agent's numba generator for the chunk starting at step ``t``."""
+        return (self.config.seed + self.num_timesteps + t) % (SEED_MAX + 1)
 
     def _learn_jit(
         self, base: Any, total: int, returns: NDArray, progress_bar: bool, callback: Any
@@ -290,7 +427,7 @@ class _TabularAgent(SavableAgent):
                     it.extra, act, self.indexer.strides, self.q, self.q2, self.counts, t, end,
                     total, c.gamma, c.lr, c.lr_power, c.epsilon_start, c.epsilon_end,
                     c.epsilon_decay, c.explore_threshold is not None,
-                    float(c.explore_threshold or 0.0), c.seed + self.num_timesteps + t, returns,
+                    float(c.explore_threshold or 0.0), self._numba_seed(t), returns,
                     n_ep, ep_return, explore_ok, a,
                 )  # fmt: skip
                 bar.update(end - t)
@@ -301,42 +438,42 @@ class _TabularAgent(SavableAgent):
         return n_ep, t
 
     def _learn_gym(
-        self, total: int, returns: NDArray, progress_bar: bool, callback: Any
+        self, obs: Any, total: int, returns: NDArray, progress_bar: bool, callback: Any
     ) -> tuple[int, int]:
+        """:func:`_train_jit`'s loop over ``env.step``/``env.reset``: same draws, same order."""
         c = self.config
-        rng = np.random.default_rng(c.seed + self.num_timesteps)
-        obs, _ = self.env.reset(seed=c.seed + self.num_timesteps)
+        q, q2, counts = self.q, self.q2, self.counts
         double = self._algo == DOUBLE_Q
-
-        def choose(s: int, eps: float, ok: bool) -> int:
-            if ok and rng.random() < eps:
-                return int(rng.integers(self.q.shape[1]))
-            return int(_greedy(self.q, self.q2, s, double))
-
-        _seed_numba(int(rng.integers(2**31)))  # numba's draws in the Double Q update
-        s, ep_return, n_ep = self.indexer(obs), 0.0, 0
-        a = choose(s, c.epsilon_start, c.explore_threshold is None)
-        done = 0
+        use_threshold = c.explore_threshold is not None
+        threshold = float(c.explore_threshold or 0.0)
+        eps_args = (total, c.epsilon_start, c.epsilon_end, c.epsilon_decay)
+        s, ep_return, explore_ok = self.indexer(obs), 0.0, not use_threshold
+        n_ep, a, done = 0, -1, 0
         for t in tqdm(range(total), disable=not progress_bar, desc=type(self).__name__):
-            done = t + 1
-            eps = _epsilon(t, total, c.epsilon_start, c.epsilon_end, c.epsilon_decay)
+            if t % CHUNK == 0:  # where _train_jit starts a call
+                _seed_numba(self._numba_seed(t))
+                if a < 0:
+                    a = int(_choose(q, q2, s, double, _epsilon(t, *eps_args), explore_ok))
+            eps = _epsilon(t, *eps_args)
             obs, r, term, trunc, _ = self.env.step(a)
+            r, term, ended = float(r), bool(term), bool(term or trunc)
             s2 = self.indexer(obs)
-            ep_return += float(r)
-            ok = c.explore_threshold is None or ep_return >= c.explore_threshold
-            a2 = choose(s2, eps, ok)
-            _update(self._algo, self.q, self.q2, self.counts, s, a, float(r), s2, a2,
-                    bool(term), c.gamma, c.lr, c.lr_power, eps)  # fmt: skip
-            if callback is not None and callback(locals()) is False:
-                break
-            if term or trunc:
+            ep_return += r
+            explore_next = (not use_threshold) or ep_return >= threshold
+            a2 = int(_choose(q, q2, s2, double, eps, explore_next))
+            _update(self._algo, q, q2, counts, s, a, r, s2, a2, term, c.gamma, c.lr,
+                    c.lr_power, eps)  # fmt: skip
+            done = t + 1
+            if ended:
                 returns[n_ep] = ep_return
                 n_ep += 1
                 obs, _ = self.env.reset()
-                s, ep_return = self.indexer(obs), 0.0
-                a = choose(s, eps, c.explore_threshold is None)
+                s, ep_return, explore_ok = self.indexer(obs), 0.0, not use_threshold
+                a = int(_choose(q, q2, s, double, eps, explore_ok))
             else:
-                s, a = s2, a2
+                s, a, explore_ok = s2, a2, explore_next
+            if callback is not None and callback(locals()) is False:
+                break
         return n_ep, done
 
     def predict(self, obs: Any, deterministic: bool = True) -> tuple[int, None]:
