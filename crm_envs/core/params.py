@@ -17,6 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
     "check_array",
+    "check_bool",
     "check_choice",
     "check_int",
     "check_options",
@@ -126,6 +127,22 @@ def check_int(name: str, value: Any, *, low: int | None = None, high: int | None
         hi = "inf" if high is None else high
         raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {v}")
     return v
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """Validate a flag: only ``True``, ``False`` (or numpy bools) are accepted.
+
+    Args:
+        name: Parameter name used in the error message.
+        value: The value to check. Strings such as ``"False"`` and numbers are refused rather
+            than read by truthiness (``bool("False")`` is True).
+
+    Returns:
+        The value as a Python bool.
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {_describe(value)}")
+    return bool(value)
 
 
 def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:

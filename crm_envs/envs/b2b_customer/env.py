@@ -9,7 +9,13 @@ from gymnasium import spaces
 from numpy.typing import NDArray
 
 from crm_envs.core.models import TabularMDP
-from crm_envs.core.params import check_choice, check_int, check_options, check_scalar
+from crm_envs.core.params import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_options,
+    check_scalar,
+)
 from crm_envs.core.single import NumbaEnv
 from crm_envs.envs.b2b_customer import kernels
 from crm_envs.envs.b2b_customer.params import B2BCustomerParams
@@ -30,7 +36,8 @@ class B2BSetup:
         preset: Registered preset name.
         params: Explicit parameters (override ``preset``).
         observation: ``"purchase"``, ``"belief"`` or ``"state"``.
-        continuous: ``Box([0], [max spend])`` actions instead of ``Discrete(K)``.
+        continuous: ``Box(-1, 1)`` actions (a spend in ``[0, max spend]``) instead of
+            ``Discrete(K)``.
         horizon: Months per episode.
         reward_scale: Rewards are dollars times this.
     """
@@ -51,7 +58,12 @@ class B2BSetup:
         self.params = params
         self.observation = check_choice("observation", observation, list(OBSERVATIONS))
         self.obs_mode = OBSERVATIONS[self.observation]
-        self.continuous = bool(continuous)
+        self.continuous = check_bool("continuous", continuous)
+        if self.continuous and params.max_spend <= 0.0:
+            raise ValueError(
+                f"continuous=True needs a positive largest spend, got spend_grid "
+                f"{params.spend_grid.tolist()}; add a positive spend or use continuous=False"
+            )
         self.horizon = check_int("horizon", horizon, low=1)
         self.reward_scale = check_scalar("reward_scale", reward_scale, low=0.0, low_open=True)
         self.kp = params.to_kernel(self.horizon, self.obs_mode)
@@ -65,9 +77,8 @@ class B2BSetup:
             high = np.array([1.0, tslp, 1.0], dtype=np.float32)
         self.observation_space = spaces.Box(low, high, dtype=np.float32)
         if self.continuous:
-            self.action_space: spaces.Space[Any] = spaces.Box(
-                np.float32(0.0), np.float32(params.max_spend), (1,), dtype=np.float32
-            )
+            # Symmetric and normalised, as SB3 recommends: -1 is no spend, 1 the maximum.
+            self.action_space: spaces.Space[Any] = spaces.Box(-1.0, 1.0, (1,), dtype=np.float32)
         else:
             self.action_space = spaces.Discrete(params.n_spend)
 
@@ -115,7 +126,8 @@ class B2BSetup:
         a = np.array([sol.action(min(max(b, 0.0), 1.0), round(t), bool(f > 0.5))
                       for b, t, f in o])  # fmt: skip
         if self.continuous:
-            return self.params.spend_grid[a].astype(np.float32)[:, None]
+            spend = self.params.spend_grid[a]
+            return (2.0 * spend / self.params.max_spend - 1.0).astype(np.float32)[:, None]
         return a
 
     def spends(self, actions: Any, n_envs: int) -> NDArray[np.float64]:
@@ -125,12 +137,12 @@ class B2BSetup:
             arr = np.asarray(actions, dtype=np.float64)
             if arr.shape != (n_envs, 1):
                 raise ValueError(f"actions must have shape ({n_envs}, 1), got {arr.shape}")
-            if not np.all(np.isfinite(arr)) or arr.min() < 0.0 or arr.max() > p.max_spend:
+            if not np.all(np.isfinite(arr)) or arr.min() < -1.0 or arr.max() > 1.0:
                 raise ValueError(
-                    f"spend must be finite and lie in [0, {p.max_spend:g}] (the action space "
-                    f"{self.action_space}); got {actions!r}"
+                    f"continuous actions must be finite and lie in [-1, 1] (mapped linearly to "
+                    f"a spend in [0, {p.max_spend:g}]); got {actions!r}"
                 )
-            return np.ascontiguousarray(arr[:, 0])
+            return np.ascontiguousarray((arr[:, 0] + 1.0) * (0.5 * p.max_spend))
         arr = np.asarray(actions)
         if arr.shape != (n_envs,) or not np.issubdtype(arr.dtype, np.integer):
             raise ValueError(
@@ -208,7 +220,8 @@ class B2BCustomerEnv(NumbaEnv):
     ## Action Space
 
     ``Discrete(K)``: index into the spend grid (Essay 2: $0, $10, ..., $150; Essay 1: 0..4).
-    With ``continuous=True``: ``Box([0], [max spend], float32)``. Invalid actions raise.
+    With ``continuous=True``: ``Box(-1, 1, (1,), float32)``, mapped linearly to a spend in
+    ``[0, max spend]`` (-1 = nothing, 1 = the maximum, exactly). Invalid actions raise.
 
     ## Observation Space
 

@@ -57,7 +57,7 @@ class B2BCustomerParams:
 
     Attributes:
         spend_grid: (K,) strictly increasing, non-negative monthly spend levels (the discrete
-            actions; the continuous action space is ``[0, spend_grid[-1]]``).
+            actions; the continuous action space ``[-1, 1]`` maps to ``[0, spend_grid[-1]]``).
         spend_cost: Cost of one unit of spend (1 for dollars; 0 in Essay 1's example).
         revenue: (L,) revenue of each purchase level (L >= 2; level 0 is no purchase).
         cut_points: (L-1,) strictly increasing ordered-logit cut points.

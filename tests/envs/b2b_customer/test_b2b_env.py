@@ -173,8 +173,8 @@ def test_bad_input_names_the_field(make, match):
 def test_bad_actions_raise():
     env = B2BCustomerEnv(continuous=True)
     env.reset(seed=0)
-    for bad in ([-1.0], [float("nan")], [151.0]):
-        with pytest.raises(ValueError, match="spend must be finite"):
+    for bad in ([-1.001], [float("nan")], [1.001], [151.0]):
+        with pytest.raises(ValueError, match="must be finite and lie in"):
             env.step(np.array(bad, dtype=np.float32))
     env = gym.make("crm_envs/B2BCustomer-v0").unwrapped
     env.reset(seed=0)
@@ -187,3 +187,26 @@ def test_agents_pomdp_offers_the_b2b_planner():
 
     p = fan2015_essay1()
     np.testing.assert_array_equal(solve_b2b(p).policy, solve(p).policy)
+
+
+@pytest.mark.parametrize("top", [0.1, 150.0, 1.0 / 3.0])
+def test_continuous_bounds_are_valid_actions_whatever_the_largest_spend(top):
+    # Issue 13: with a largest spend not exact in float32 (0.1), step(action_space.high)
+    # raised, so SB3's PPO (which clips to the bound) and reference_action crashed.
+    params = fan2015_essay2().replace(spend_grid=np.linspace(0.0, top, 4))
+    env = B2BCustomerEnv(params=params, continuous=True)
+    obs, _ = env.reset(seed=0)
+    for action in (env.action_space.high, env.action_space.low, env.reference_action(obs)):
+        assert env.action_space.contains(np.asarray(action, dtype=np.float32))
+        obs, *_ = env.step(action)
+    # The bounds map exactly onto no spend and the largest spend.
+    setup = env.unwrapped._setup
+    spends = setup.spends(np.array([[-1.0], [1.0]], dtype=np.float32), 2)
+    assert spends.tolist() == [0.0, params.max_spend]
+
+
+def test_flags_are_not_read_by_truthiness():
+    with pytest.raises(TypeError, match="continuous must be True or False"):
+        B2BCustomerEnv(continuous="False")
+    with pytest.raises(ValueError, match="positive largest spend"):
+        B2BCustomerEnv(params=fan2015_essay2().replace(spend_grid=np.zeros(1)), continuous=True)
