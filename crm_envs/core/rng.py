@@ -22,7 +22,13 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["keys_from_generator", "seed_keys", "splitmix_normal", "splitmix_uniform"]
+__all__ = [
+    "NORMAL_MAX",
+    "keys_from_generator",
+    "seed_keys",
+    "splitmix_normal",
+    "splitmix_uniform",
+]
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -32,6 +38,13 @@ _S27 = np.uint64(27)
 _S31 = np.uint64(31)
 _S11 = np.uint64(11)
 _INV53 = 1.0 / 9007199254740992.0  # 2**-53
+
+NORMAL_MAX = float(np.sqrt(-2.0 * np.log(_INV53)))
+"""The largest ``|z|`` :func:`splitmix_normal` can return (about 8.57).
+
+Its first uniform is at least 2**-53, so Box-Muller's radius is at most ``sqrt(106 ln 2)``.
+Kernels use this to state finite observation bounds without clipping anything.
+"""
 
 
 @njit(cache=True, inline="always")

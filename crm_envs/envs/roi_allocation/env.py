@@ -8,7 +8,7 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
-from crm_envs.core.params import check_int, check_options, check_scalar
+from crm_envs.core.params import check_bool, check_int, check_options, check_scalar
 from crm_envs.core.single import NumbaEnv
 from crm_envs.envs.roi_allocation import kernels
 from crm_envs.envs.roi_allocation.adbudg import adbudg, adbudg_inverse
@@ -16,9 +16,26 @@ from crm_envs.envs.roi_allocation.params import ROIAllocationParams
 from crm_envs.envs.roi_allocation.presets import get_preset
 from crm_envs.envs.roi_allocation.solver import cmv_forecast, lookahead_allocation
 
-__all__ = ["ROIAllocationDiscreteEnv", "ROIAllocationEnv", "ROISetup"]
+__all__ = ["ROIAllocationDiscreteEnv", "ROIAllocationEnv", "ROISetup", "observation_space"]
 
 _RESET_OPTIONS = ("params",)
+
+
+def observation_space(params: ROIAllocationParams, horizon: int) -> spaces.Box:
+    """The finite observation box: levels in [a, b], CMV ratios within the shock bound.
+
+    Args:
+        params: The env's parameters.
+        horizon: Quarters per episode (the CMV bound grows with it).
+
+    Returns:
+        ``Box`` of shape (n + 4,), float32. Rounding to float32 is monotone, so a value
+        within the float64 bounds stays within their float32 roundings.
+    """
+    dev = params.cmv_ratio_bound(horizon)
+    low = np.concatenate([params.a, [1.0 - dev, 1.0 - dev, 0.0, 0.0]])
+    high = np.concatenate([params.b, [1.0 + dev, 1.0 + dev, 1.0, 1.0]])
+    return spaces.Box(low.astype(np.float32), high.astype(np.float32), dtype=np.float32)
 
 
 class ROISetup:
@@ -48,14 +65,12 @@ class ROISetup:
             raise TypeError(f"params must be ROIAllocationParams, got {type(params).__name__}")
         self.params = params
         self.horizon = check_int("horizon", horizon, low=1)
-        self.discrete = bool(discrete)
+        self.discrete = check_bool("discrete", discrete)
         self.increment = check_scalar("increment", increment, low=0.0, low_open=True)
         self.reward_scale = check_scalar("reward_scale", reward_scale, low=0.0, low_open=True)
         self.kp = params.to_kernel(self.horizon)
         n = params.n_drivers
-        low = np.concatenate([params.a, [-np.inf, -np.inf, 0.0, 0.0]]).astype(np.float32)
-        high = np.concatenate([params.b, [np.inf, np.inf, 1.0, 1.0]]).astype(np.float32)
-        self.observation_space = spaces.Box(low, high, dtype=np.float32)
+        self.observation_space = observation_space(params, self.horizon)
         if self.discrete:
             self.action_space: spaces.Space[Any] = spaces.Discrete(n + 1)
         else:
@@ -73,6 +88,13 @@ class ROISetup:
             raise ValueError(
                 f"options['params'] must keep {self.params.n_drivers} drivers (they fix the "
                 f"spaces), got {new.n_drivers}"
+            )
+        box, space = observation_space(new, self.horizon), self.observation_space
+        if np.any(box.low < space.low) or np.any(box.high > space.high):
+            raise ValueError(
+                "options['params'] would let observations leave the observation space: its "
+                "ADBUDG limits a, b and CMV bound (cmv_ar, cmv_noise) must fit within the "
+                "env's; make a new env with these params instead"
             )
         self.params = new
         self.kp = new.to_kernel(self.horizon)
@@ -126,8 +148,14 @@ class ROISetup:
             An action of the env's action space.
         """
         p, n = self.params, self.params.n_drivers
+        if not self.observation_space.contains(np.asarray(obs, dtype=np.float32)):
+            raise ValueError(
+                f"obs must be one observation in {self.observation_space}, got {obs!r}"
+            )
         o = np.asarray(obs, dtype=np.float64)
-        levels = np.minimum(o[:n], np.nextafter(p.b, p.a))
+        # Levels come as float32: undo its rounding, which can put a level just below a (or at
+        # b), outside the domain [a, b) of the ADBUDG inverse.
+        levels = np.clip(o[:n], p.a, np.nextafter(p.b, p.a))
         stock = np.maximum(adbudg_inverse(levels, p.a, p.b, p.c, p.d) - p.maintenance_effort, 0)
         cmv, cmv_prev = o[n] * p.cmv, o[n + 1] * p.cmv
         left = o[n + 2] * p.budget
@@ -176,7 +204,9 @@ class ROIAllocationEnv(NumbaEnv):
 
     ``Box(float32, (11,))``: the seven driver levels (in [a, b)), this and last quarter's
     CMV relative to its long-run mean, the budget left as a fraction of the budget, and the
-    fraction of the horizon elapsed.
+    fraction of the horizon elapsed. Every bound is finite: the CMV ratios stay within
+    ``1 +- ROIAllocationParams.cmv_ratio_bound(horizon)`` (about 1 +- 2.6 for the default
+    preset and 12 quarters), the largest deviation the shocks of the random stream allow.
 
     ## Rewards
 

@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crm_envs.core.params import check_array, check_int, check_range_array, check_scalar
+from crm_envs.core.rng import NORMAL_MAX
 from crm_envs.envs.roi_allocation.adbudg import adbudg, adbudg_inverse, check_adbudg
 from crm_envs.envs.roi_allocation.kernels import ROIKernelParams
 from crm_envs.envs.roi_allocation.paths import PathModel
@@ -128,6 +129,28 @@ class ROIAllocationParams:
         return float(
             self.cmv * lam @ (self.levels(investment) - self.levels(np.zeros(self.n_drivers)))
         )
+
+    def cmv_ratio_bound(self, horizon: int) -> float:
+        """The largest ``|CMV_t / mu - 1|`` the env can produce in ``horizon`` quarters.
+
+        An episode starts with both CMVs at the mean ``mu``, so after t shocks the deviation
+        is ``sigma * sum_{k<t} psi_k z_k`` with ``psi`` the AR(2)'s impulse response
+        (``psi_0 = 1, psi_1 = phi1, psi_k = phi1 psi_{k-1} + phi2 psi_{k-2}``) and each
+        ``|z_k|`` at most :data:`~crm_envs.core.rng.NORMAL_MAX`, the largest normal draw of the
+        kernels' random streams. This gives finite observation bounds without clipping.
+
+        Args:
+            horizon: Quarters per episode.
+
+        Returns:
+            The bound, as a multiple of the mean.
+        """
+        phi1, phi2 = self.cmv_ar
+        psi = np.zeros(check_int("horizon", horizon, low=1) + 1)
+        psi[0] = 1.0
+        for k in range(1, len(psi)):
+            psi[k] = phi1 * psi[k - 1] + (phi2 * psi[k - 2] if k >= 2 else 0.0)
+        return float(NORMAL_MAX * self.cmv_noise * np.abs(psi[:horizon]).sum())
 
     def to_kernel(self, horizon: int) -> ROIKernelParams:
         """Build the NamedTuple the numba kernel reads.

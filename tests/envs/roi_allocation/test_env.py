@@ -196,3 +196,45 @@ def test_investment_curve_peaks_at_the_optimum():
     assert np.all(np.diff(revenue) > 0)
     ax = plot_investment_curve(P)
     assert len(ax.lines) >= 3
+
+
+@pytest.mark.parametrize("a", [0.0, 0.7, 1.3])
+def test_reference_action_at_the_adbudg_minimum(a):
+    # Issue 13: a driver starting at level == a (allowed) crashed reference_action, because
+    # the float32 observation of 0.7 lies just below a.
+    levels = np.where(np.arange(7) == 0, a, P.levels0)
+    params = P.replace(a=np.full(7, a), levels0=levels)
+    for env in (ROIAllocationEnv(params=params), ROIAllocationDiscreteEnv(params=params)):
+        obs, _ = env.reset(seed=0)
+        action = env.reference_action(obs)
+        assert env.action_space.contains(action)
+        env.step(action)
+    with pytest.raises(ValueError, match="obs must be one observation in Box"):
+        env.reference_action(np.full(11, np.nan, dtype=np.float32))
+
+
+def test_observation_bounds_are_finite_and_hold_on_long_rollouts():
+    # Issue 13: the CMV ratios had +-inf bounds, so both env checkers warned.
+    noisy = P.replace(cmv_noise=0.5)
+    env = ROIAllocationVectorEnv(2048, params=noisy, horizon=40)
+    space = env.single_observation_space
+    assert np.all(np.isfinite(space.low)) and np.all(np.isfinite(space.high))
+    # The bound is the impulse response's absolute sum times the largest normal draw.
+    phi1, phi2 = noisy.cmv_ar
+    psi = [1.0, phi1]
+    while len(psi) < 40:
+        psi.append(phi1 * psi[-1] + phi2 * psi[-2])
+    from crm_envs.core.rng import NORMAL_MAX
+
+    assert noisy.cmv_ratio_bound(40) == pytest.approx(NORMAL_MAX * 0.5 * np.sum(np.abs(psi)))
+    obs, _ = env.reset(seed=3)
+    for _ in range(200):
+        assert np.all((obs >= space.low) & (obs <= space.high))
+        obs, *_ = env.step(env.action_space.sample())
+
+
+def test_params_swap_must_keep_observations_inside_the_space():
+    env = ROIAllocationEnv()
+    env.reset(seed=0, options={"params": QUIET})  # narrower CMV bound: fine
+    with pytest.raises(ValueError, match="would let observations leave the observation space"):
+        env.reset(seed=0, options={"params": P.replace(cmv_noise=0.2)})
