@@ -19,6 +19,8 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize
 from scipy.special import betaln, gammaln, logsumexp
 
+from crm_envs.core.params import check_array
+
 __all__ = [
     "BGBB",
     "GammaGamma",
@@ -248,7 +250,19 @@ def fit_bgbb(summary: RFMSummary, start: tuple[float, float, float, float] = (1,
 
     Returns:
         The fitted :class:`BGBB`.
+
+    Raises:
+        TypeError: If ``summary`` is not an :class:`RFMSummary`.
+        ValueError: If it holds no customers (nothing to fit), or the fit does not reach
+            finite parameters.
     """
+    if not isinstance(summary, RFMSummary):
+        raise TypeError(f"summary must be an RFMSummary, got {type(summary).__name__}")
+    if not summary.count.sum() > 0:
+        raise ValueError(
+            "fit_bgbb needs at least one customer: the summary's counts sum to "
+            f"{float(summary.count.sum())}; build it from a non-empty purchase history"
+        )
 
     def nll(theta: NDArray[np.float64]) -> float:
         m = BGBB(*np.exp(theta))
@@ -259,7 +273,7 @@ def fit_bgbb(summary: RFMSummary, start: tuple[float, float, float, float] = (1,
         nll, np.log(np.asarray(start, dtype=float)), method="Nelder-Mead", options=options
     )
     res = minimize(nll, res.x, method="BFGS", options={"gtol": 1e-9})
-    return BGBB(*np.exp(res.x))
+    return BGBB(*_fitted("fit_bgbb", res.x))
 
 
 @dataclass(frozen=True)
@@ -299,9 +313,49 @@ class GammaGamma:
         return rng.gamma(self.p * x, 1.0 / nu) / x
 
 
+def _fitted(name: str, log_params: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Positive finite parameters from a fit's log-parameters, or a clear error."""
+    with np.errstate(over="ignore"):
+        params = np.exp(log_params)
+    if not np.all(np.isfinite(params) & (params > 0)):
+        raise ValueError(
+            f"{name} did not reach finite parameters (got {params.tolist()}): the data do not "
+            "identify the model; use more customers or more varied histories"
+        )
+    return params
+
+
 def fit_gamma_gamma(x: ArrayLike, m_x: ArrayLike) -> GammaGamma:
-    """Maximum-likelihood gamma-gamma parameters from (x, m_x) of customers with x >= 1."""
-    x, m = np.asarray(x, dtype=float), np.asarray(m_x, dtype=float)
+    """Maximum-likelihood gamma-gamma parameters from (x, m_x) of customers with x >= 1.
+
+    Args:
+        x: (N,) number of transactions of each customer (integers >= 1).
+        m_x: (N,) each customer's average value per transaction (finite, > 0).
+
+    Returns:
+        The fitted :class:`GammaGamma`.
+
+    Raises:
+        ValueError: On empty, mismatched, non-finite or out-of-range data, naming the first
+            offending customer.
+    """
+    x = check_array("x", x, shape=(None,))
+    m = check_array("m_x", m_x, shape=(None,))
+    if len(x) == 0:
+        raise ValueError("fit_gamma_gamma needs at least one customer, got empty x and m_x")
+    if len(x) != len(m):
+        raise ValueError(f"x and m_x must have one entry per customer, got {len(x)} and {len(m)}")
+    bad = np.flatnonzero((x < 1) | (x != np.round(x)))
+    if bad.size:
+        raise ValueError(
+            f"x must be whole numbers of transactions >= 1 (customers without a transaction "
+            f"have no average value); customer {bad[0]} has x = {x[bad[0]]}"
+        )
+    bad = np.flatnonzero(m <= 0)
+    if bad.size:
+        raise ValueError(
+            f"m_x must be positive average values; customer {bad[0]} has m_x = {m[bad[0]]}"
+        )
 
     def nll(theta: NDArray[np.float64]) -> float:
         return -float(GammaGamma(*np.exp(theta)).log_likelihood(x, m).sum())
@@ -310,4 +364,4 @@ def fit_gamma_gamma(x: ArrayLike, m_x: ArrayLike) -> GammaGamma:
     res = minimize(nll, start, method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-10,
                                                                "maxiter": 20000})  # fmt: skip
     res = minimize(nll, res.x, method="BFGS")
-    return GammaGamma(*np.exp(res.x))
+    return GammaGamma(*_fitted("fit_gamma_gamma", res.x))

@@ -8,7 +8,7 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
-from crm_envs.core.params import check_choice, check_int, check_scalar
+from crm_envs.core.params import check_bool, check_choice, check_int, check_scalar
 from crm_envs.core.single import NumbaEnv
 from crm_envs.envs.promotion import kernels
 from crm_envs.envs.promotion.params import PromotionParams
@@ -36,7 +36,8 @@ class PromotionSetup:
             every segment).
         rule: Campaign only: business rule 1, 2 or 3.
         horizon: Steps (campaign cycles / bandit pulls) per episode.
-        drift_sd: Std. deviation of the per-cycle log random walk of the true lifts.
+        drift_sd: Std. deviation of the per-cycle step of the log lift multipliers.
+        drift_max: The lift multipliers stay in ``[1 / drift_max, drift_max]`` (reflected).
         reward_scale: Multiplier of the profit (default 1e-3: thousands).
         on_violation: Campaign only: ``"reject"`` (run no promotion, flag it) or ``"raise"``.
     """
@@ -50,6 +51,7 @@ class PromotionSetup:
         rule: int,
         horizon: int,
         drift_sd: float,
+        drift_max: float,
         reward_scale: float,
         on_violation: str,
     ) -> None:
@@ -59,22 +61,32 @@ class PromotionSetup:
             raise TypeError(f"params must be PromotionParams, got {type(params).__name__}")
         self.params = params
         self.model = params.build()
-        self.campaign = bool(campaign)
+        self.campaign = check_bool("campaign", campaign)
         self.horizon = check_int("horizon", horizon, low=1)
-        self.rule = rule
+        self.rule = check_int("rule", rule)
         if rule not in RULES:
             raise ValueError(
                 f"rule must be one of {RULES} (the paper's business rules), got {rule!r}"
             )
+        if self.campaign and segment is not None:
+            raise ValueError(
+                f"segment={segment!r} applies to the bandit only: the campaign env decides for "
+                "every segment at once; leave segment=None"
+            )
         self.on_violation = check_choice("on_violation", on_violation, ("reject", "raise"))
         drift_sd = check_scalar("drift_sd", drift_sd, low=0.0)
+        drift_max = check_scalar("drift_max", drift_max, low=1.0, low_open=True)
         reward_scale = check_scalar("reward_scale", reward_scale, low=0.0, low_open=True)
         m = self.model
         n_g, n_c = m.members.shape
         s_max, n_k = m.horizon, params.n_promotions
         self.n_arms = 1 + n_k * s_max
         segs = [(g, c) for g in range(n_g) for c in range(n_c)]
-        if not self.campaign and segment is not None:
+        if segment is not None:
+            if not isinstance(segment, (tuple, list)) or len(segment) != 2:
+                raise TypeError(
+                    f"segment must be a (group, contribution level) pair or None, got {segment!r}"
+                )
             g = check_int("segment[0] (group)", segment[0], low=0, high=n_g - 1)
             c = check_int("segment[1] (contribution level)", segment[1], low=0, high=n_c - 1)
             segs = [(g, c)]
@@ -94,23 +106,58 @@ class PromotionSetup:
             base_profit=m.baseline_profit()[gi, ci],
             counted=np.ones(len(segs), dtype=np.int64),
             drift_sd=drift_sd,
+            drift_log_max=float(np.log(drift_max)),
             reward_scale=reward_scale,
             horizon=self.horizon,
         )
-        uplift = m.uplift()[gi, ci]  # (J, K, S)
-        per_arm = np.concatenate([[0.0], uplift.sum(axis=0).ravel()]) * reward_scale
-        #: Expected reward of each bandit arm (rule 3 or the chosen segment).
-        self.expected_rewards = per_arm
+        # The uplift is linear in the lift: U(x * lift) = U0 + x * U1 per segment and arm.
+        no_lift = self._per_member(np.zeros_like(m.lift)) * self.kp.members[:, None]
+        with_lift = self._per_member(m.lift) * self.kp.members[:, None]
+        self._uplift0 = no_lift.sum(axis=0) * reward_scale  # (A,)
+        self._uplift1 = (with_lift - no_lift) * reward_scale  # (J, A)
+        #: Expected reward of each bandit arm (rule 3 or the chosen segment) without drift.
+        self.expected_rewards = self._uplift0 + self._uplift1.sum(axis=0)
         if self.campaign:
             self.action_space: spaces.Space[Any] = spaces.MultiDiscrete(
                 np.full(len(segs), self.n_arms), dtype=np.int64
             )
-            self.observation_space: spaces.Space[Any] = spaces.Box(
-                -np.inf, np.inf, (2 * len(segs),), dtype=np.float32
-            )
+            low, high = self._observation_bounds(drift_max if drift_sd > 0 else 1.0)
+            self.observation_space: spaces.Space[Any] = spaces.Box(low, high, dtype=np.float32)
         else:
             self.action_space = spaces.Discrete(self.n_arms)
             self.observation_space = spaces.Discrete(1)
+
+    def _observation_bounds(self, mult_max: float) -> tuple[NDArray, NDArray]:
+        """Finite bounds of the campaign observation, from the largest possible draws.
+
+        A segment's monthly mean is at most ``members * (baseline + max(0, lift) *
+        mult_max)``; :func:`~crm_envs.envs.promotion.kernels.poisson_draw_bound` bounds the
+        draw, and the month's value per transaction lies between the contribution net of the
+        dearest promotion and the contribution.
+        """
+        kp = self.kp
+        lift_max = np.maximum(kp.lift, 0.0).max(axis=1) * mult_max  # (J, S)
+        draws = kernels.poisson_draw_bound(kp.members[:, None] * (kp.baseline + lift_max))
+        per_member = draws / kp.members[:, None]  # (J, S)
+        net = kp.contribution[:, None] - kp.cost[None, :] * kp.fare[:, None]  # (J, K)
+        lo_value = np.minimum(net.min(axis=1), 0.0)
+        hi_value = np.maximum(kp.contribution, 0.0)
+        count_hi = per_member.sum(axis=1)
+        profit_lo = lo_value * (per_member @ kp.disc)
+        profit_hi = hi_value * (per_member @ kp.disc)
+        low = np.concatenate([np.zeros_like(count_hi), profit_lo]).astype(np.float32)
+        high = np.concatenate([count_hi, profit_hi]).astype(np.float32)
+        return low, high
+
+    def expected_rewards_now(self, log_drift: NDArray[np.float64]) -> NDArray[np.float64]:
+        """(N, A) true expected reward of each bandit arm under each copy's current drift.
+
+        Args:
+            log_drift: (N, J) log lift multipliers in force for the next pull.
+        """
+        if self.kp.drift_sd == 0.0:
+            return np.broadcast_to(self.expected_rewards, (len(log_drift), self.n_arms))
+        return self._uplift0 + np.exp(log_drift) @ self._uplift1
 
     def arms(self, actions: Any, n_envs: int) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
         """Validate a batch of actions; return per-segment arms and which copies were rejected."""
@@ -230,6 +277,7 @@ class _PromotionEnv(NumbaEnv):
         rule: int = 3,
         horizon: int = 200,
         drift_sd: float = 0.0,
+        drift_max: float = 2.0,
         reward_scale: float = 1e-3,
         on_violation: str = "reject",
         render_mode: str | None = None,
@@ -237,11 +285,11 @@ class _PromotionEnv(NumbaEnv):
         if render_mode is not None:
             raise ValueError(f"{type(self).__name__} has no render modes, got {render_mode!r}")
         self._setup = PromotionSetup(preset, params, self._campaign, segment, rule, horizon,
-                                     drift_sd, reward_scale, on_violation)  # fmt: skip
+                                     drift_sd, drift_max, reward_scale, on_violation)  # fmt: skip
         self.observation_space = self._setup.observation_space
         self.action_space = self._setup.action_space
         j = len(self._setup.segments)
-        self._fstate = np.ones((1, j))
+        self._fstate = np.zeros((1, j))
         self._state = np.zeros((1, kernels.INT_WIDTH), dtype=np.int64)
         self._obs = np.zeros((1, 2 * j), dtype=np.float32)
         self._rew = np.zeros(1)
@@ -268,6 +316,7 @@ class _PromotionEnv(NumbaEnv):
             raise ValueError(f"{type(self).__name__}.reset takes no options, got {sorted(options)}")
         self._seed_stream(seed)
         kernels.promo_reset_serial(self._setup.kp, self._fstate, self._state, self._obs)
+        self._means = self._setup.expected_rewards_now(self._fstate)[0]
         self._ended = False
         return self._observation(), self._info(None, False)
 
@@ -276,6 +325,7 @@ class _PromotionEnv(NumbaEnv):
         self._check_running()
         arms, rejected = self._setup.arms(np.asarray(action)[None], 1)
         self._arms[:] = arms
+        self._means = self._setup.expected_rewards_now(self._fstate)[0]  # before the drift
         self._step_kernel(*self._step_kernel_args())
         trunc = bool(self._trunc[0])
         self._ended = trunc
@@ -331,7 +381,9 @@ class PromotionBanditEnv(_PromotionEnv):
     Mandania et al. (2025), Journal of Service Research: BG/BB groups, promotions, business
     rules; see the ``mandania2025_ferry`` preset for every assumption. ``info`` carries the
     true expected reward of every arm (``"expected_rewards"``), the best arm and the regret
-    of the pulled arm, so regret is measured exactly.
+    of the pulled arm, so regret is measured exactly. With ``drift_sd > 0`` these are the
+    means in force for that pull (the drift moves them between pulls); after ``reset`` they
+    are the first pull's.
 
     ## Version History
 
@@ -339,7 +391,9 @@ class PromotionBanditEnv(_PromotionEnv):
     """
 
     def _info(self, action: Any, rejected: bool) -> dict[str, Any]:
-        exp = self._setup.expected_rewards
+        # After reset: the means of the first pull; after a step: the means that pull had
+        # (with drift_sd > 0 they move between pulls).
+        exp = self._means
         best = int(np.argmax(exp))
         info = {"expected_rewards": exp.copy(), "best_arm": best}
         if action is not None:
@@ -376,7 +430,12 @@ class PromotionCampaignEnv(_PromotionEnv):
     ## Episode End
 
     Truncated after ``horizon`` cycles (default 12). ``drift_sd > 0`` lets the true lifts
-    drift between cycles (a log random walk per segment).
+    drift between cycles: per segment, a log random walk with steps of s.d. ``drift_sd``,
+    reflected so that the lift multiplier stays in ``[1 / drift_max, drift_max]`` (default
+    2).
+
+    Observations are bounded: each count and profit lies within the largest draw the
+    kernel's Poisson sampler can make (see ``PromotionSetup._observation_bounds``).
 
     ## Calibration & References
 

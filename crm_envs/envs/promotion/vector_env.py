@@ -32,16 +32,17 @@ class PromotionBanditVectorEnv(NumbaVectorEnv):
         rule: int = 3,
         horizon: int = 200,
         drift_sd: float = 0.0,
+        drift_max: float = 2.0,
         reward_scale: float = 1e-3,
         on_violation: str = "reject",
     ) -> None:
         self._setup = PromotionSetup(preset, params, self._campaign, segment, rule, horizon,
-                                     drift_sd, reward_scale, on_violation)  # fmt: skip
+                                     drift_sd, drift_max, reward_scale, on_violation)  # fmt: skip
         super().__init__(
             num_envs, self._setup.observation_space, self._setup.action_space, kernels.INT_WIDTH
         )
         j = len(self._setup.segments)
-        self._fstate = np.ones((self.num_envs, j))
+        self._fstate = np.zeros((self.num_envs, j))
         self._kobs = np.zeros((self.num_envs, 2 * j), dtype=np.float32)
 
     @property
@@ -67,6 +68,8 @@ class PromotionBanditVectorEnv(NumbaVectorEnv):
 
     def _step_envs(self, actions: Any) -> dict[str, Any]:
         arms, rejected = self._setup.arms(actions, self.num_envs)
+        if not self._setup.campaign:  # the means each copy's pull has, before the drift
+            self._means = self._setup.expected_rewards_now(self._fstate)
         kernels.promo_step(self._setup.kp, self._fstate, self._state, arms, self._kobs,
                            self._rew, self._term, self._trunc)  # fmt: skip
         self._publish()
@@ -79,10 +82,13 @@ class PromotionBanditVectorEnv(NumbaVectorEnv):
             self._obs = np.zeros(self.num_envs, dtype=np.int64)
 
     def _info(self, actions: Any, rejected: np.ndarray) -> dict[str, Any]:
-        exp = self._setup.expected_rewards
-        info: dict[str, Any] = {"best_arm": np.full(self.num_envs, int(np.argmax(exp)))}
+        # As in the single env: the means of the pull just made, or after reset of the first.
+        exp = self._setup.expected_rewards_now(self._fstate) if actions is None else self._means
+        best = np.argmax(exp, axis=1)
+        info: dict[str, Any] = {"expected_rewards": np.array(exp), "best_arm": best}
         if actions is not None:
-            info["regret"] = exp.max() - exp[np.asarray(actions)]
+            rows = np.arange(self.num_envs)
+            info["regret"] = exp[rows, best] - exp[rows, np.asarray(actions)]
         return info
 
 

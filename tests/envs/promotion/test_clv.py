@@ -112,3 +112,23 @@ def test_bad_parameters_raise():
         GammaGamma(1, -1, 1)
     with pytest.raises(ValueError, match="only 0 and 1"):
         rfm_summary(np.array([[0, 2]]))
+
+
+def test_fits_refuse_data_they_cannot_fit():
+    # Issue 13: fit_bgbb without customers returned its starting values as if fitted, and
+    # fit_gamma_gamma on empty or NaN data blamed a parameter v.
+    empty = RFMSummary(x=[1], t_x=[1], n=[6], count=[0.0])
+    with pytest.raises(ValueError, match="fit_bgbb needs at least one customer"):
+        fit_bgbb(empty)
+    with pytest.raises(TypeError, match="summary must be an RFMSummary"):
+        fit_bgbb(np.zeros((3, 6)))
+    with pytest.raises(ValueError, match="at least one customer"):
+        fit_gamma_gamma([], [])
+    with pytest.raises(ValueError, match=r"m_x must be finite, found nan at index \(1,\)"):
+        fit_gamma_gamma([1, 2], [10.0, np.nan])
+    with pytest.raises(ValueError, match="one entry per customer"):
+        fit_gamma_gamma([1, 2], [10.0])
+    with pytest.raises(ValueError, match="customer 0 has x = 0"):
+        fit_gamma_gamma([0, 2], [10.0, 12.0])
+    with pytest.raises(ValueError, match="customer 1 has m_x = -3"):
+        fit_gamma_gamma([1, 2], [10.0, -3.0])

@@ -128,3 +128,80 @@ def test_reference_actions_are_the_exact_optima():
     bandit = gym.make_vec("crm_envs/PromotionBandit-v0", num_envs=2,
                           vectorization_mode="vector_entry_point")  # fmt: skip
     assert bandit.unwrapped.reference_action(None).tolist() == [5, 5]
+
+
+def _expected_rewards_by_segment(setup, log_drift):
+    """Rule-3 expected reward of every arm, summed segment by segment with scaled lifts."""
+    m = setup.model
+    out = np.zeros(setup.n_arms)
+    for j, (g, c) in enumerate(setup.segments):
+        table = m.uplift_per_member(m.lift * np.exp(log_drift[j]))[g, c].ravel()
+        out[1:] += table * m.members[g, c]
+    return out * setup.kp.reward_scale
+
+
+@pytest.mark.parametrize("drift_sd", [0.3, 2.0, 50.0])
+def test_drift_is_bounded_and_regret_uses_the_current_means(drift_sd):
+    # Issue 13: the drift was an unbounded walk (inf rewards at drift_sd=2, or a lift stuck
+    # at 0) and regret came from the drift-free means.
+    env = PromotionBanditEnv(drift_sd=drift_sd, drift_max=3.0, horizon=60)
+    _, info = env.reset(seed=4)
+    setup = env.setup
+    moved = False
+    for t in range(60):
+        log_drift = env._fstate[0].copy()
+        assert np.all(np.abs(log_drift) <= np.log(3.0) + 1e-12)
+        want = _expected_rewards_by_segment(setup, log_drift)
+        _, reward, _, _, info = env.step(t % setup.n_arms)
+        assert np.isfinite(reward)
+        np.testing.assert_allclose(info["expected_rewards"], want, rtol=1e-9, atol=1e-9)
+        assert info["regret"] == pytest.approx(want.max() - want[t % setup.n_arms], abs=1e-9)
+        moved |= not np.allclose(want, setup.expected_rewards)
+    assert moved
+
+
+def test_vector_bandit_regret_equals_single_envs_with_drift():
+    vec = PromotionBanditVectorEnv(3, drift_sd=0.5, horizon=10)
+    vec.reset(seed=7)
+    singles = [PromotionBanditEnv(drift_sd=0.5, horizon=10) for _ in range(3)]
+    for i, e in enumerate(singles):
+        e.reset(seed=7 + i)
+    for t in range(8):
+        arms = np.array([t, 2 * t % 21, 20 - t])
+        _, _, _, _, info = vec.step(arms)
+        for i, e in enumerate(singles):
+            _, _, _, _, one = e.step(int(arms[i]))
+            assert info["regret"][i] == pytest.approx(one["regret"], abs=1e-12)
+            np.testing.assert_allclose(info["expected_rewards"][i], one["expected_rewards"])
+
+
+@pytest.mark.parametrize(
+    "make,error,match",
+    [
+        (lambda: PromotionCampaignEnv(segment=(0, 0)), ValueError, "bandit only"),
+        (lambda: PromotionCampaignEnv(rule=True), TypeError, "rule must be an integer"),
+        (lambda: PromotionBanditEnv(segment=3), TypeError, "segment must be a"),
+        (lambda: PromotionBanditEnv(drift_max=1.0), ValueError, "drift_max must lie in"),
+        (lambda: PromotionBanditEnv(drift_sd=float("inf")), ValueError, "drift_sd must be"),
+    ],
+)
+def test_kwargs_are_not_ignored_or_coerced(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+def test_campaign_observations_stay_in_finite_bounds():
+    env = gym.make_vec(
+        "crm_envs/PromotionCampaign-v0",
+        num_envs=64,
+        vectorization_mode="vector_entry_point",
+        drift_sd=1.0,
+        horizon=50,
+    )
+    space = env.single_observation_space
+    assert np.all(np.isfinite(space.low)) and np.all(np.isfinite(space.high))
+    obs, _ = env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        assert np.all((obs >= space.low) & (obs <= space.high))
+        obs, *_ = env.step(rng.integers(0, 21, (64, 42)))
