@@ -186,9 +186,10 @@ class CustomerJourneyParams:
             rp = check_array("region_probs", self.region_probs, shape=(k,))
             check_prob_vector("region_probs", rp)
             set_(self, "region_probs", tuple(float(x) for x in rp))
-        r0, c0 = (int(v) for v in self.start_cell)
-        check_int("start_cell[0]", r0, low=0, high=self.n_rows - 1)
-        check_int("start_cell[1]", c0, low=0, high=self.n_cols - 1)
+        if not isinstance(self.start_cell, (tuple, list)) or len(self.start_cell) != 2:
+            raise TypeError(f"start_cell must be a (row, col) pair, got {self.start_cell!r}")
+        r0 = check_int("start_cell[0]", self.start_cell[0], low=0, high=self.n_rows - 1)
+        c0 = check_int("start_cell[1]", self.start_cell[1], low=0, high=self.n_cols - 1)
         if layout[r0][c0] in "SX":
             raise ValueError(f"start_cell {(r0, c0)} is a terminal cell; choose a touchpoint")
         set_(self, "start_cell", (r0, c0))

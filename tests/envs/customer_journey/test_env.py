@@ -221,3 +221,20 @@ def test_plot_policy_draws_one_arrow_per_touchpoint():
     assert len(ax.texts) - 2 * 75 == n_touch  # annotations with arrows
     with pytest.raises(ValueError, match="grid's shape"):
         plot_policy(values[:, :3], policy)
+
+
+@pytest.mark.parametrize(
+    "start_cell,error,match",
+    [
+        ((0.7, 0), TypeError, r"start_cell\[0\] must be an integer, got 0.7"),
+        ((0, "1"), TypeError, r"start_cell\[1\] must be an integer"),
+        ((0, 0, 0), TypeError, r"start_cell must be a \(row, col\) pair"),
+        (0, TypeError, r"start_cell must be a \(row, col\) pair"),
+    ],
+)
+def test_start_cell_is_never_truncated(start_cell, error, match):
+    # Issue 13: (0.7, 0) silently became (0, 0).
+    fields = {f.name: getattr(P, f.name) for f in dataclasses.fields(P)}
+    fields.update(start_cell=start_cell)
+    with pytest.raises(error, match=match):
+        CustomerJourneyParams(**fields)
