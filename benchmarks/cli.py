@@ -20,14 +20,19 @@ Commands:
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 from tqdm.auto import tqdm
 
 import crm_envs  # noqa: F401  (registers the ids)
+from benchmarks.harness import AGENTS, SEED_MAX, SUITES, ResultsFileError, closest
+from benchmarks.sb3_runner import ALGOS
 from crm_envs.registration import ENV_INFO
 
 __all__ = ["REFERENCE_EPISODES", "envs_table", "main", "random_rollout"]
@@ -185,18 +190,29 @@ def _cmd_portfolio(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from benchmarks.harness import plan_runs, run_benchmark
+    from benchmarks.harness import load_results, row_status, run_benchmark
     from benchmarks.report import write_report
 
-    runs = plan_runs(args.suite, args.seeds, args.envs, args.agents, args.eval_episodes)
+    runs = args.runs  # planned (and checked) while parsing
     rows = run_benchmark(runs, args.out, jobs=args.jobs, backend=args.backend,
                          ray_address=args.ray_address, progress_bar=not args.quiet)  # fmt: skip
-    failed = [r for r in rows if r.get("error")]
+    status = {_run_key(r): row_status(r) for r in load_results(args.out)}
+    mine = {_run_key(r) for r in rows}
+    failed = sum(row_status(r) == "failed" for r in rows)
+    skipped = sum(row_status(r) == "skipped" for r in rows)
+    already = sum(r.key in status and r.key not in mine for r in runs)
+    elsewhere = sum(r.key not in status for r in runs)
     report = write_report(args.out)
-    print(f"{len(rows)} runs done ({len(failed)} failed), {len(runs) - len(rows)} already in "
-          f"{args.out}; report: {report}")  # fmt: skip
+    print(f"{len(rows)} runs done ({failed} failed, {skipped} skipped: the agent does not fit "
+          f"the env), {already} already in {args.out}"
+          + (f", {elsewhere} being run by another process" if elsewhere else "")
+          + f"; report: {report}")  # fmt: skip
     print(report.read_text())
     return 0
+
+
+def _run_key(row: dict) -> tuple:
+    return (row["env_id"], row["agent"], row["seed"], row["budget"])
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -213,6 +229,121 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- argument types
+def _int_in(low: int, high: int | None = None, why: str = "") -> Callable[[str], int]:
+    """An argparse ``type``: an integer in [low, high]."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            bound = f">= {low}" if high is None else f"in [{low}, {high}]"
+            raise argparse.ArgumentTypeError(f"must be {bound}{why}, got {value}")
+        return value
+
+    return parse
+
+
+_COUNT = _int_in(1)
+_SEED = _int_in(0, SEED_MAX)
+_EPISODES = _int_in(2, why=" (a standard error needs two episodes)")
+
+
+def _one_of(options: Sequence[str], what: str) -> Callable[[str], str]:
+    """An argparse ``type``: one of ``options``; an unknown name gets the closest ones."""
+
+    def parse(text: str) -> str:
+        if text not in options:
+            raise argparse.ArgumentTypeError(f"unknown {what} {text!r}; {closest(text, options)}")
+        return text
+
+    return parse
+
+
+def _env_id(text: str) -> str:
+    """An argparse ``type``: a registered crm_envs id."""
+    known = [i.env_id for i in ENV_INFO]
+    if text not in known:
+        raise argparse.ArgumentTypeError(
+            f"unknown env id {text!r}; {closest(text, known)} (`crm-bench envs` lists them)"
+        )
+    return text
+
+
+def _agent(text: str) -> str:
+    """An argparse ``type``: an agent of the harness."""
+    if text not in AGENTS:
+        raise argparse.ArgumentTypeError(f"unknown agent {text!r}; {closest(text, AGENTS)}")
+    return text
+
+
+def _writable_dir(path: Path) -> Path:
+    """The nearest existing folder of ``path``; an error unless it is a writable folder."""
+    base = path
+    while not base.exists() and base != base.parent:
+        base = base.parent
+    if not base.is_dir():
+        raise argparse.ArgumentTypeError(f"{path}: {base} is a file, not a folder")
+    if not os.access(base, os.W_OK):
+        raise argparse.ArgumentTypeError(f"{path}: the folder {base} is not writable")
+    return base
+
+
+def _out_dir(text: str) -> str:
+    """An argparse ``type``: a results folder to create or reuse (not a file)."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file; give a folder for the results")
+    _writable_dir(path)
+    return text
+
+
+def _results_dir(text: str) -> str:
+    """An argparse ``type``: a folder holding ``results.jsonl``."""
+    from benchmarks.harness import RESULTS
+
+    path = Path(text)
+    if not path.is_dir():
+        what = "is not a folder" if path.exists() else "does not exist"
+        raise argparse.ArgumentTypeError(
+            f"{text} {what}; give the --out folder of a `crm-bench run`"
+        )
+    if not (path / RESULTS).is_file():
+        raise argparse.ArgumentTypeError(
+            f"no {RESULTS} in {text}: run `crm-bench run --out {text}` first"
+        )
+    return text
+
+
+def _out_file(text: str) -> str:
+    """An argparse ``type``: a file to write, in an existing writable folder."""
+    path = Path(text)
+    if not text or path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder; give a file name")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"the folder {path.parent} of {text} does not exist; create it first"
+        )
+    _writable_dir(path.parent)
+    return text
+
+
+def _plot_file(text: str) -> str:
+    """An argparse ``type``: "" (no plot) or an image file matplotlib can write."""
+    if text == "":
+        return text
+    from benchmarks.portfolio import check_plot_path
+
+    try:
+        check_plot_path(_out_file(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+# --------------------------------------------------------------------------- parser
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crm-bench", description="Benchmarks, catalogue and speed of the crm_envs suite."
@@ -222,77 +353,116 @@ def _parser() -> argparse.ArgumentParser:
     p_envs.set_defaults(func=_cmd_envs)
 
     p_rand = sub.add_parser("random", help="random-agent rollout on every env")
-    p_rand.add_argument("--envs", nargs="+", metavar="ID", help="ids (default: all)")
-    p_rand.add_argument("--episodes", type=int, default=1000)
-    p_rand.add_argument("--seed", type=int, default=0)
+    p_rand.add_argument("--envs", nargs="+", metavar="ID", type=_env_id, help="ids (default: all)")
+    p_rand.add_argument("--episodes", type=_EPISODES, default=1000)
+    p_rand.add_argument("--seed", type=_SEED, default=0)
     p_rand.add_argument("--quiet", action="store_true", help="no progress bars")
     p_rand.set_defaults(func=_cmd_random)
 
     p_run = sub.add_parser("run", help="the benchmark: agents x envs x seeds, scored")
-    p_run.add_argument("--suite", default="quick", choices=["quick", "standard"])
-    p_run.add_argument("--envs", nargs="+", metavar="ID")
-    p_run.add_argument("--agents", nargs="+", metavar="NAME")
-    p_run.add_argument("--seeds", type=int, default=2)
-    p_run.add_argument("--eval-episodes", type=int, default=200)
-    p_run.add_argument("--jobs", type=int, default=2)
-    p_run.add_argument("--backend", default="local", choices=["local", "ray"])
-    p_run.add_argument("--ray-address", default=None)
-    p_run.add_argument("--out", default="results")
+    p_run.add_argument("--suite", default="quick", type=_one_of(sorted(SUITES), "suite"),
+                       metavar="{" + ",".join(sorted(SUITES)) + "}")  # fmt: skip
+    p_run.add_argument("--envs", nargs="+", metavar="ID", type=_env_id)
+    p_run.add_argument("--agents", nargs="+", metavar="NAME", type=_agent)
+    p_run.add_argument("--seeds", type=_int_in(1, SEED_MAX + 1), default=2)
+    p_run.add_argument("--eval-episodes", type=_EPISODES, default=200)
+    p_run.add_argument("--jobs", type=_COUNT, default=2)
+    p_run.add_argument("--backend", default="local", type=_one_of(["local", "ray"], "backend"),
+                       metavar="{local,ray}")  # fmt: skip
+    p_run.add_argument("--ray-address", default=None, help="a Ray cluster (with --backend ray)")
+    p_run.add_argument("--out", default="results", type=_out_dir, help="results folder")
     p_run.add_argument("--quiet", action="store_true", help="no progress bars")
-    p_run.set_defaults(func=_cmd_run)
+    p_run.set_defaults(func=_cmd_run, check=_check_run)
 
     p_rep = sub.add_parser("report", help="Markdown report and plots of a results folder")
-    p_rep.add_argument("dir")
+    p_rep.add_argument("dir", type=_results_dir)
     p_rep.set_defaults(func=_cmd_report)
 
     p_rp = sub.add_parser("reproduce", help="each paper's published numbers, recomputed")
-    p_rp.add_argument("--out", default="REPRODUCTION.md")
+    p_rp.add_argument("--out", default="REPRODUCTION.md", type=_out_file)
     p_rp.set_defaults(func=_cmd_reproduce)
 
     p_sb3 = sub.add_parser("sb3", help="train a Stable-Baselines3 agent and score it")
-    p_sb3.add_argument("--envs", nargs="+", metavar="ID", default=["crm_envs/ROIAllocation-v0"])
-    p_sb3.add_argument("--algo", default="PPO", choices=["PPO", "A2C", "SAC", "TD3", "DQN"])
-    p_sb3.add_argument("--timesteps", type=int, default=30_000)
-    p_sb3.add_argument("--seed", type=int, default=0)
-    p_sb3.add_argument("--eval-episodes", type=int, default=200)
+    p_sb3.add_argument("--envs", nargs="+", metavar="ID", type=_env_id,
+                       default=["crm_envs/ROIAllocation-v0"])  # fmt: skip
+    p_sb3.add_argument("--algo", default="PPO", type=_one_of(ALGOS, "algorithm"),
+                       metavar="{" + ",".join(ALGOS) + "}")  # fmt: skip
+    p_sb3.add_argument("--timesteps", type=_COUNT, default=30_000)
+    p_sb3.add_argument("--seed", type=_SEED, default=0)
+    p_sb3.add_argument("--eval-episodes", type=_EPISODES, default=200)
     p_sb3.add_argument("--quiet", action="store_true", help="no progress bars")
-    p_sb3.set_defaults(func=_cmd_sb3)
+    p_sb3.set_defaults(func=_cmd_sb3, check=_check_sb3)
 
     p_as = sub.add_parser("agents-speed", help="numba agents vs references, same run")
-    p_as.add_argument("--journeys", type=int, default=50_000)
-    p_as.add_argument("--states", type=int, default=1000)
-    p_as.add_argument("--actions", type=int, default=5)
+    p_as.add_argument("--journeys", type=_COUNT, default=50_000)
+    p_as.add_argument("--states", type=_COUNT, default=1000)
+    p_as.add_argument("--actions", type=_COUNT, default=5)
     p_as.set_defaults(func=_cmd_agents_speed)
 
     p_pf = sub.add_parser("portfolio", help="B2B customer-base DCV/VOL analysis, timed")
-    p_pf.add_argument("--customers", type=int, default=10_000, help="customers (10,000)")
-    p_pf.add_argument("--sims", type=int, default=100, help="sequences per policy (100)")
-    p_pf.add_argument("--horizon", type=int, default=60, help="months per sequence (60)")
-    p_pf.add_argument("--plot", default="", help="save the DCV-VOL map to this PNG")
+    p_pf.add_argument("--customers", type=_COUNT, default=10_000, help="customers (10,000)")
+    p_pf.add_argument("--sims", type=_int_in(2), default=100, help="sequences per policy (100)")
+    p_pf.add_argument("--horizon", type=_COUNT, default=60, help="months per sequence (60)")
+    p_pf.add_argument("--plot", default="", type=_plot_file,
+                      help="save the DCV-VOL map to this image (.png)")  # fmt: skip
     p_pf.set_defaults(func=_cmd_portfolio)
 
     p_tp = sub.add_parser("throughput", help="steps/s vs CartPole, single and vectorised")
-    p_tp.add_argument("--envs", nargs="+", metavar="ID", help="ids (default: all)")
-    p_tp.add_argument("--sizes", nargs="+", type=int, default=[1, 1024, 65536])
-    p_tp.add_argument("--single-steps", type=int, default=20_000)
-    p_tp.add_argument("--vector-env-steps", type=int, default=4_000_000)
-    p_tp.add_argument("--repeats", type=int, default=5)
-    p_tp.add_argument("--out", help="also write the Markdown table to this file")
+    p_tp.add_argument("--envs", nargs="+", metavar="ID", type=_env_id, help="ids (default: all)")
+    p_tp.add_argument("--sizes", nargs="+", type=_COUNT, default=[1, 1024, 65536])
+    p_tp.add_argument("--single-steps", type=_COUNT, default=20_000)
+    p_tp.add_argument("--vector-env-steps", type=_COUNT, default=4_000_000)
+    p_tp.add_argument("--repeats", type=_COUNT, default=5)
+    p_tp.add_argument("--out", type=_out_file, help="also write the Markdown table to this file")
     p_tp.add_argument("--quiet", action="store_true", help="no progress bars")
     p_tp.set_defaults(func=_cmd_throughput)
+    for p in (p_envs, p_rand, p_run, p_rep, p_rp, p_sb3, p_as, p_pf, p_tp):
+        p.set_defaults(parser=p)
     return parser
 
 
+def _check_run(args: argparse.Namespace) -> str | None:
+    """Checks of ``crm-bench run`` across arguments; plans the runs into ``args.runs``."""
+    from benchmarks.harness import plan_runs
+
+    if args.backend == "ray" and importlib.util.find_spec("ray") is None:
+        return "--backend ray needs Ray: pip install 'crm_envs[ray]'"
+    if args.ray_address is not None and args.backend != "ray":
+        return f"--ray-address {args.ray_address} needs --backend ray (the backend is local)"
+    try:
+        args.runs = plan_runs(args.suite, args.seeds, args.envs, args.agents, args.eval_episodes)
+    except ValueError as exc:
+        return f"{exc} (--suite, --envs, --agents)"
+    return None
+
+
+def _check_sb3(args: argparse.Namespace) -> str | None:
+    """``crm-bench sb3``: every env must fit the algorithm's spaces."""
+    from benchmarks.harness import unsupported
+
+    for env_id in args.envs:
+        reason = unsupported(gym.make(env_id), args.algo.lower())
+        if reason is not None:
+            return f"--algo {args.algo} cannot train on {env_id}: {reason}"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``crm-bench`` with ``argv`` (default: the process arguments)."""
+    """Run ``crm-bench`` with ``argv`` (default: the process arguments).
+
+    Bad arguments are usage errors (exit code 2) found before anything is computed; a
+    results file that cannot be read ends with its message and exit code 1.
+    """
     args = _parser().parse_args(argv)
-    for name in ("episodes", "single_steps", "vector_env_steps", "repeats", "timesteps",
-                 "eval_episodes", "journeys", "states", "actions", "seeds", "jobs"):  # fmt: skip
-        if getattr(args, name, 1) is not None and getattr(args, name, 1) < 1:
-            _parser().error(f"--{name.replace('_', '-')} must be >= 1")
-    if getattr(args, "sizes", None) and min(args.sizes) < 1:
-        _parser().error("--sizes must be >= 1")
-    return int(args.func(args))
+    check = getattr(args, "check", None)
+    message = check(args) if check is not None else None
+    if message is not None:
+        args.parser.error(message)
+    try:
+        return int(args.func(args))
+    except ResultsFileError as exc:
+        print(f"crm-bench {args.command}: error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

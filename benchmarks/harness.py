@@ -737,6 +737,16 @@ def _env_ids() -> set[str]:
 
 
 # --------------------------------------------------------------------------- running
+def _still_skipped(row: dict[str, Any]) -> bool:
+    """Whether a skipped row's agent still does not fit its env (then it is not rerun)."""
+    if row_status(row) != "skipped" or row["agent"] not in SPACES:
+        return False
+    try:
+        return unsupported(gym.make(row["env_id"]), row["agent"]) is not None
+    except Exception:  # the env cannot be made any more: let the run record why
+        return False
+
+
 def run_benchmark(
     runs: list[Run],
     out: str | Path,
@@ -746,6 +756,9 @@ def run_benchmark(
     progress_bar: bool = True,
 ) -> list[dict]:
     """Run everything not yet done, appending a row to ``out/results.jsonl`` per finished run.
+
+    Done: the run has a success row, or a skipped row and its agent still does not fit the
+    env. Failed runs are retried.
 
     Each run is claimed before it starts (see the module docstring), so concurrent calls on
     one folder share the work instead of repeating it; a run another live process holds is
@@ -775,7 +788,7 @@ def run_benchmark(
     if out.exists() and not out.is_dir():
         raise ValueError(f"out must be a folder, but {out} is a file; choose another --out")
     out.mkdir(parents=True, exist_ok=True)
-    done = {_key(r) for r in read_rows(out) if row_status(r) == "ok"}
+    done = {_key(r) for r in load_results(out) if row_status(r) == "ok" or _still_skipped(r)}
     todo = [r for r in runs if r.key not in done]
     written: list[dict] = []
     busy: list[str] = []

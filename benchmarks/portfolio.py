@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 import platform
 from dataclasses import dataclass
+from pathlib import Path
 
-__all__ = ["PortfolioSpeed", "format_portfolio_speed", "portfolio_speed"]
+__all__ = ["PortfolioSpeed", "check_plot_path", "format_portfolio_speed", "portfolio_speed"]
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,22 @@ def portfolio_speed(
     """Time the customer-base analysis on :func:`sample_customers` (after a warm-up).
 
     Args:
-        customers: Number of customers.
-        n_sims: Sequences per customer and policy.
-        horizon: Months per sequence.
+        customers: Number of customers (>= 1).
+        n_sims: Sequences per customer and policy (>= 2).
+        horizon: Months per sequence (>= 1).
         seed: Seed of the customers and the sequences.
-        plot: Where to save the DCV-VOL map (PNG), or "" for none.
+        plot: Where to save the DCV-VOL map (an image file, e.g. ``.png``), or "" for none.
+
+    Raises:
+        ValueError: A count below its minimum, or a ``plot`` path that cannot be written
+            (checked before anything is computed).
     """
+    for name, value, low in (("customers", customers, 1), ("n_sims", n_sims, 2),
+                             ("horizon", horizon, 1)):  # fmt: skip
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    if plot:
+        check_plot_path(plot)
     from crm_envs.envs.b2b_customer.customers import sample_customers
     from crm_envs.envs.b2b_customer.solver import portfolio
 
@@ -60,6 +71,37 @@ def portfolio_speed(
 
         plot_portfolio(result).savefig(plot, dpi=110)
     return PortfolioSpeed(customers, n_sims, horizon, result.seconds, os.cpu_count() or 1, plot)
+
+
+def check_plot_path(plot: str) -> str:
+    """Check, before any computation, that the DCV-VOL map can be saved at ``plot``.
+
+    Args:
+        plot: The image path; its suffix names the format (``.png``, ``.pdf``, ``.svg``...).
+
+    Returns:
+        ``plot``.
+
+    Raises:
+        ValueError: The folder does not exist, ``plot`` is a folder, it has no suffix or one
+            matplotlib cannot write, or matplotlib is not installed.
+    """
+    path = Path(plot)
+    if path.is_dir():
+        raise ValueError(f"plot={plot!r} is a folder; give an image file such as map.png")
+    if not path.parent.is_dir():
+        raise ValueError(f"plot={plot!r}: the folder {path.parent} does not exist; create it first")
+    try:
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError:
+        raise ValueError("plot needs matplotlib: pip install 'crm_envs[plot]'") from None
+    formats = sorted(FigureCanvasBase.get_supported_filetypes())
+    if path.suffix.lstrip(".").lower() not in formats:
+        raise ValueError(
+            f"plot={plot!r} must end in an image suffix matplotlib writes, e.g. .png; "
+            f"one of {formats}"
+        )
+    return plot
 
 
 def format_portfolio_speed(r: PortfolioSpeed) -> str:

@@ -90,9 +90,11 @@ def write_report(out: str | Path) -> Path:
              "Score: random actions = 0, reference (exact optimum where the env has one) = 1; "
              "95% confidence intervals over seeds.", ""]  # fmt: skip
     for env_id, entries in summary.items():
-        lines += [f"## {env_id}", "", "| agent | score | 95% CI | mean return | seeds | train s | "
-                  "env steps | failed |", "|---|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+        lines += [f"## {env_id}", ""]
         ran = [e for e in entries if e["seeds"] or e["failed"]]
+        if ran:
+            lines += ["| agent | score | 95% CI | mean return | seeds | train s | env steps | "
+                      "failed |", "|---|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
         for e in ran:
             ci = "n/a" if np.isnan(e["ci95"]) else f"± {e['ci95']:.3f}"
             lines.append(

@@ -94,14 +94,31 @@ def train_sb3(
 
     Returns:
         The :class:`SB3Result`.
+
+    Raises:
+        ValueError: An unknown ``algo``, a count or seed out of range (checked before
+            training).
+        TypeError: ``algo`` does not support the env's action or observation space.
     """
     import stable_baselines3 as sb3
     import torch
 
+    from benchmarks.harness import SEED_MAX, unsupported
+
     if algo not in ALGOS:
         raise ValueError(f"algo must be one of {ALGOS}, got {algo!r}")
-    torch.set_num_threads(1)
+    for name, value, low, high in (("timesteps", timesteps, 1, None), ("seed", seed, 0, SEED_MAX),
+                                   ("eval_episodes", eval_episodes, 2, None)):  # fmt: skip
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} must be an int, got {value!r}")
+        if value < low or (high is not None and value > high):
+            bound = f">= {low}" if high is None else f"in [{low}, {high}]"
+            raise ValueError(f"{name} must be {bound}, got {value}")
     env = gym.make(env_id)
+    reason = unsupported(env, algo.lower())
+    if reason is not None:
+        raise TypeError(f"algo={algo!r} cannot train on {env_id}: {reason}")
+    torch.set_num_threads(1)
     cls = getattr(sb3, algo)
     kwargs = {"n_steps": 1200, "batch_size": 120} if algo == "PPO" else {}
     model = cls("MlpPolicy", env, seed=seed, verbose=0, **kwargs)

@@ -104,3 +104,120 @@ def test_portfolio_command_times_a_small_customer_base(tmp_path):
     )  # fmt: skip
     assert res.returncode == 0, res.stderr
     assert "30 customers x 5 sequences x 12 months" in res.stdout and png.stat().st_size > 5_000
+
+
+# --------------------------------------------------------------------------- bad arguments
+@pytest.fixture
+def nothing_computes(monkeypatch):
+    """Every command's computation fails the test: bad arguments must stop before it."""
+    from benchmarks import harness, portfolio, reproduce, sb3_runner, throughput
+
+    def computed(*args, **kwargs):
+        raise AssertionError("computation started before the arguments were checked")
+
+    monkeypatch.setattr(harness, "run_benchmark", computed)
+    monkeypatch.setattr(portfolio, "portfolio_speed", computed)
+    monkeypatch.setattr(reproduce, "write_reproduction", computed)
+    monkeypatch.setattr(sb3_runner, "train_sb3", computed)
+    monkeypatch.setattr(throughput, "run_throughput", computed)
+    monkeypatch.setattr("benchmarks.cli.random_rollout", computed)
+
+
+BAD_ARGUMENTS = [
+    # (arguments, what the usage error must say)
+    ("random --envs nope", "argument --envs: unknown env id 'nope'; known: ["),
+    ("random --envs CustomerJourney-v0", "did you mean 'crm_envs/CustomerJourney-v0'?"),
+    ("random --seed -1", "argument --seed: must be in [0, 4294967295], got -1"),
+    ("random --episodes 1", "argument --episodes: must be >= 2 (a standard error"),
+    ("random --episodes many", "argument --episodes: must be an integer, got 'many'"),
+    ("run --envs crm_envs/CustomerJorney-v0", "did you mean 'crm_envs/CustomerJourney-v0'?"),
+    ("run --agents q_learnin", "argument --agents: unknown agent 'q_learnin'; did you mean "
+     "'q_learning'?"),
+    ("run --agents sac", "the 'quick' suite has no agent 'sac'; it has ["),
+    ("run --envs crm_envs/ROIAllocation-v0 --agents q_learning",
+     "the 'quick' suite has no run of agents ['q_learning'] on envs"),
+    ("run --suite quik", "argument --suite: unknown suite 'quik'; did you mean 'quick'?"),
+    ("run --seeds 0", "argument --seeds: must be in [1, 4294967296], got 0"),
+    ("run --seeds -2", "argument --seeds: must be in [1, 4294967296], got -2"),
+    ("run --seeds 1.5", "argument --seeds: must be an integer, got '1.5'"),
+    ("run --eval-episodes 1", "argument --eval-episodes: must be >= 2"),
+    ("run --jobs 0", "argument --jobs: must be >= 1, got 0"),
+    ("run --backend rey", "argument --backend: unknown backend 'rey'; did you mean 'ray'?"),
+    ("run --ray-address 10.0.0.1:6379", "--ray-address 10.0.0.1:6379 needs --backend ray"),
+    ("run --out {file}", "argument --out: {file} is a file; give a folder"),
+    ("run --out {file}/sub", "is a file, not a folder"),
+    ("report {tmp}/missing", "argument dir: {tmp}/missing does not exist"),
+    ("report {file}", "argument dir: {file} is not a folder"),
+    ("report {tmp}", "argument dir: no results.jsonl in {tmp}: run `crm-bench run --out"),
+    ("reproduce --out {tmp}/missing/R.md", "the folder {tmp}/missing of {tmp}/missing/R.md "
+     "does not exist; create it first"),
+    ("reproduce --out {tmp}", "argument --out: '{tmp}' is a folder; give a file name"),
+    ("sb3 --envs nope", "argument --envs: unknown env id 'nope'"),
+    ("sb3 --algo ppo", "argument --algo: unknown algorithm 'ppo'; did you mean 'PPO'?"),
+    ("sb3 --algo DQN --envs crm_envs/ROIAllocation-v0", "--algo DQN cannot train on "
+     "crm_envs/ROIAllocation-v0: dqn needs a Discrete action space; crm_envs/ROIAllocation-v0 "
+     "has Box"),
+    ("sb3 --algo SAC --envs crm_envs/CustomerJourney-v0", "sac needs a Box action space"),
+    ("sb3 --timesteps 0", "argument --timesteps: must be >= 1, got 0"),
+    ("sb3 --seed 4294967296", "argument --seed: must be in [0, 4294967295]"),
+    ("sb3 --eval-episodes 1", "argument --eval-episodes: must be >= 2"),
+    ("agents-speed --journeys 0", "argument --journeys: must be >= 1, got 0"),
+    ("agents-speed --states -1", "argument --states: must be >= 1, got -1"),
+    ("agents-speed --actions x", "argument --actions: must be an integer, got 'x'"),
+    ("portfolio --customers 0", "argument --customers: must be >= 1, got 0"),
+    ("portfolio --customers -5", "argument --customers: must be >= 1, got -5"),
+    ("portfolio --sims 1", "argument --sims: must be >= 2, got 1"),
+    ("portfolio --horizon 0", "argument --horizon: must be >= 1, got 0"),
+    ("portfolio --plot {tmp}/missing/map.png", "the folder {tmp}/missing of "
+     "{tmp}/missing/map.png does not exist; create it first"),
+    ("portfolio --plot {tmp}/map.xyz", "must end in an image suffix matplotlib writes, e.g. .png"),
+    ("portfolio --plot {tmp}/map", "must end in an image suffix matplotlib writes"),
+    ("throughput --envs nope", "argument --envs: unknown env id 'nope'"),
+    ("throughput --sizes 4 -1", "argument --sizes: must be >= 1, got -1"),
+    ("throughput --single-steps 0", "argument --single-steps: must be >= 1, got 0"),
+    ("throughput --vector-env-steps 0", "argument --vector-env-steps: must be >= 1, got 0"),
+    ("throughput --repeats 0", "argument --repeats: must be >= 1, got 0"),
+    ("throughput --out {tmp}/missing/t.md", "the folder {tmp}/missing of {tmp}/missing/t.md"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("argv", "message"), BAD_ARGUMENTS)
+def test_bad_arguments_are_usage_errors_before_any_computation(
+    argv, message, tmp_path, capsys, nothing_computes
+):
+    file = tmp_path / "a_file.txt"
+    file.write_text("x")
+    names = {"tmp": tmp_path, "file": file}
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv.format(**names).split())
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2, err
+    command = argv.split()[0]
+    assert err.startswith(f"usage: crm-bench {command}"), err
+    assert f"crm-bench {command}: error: " in err
+    assert message.format(**names) in err.replace("\n", " ")
+    assert "Traceback" not in err
+
+
+def test_a_corrupt_results_file_ends_with_its_message_not_a_traceback(tmp_path, capsys):
+    (tmp_path / "results.jsonl").write_text('{"broken\n{"env_id": "x"}\n')
+    assert main(["report", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "crm-bench report: error: " in err and "results.jsonl, line 1" in err
+
+
+def test_run_reports_skipped_agents_and_a_rerun_runs_nothing(tmp_path, capsys, monkeypatch):
+    from benchmarks import harness
+
+    # An agent of the suite that turns out not to fit its env is skipped, with the reason.
+    monkeypatch.setitem(harness.SPACES, "random", ((harness.gym.spaces.Box,), None))
+    argv = ["run", "--envs", "crm_envs/PromotionBandit-v0", "--agents", "random",
+            "--seeds", "1", "--eval-episodes", "5", "--jobs", "1", "--quiet",
+            "--out", str(tmp_path)]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("1 runs done (0 failed, 1 skipped: the agent does not fit the env), 0 ")
+    assert "random skipped (1 runs): random needs a Box action space; " in out
+    assert "| agent | score |" not in out  # no table of scores without a scored run
+    assert main(argv) == 0
+    assert capsys.readouterr().out.startswith("0 runs done (0 failed, 0 skipped")

@@ -218,11 +218,11 @@ def test_an_agent_that_does_not_fit_the_spaces_is_skipped_with_its_reason(tmp_pa
         "q_learning needs a Discrete action space; crm_envs/ROIAllocation-v0 has Box"
     )
     assert "score" not in row
-    written = run_benchmark(
-        [Run("crm_envs/ROIAllocation-v0", "q_learning", 0, 1000, 10),
-         Run("crm_envs/ROIAllocation-v0", "random", 0, 0, 10)], tmp_path, progress_bar=False,
-    )  # fmt: skip
+    runs = [Run("crm_envs/ROIAllocation-v0", "q_learning", 0, 1000, 10),
+            Run("crm_envs/ROIAllocation-v0", "random", 0, 0, 10)]  # fmt: skip
+    written = run_benchmark(runs, tmp_path, progress_bar=False)
     assert [harness.row_status(r) for r in written] == ["skipped", "ok"]
+    assert run_benchmark(runs, tmp_path, progress_bar=False) == []  # a skip is not redone
     report = write_report(tmp_path).read_text()
     assert "q_learning skipped (1 runs): q_learning needs a Discrete action space" in report
     assert "| q_learning |" not in report  # not a table row with a score
