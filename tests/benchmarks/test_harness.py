@@ -270,6 +270,14 @@ def test_concurrent_writers_run_each_run_once(tmp_path):
     assert json.loads((tmp_path / "claims.json").read_text()) == {}  # all claims released
 
 
+def test_parallel_workers_claim_and_record_every_run_once(tmp_path):
+    runs = [Run(JOURNEY, "random", s, 0, 5) for s in range(3)]
+    written = run_benchmark(runs, tmp_path, jobs=2, progress_bar=False)
+    assert sorted((r["seed"], r["error"]) for r in written) == [(0, None), (1, None), (2, None)]
+    assert sorted(r["seed"] for r in read_rows(tmp_path)) == [0, 1, 2]
+    assert json.loads((tmp_path / "claims.json").read_text()) == {}
+
+
 def test_a_claim_of_a_live_process_is_respected_and_a_dead_ones_taken_over(tmp_path, monkeypatch):
     _cheap(monkeypatch)
     runs = [Run(JOURNEY, "slow", s, 0, 5) for s in (0, 1)]
