@@ -26,8 +26,16 @@ import numpy as np
 from numpy.typing import NDArray
 from tqdm.auto import tqdm
 
-from agents.common import SavableAgent, config_from_kwargs
-from crm_envs.core.params import check_int, check_prob, check_scalar
+from agents.common import (
+    SavableAgent,
+    check_bool,
+    check_env,
+    check_field,
+    check_learn_args,
+    check_seed,
+    config_from_kwargs,
+)
+from crm_envs.core.params import check_array, check_choice, check_int, check_prob, check_scalar
 
 __all__ = [
     "UCB1",
@@ -49,11 +57,15 @@ __all__ = [
 class EpsilonGreedyConfig:
     """Configuration of :class:`EpsilonGreedy`.
 
+    Every config of this module checks its fields when built: a wrong type raises
+    ``TypeError``; NaN, an infinity or a value outside the stated range raises ``ValueError``.
+
     Attributes:
         epsilon: Probability of pulling a uniformly random arm, in [0, 1].
         alpha: Constant step size in (0, 1], or None for sample averages.
-        initial: Initial estimate of every arm (None = 0 for all).
-        seed: Seed of the exploration and of the env's first reset.
+        initial: Initial estimate of every arm: finite numbers, one per arm (any sequence or
+            array; stored as a tuple), or None for 0 everywhere.
+        seed: Seed in [0, 2**32 - 1] of the exploration and of the env's first reset.
     """
 
     epsilon: float = 0.1
@@ -61,20 +73,33 @@ class EpsilonGreedyConfig:
     initial: tuple[float, ...] | None = None
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        check_field(self, "epsilon", check_prob)
+        check_field(self, "alpha", _check_alpha)
+        if self.initial is not None:
+            values = check_array("initial", self.initial, shape=(None,))
+            object.__setattr__(self, "initial", tuple(float(x) for x in values))
+        check_field(self, "seed", check_seed)
+
 
 @dataclass(frozen=True)
 class UCB1Config:
     """Configuration of :class:`UCB1`.
 
     Attributes:
-        scale: Range of the rewards (UCB1's bound assumes [0, 1]), > 0.
-        c: Multiplier of the exploration bonus (1 = UCB1), >= 0.
-        seed: Seed of the env's first reset.
+        scale: Range of the rewards (UCB1's bound assumes [0, 1]), finite and > 0.
+        c: Multiplier of the exploration bonus (1 = UCB1), finite and >= 0.
+        seed: Seed in [0, 2**32 - 1] of the env's first reset.
     """
 
     scale: float = 1.0
     c: float = 1.0
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_field(self, "scale", check_scalar, low=0.0, low_open=True)
+        check_field(self, "c", check_scalar, low=0.0)
+        check_field(self, "seed", check_seed)
 
 
 @dataclass(frozen=True)
@@ -83,11 +108,12 @@ class ThompsonConfig:
 
     Attributes:
         model: ``"gaussian"`` or ``"bernoulli"``.
-        sigma: Gaussian model: noise standard deviation of a reward (> 0).
-        prior_mean: Gaussian model: prior mean of every arm.
-        prior_sd: Gaussian model: prior standard deviation (> 0).
-        scale: Bernoulli model: upper end of the reward range (> 0).
-        seed: Seed of the posterior draws and of the env's first reset.
+        sigma: Gaussian model: noise standard deviation of a reward, in [1e-150, 1e150] (the
+            posterior works with ``1 / sigma**2``, which must be a finite nonzero float).
+        prior_mean: Gaussian model: prior mean of every arm (finite).
+        prior_sd: Gaussian model: prior standard deviation, in [1e-150, 1e150] (as sigma).
+        scale: Bernoulli model: upper end of the reward range, finite and > 0.
+        seed: Seed in [0, 2**32 - 1] of the posterior draws and of the env's first reset.
     """
 
     model: str = "gaussian"
@@ -97,20 +123,35 @@ class ThompsonConfig:
     scale: float = 1.0
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.model, str):
+            raise TypeError(f"model must be 'gaussian' or 'bernoulli', got {self.model!r}")
+        check_field(self, "model", check_choice, choices=("gaussian", "bernoulli"))
+        for name in ("sigma", "prior_sd"):
+            check_field(self, name, check_scalar, low=SD_MIN, high=SD_MAX)
+        check_field(self, "prior_mean", check_scalar)
+        check_field(self, "scale", check_scalar, low=0.0, low_open=True)
+        check_field(self, "seed", check_seed)
+
 
 @dataclass(frozen=True)
 class GradientBanditConfig:
     """Configuration of :class:`GradientBandit`.
 
     Attributes:
-        alpha: Step size of the preferences, > 0.
-        baseline: Subtract the running average reward.
-        seed: Seed of the arm draws and of the env's first reset.
+        alpha: Step size of the preferences, finite and > 0.
+        baseline: Subtract the running average reward (True or False).
+        seed: Seed in [0, 2**32 - 1] of the arm draws and of the env's first reset.
     """
 
     alpha: float = 0.1
     baseline: bool = True
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_field(self, "alpha", check_scalar, low=0.0, low_open=True)
+        check_field(self, "baseline", check_bool)
+        check_field(self, "seed", check_seed)
 
 
 @dataclass(frozen=True)
@@ -118,10 +159,12 @@ class CampaignLearnerConfig:
     """Configuration of :class:`CampaignLearner`.
 
     Attributes:
-        epsilon: Probability of running a random rule-abiding plan instead of the best one.
+        epsilon: Probability in [0, 1] of running a random rule-abiding plan instead of the
+            best one.
         alpha: Constant learning rate in (0, 1] of the lift estimates.
-        prior: ``"survey"`` or ``"zero"`` initial lift estimates.
-        seed: Seed of the exploration and of the env's first reset.
+        prior: ``"survey"`` or ``"zero"`` initial lift estimates (``"array"`` records that
+            :class:`CampaignLearner` was given an array of them).
+        seed: Seed in [0, 2**32 - 1] of the exploration and of the env's first reset.
     """
 
     epsilon: float = 0.1
@@ -129,10 +172,23 @@ class CampaignLearnerConfig:
     prior: str = "survey"
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        check_field(self, "epsilon", check_prob)
+        check_field(self, "alpha", check_scalar, low=0.0, high=1.0, low_open=True)
+        if not isinstance(self.prior, str):
+            raise TypeError(f"prior must be 'survey', 'zero' or an array, got {self.prior!r}")
+        check_field(self, "prior", check_choice, choices=("survey", "zero", "array"))
+        check_field(self, "seed", check_seed)
 
-def _check_alpha(alpha: float | None) -> float | None:
-    return None if alpha is None else check_scalar("alpha", alpha, low=0.0, high=1.0,
-                                                    low_open=True)  # fmt: skip
+
+#: Range of ThompsonConfig's ``sigma`` and ``prior_sd``: ``1 / sd**2`` stays a finite,
+#: nonzero float64 throughout.
+SD_MIN, SD_MAX = 1e-150, 1e150
+
+
+def _check_alpha(name: str, alpha: float | None) -> float | None:
+    return None if alpha is None else check_scalar(name, alpha, low=0.0, high=1.0,
+                                                   low_open=True)  # fmt: skip
 
 
 class _Bandit(SavableAgent):
@@ -147,6 +203,7 @@ class _Bandit(SavableAgent):
     def __init__(self, env: gym.Env, **config: Any) -> None:
         self.config = config_from_kwargs(self._config_cls, config)
         seed = self.config.seed
+        check_env(env, type(self).__name__)
         if not isinstance(env.action_space, gym.spaces.Discrete):
             raise TypeError(
                 f"{type(self).__name__} needs a Discrete action space, got {env.action_space}"
@@ -154,7 +211,7 @@ class _Bandit(SavableAgent):
         self.env = env
         self.n_arms = int(env.action_space.n)
         self.counts = np.zeros(self.n_arms)
-        self.seed = check_int("seed", seed, low=0)
+        self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.rewards: list[float] = []
         self.regrets: list[float] = []
@@ -171,7 +228,7 @@ class _Bandit(SavableAgent):
 
     def learn(self, total_timesteps: int, progress_bar: bool = False, callback: Any = None):
         """Pull ``total_timesteps`` arms, updating the estimates; returns self."""
-        total_timesteps = check_int("total_timesteps", total_timesteps, low=1)
+        total_timesteps = check_learn_args(total_timesteps, progress_bar, callback)
         self.env.reset(seed=self.seed + self.t)
         for _ in tqdm(range(total_timesteps), disable=not progress_bar, desc=type(self).__name__):
             arm = self._select()
@@ -205,12 +262,10 @@ class EpsilonGreedy(_Bandit):
     _arrays = ("q", "counts")
 
     def __init__(self, env: gym.Env, **config: Any) -> None:
-        if config.get("initial") is not None:
-            config["initial"] = tuple(float(x) for x in config["initial"])
         super().__init__(env, **config)
         c = self.config
-        self.epsilon = check_prob("epsilon", c.epsilon)
-        self.alpha = _check_alpha(c.alpha)
+        self.epsilon = c.epsilon
+        self.alpha = c.alpha
         initial = c.initial
         self.q = np.zeros(self.n_arms) if initial is None else np.array(initial, dtype=float)
         if self.q.shape != (self.n_arms,):
@@ -246,8 +301,8 @@ class UCB1(_Bandit):
 
     def __init__(self, env: gym.Env, **config: Any) -> None:
         super().__init__(env, **config)
-        self.scale = check_scalar("scale", self.config.scale, low=0.0, low_open=True)
-        self.c = check_scalar("c", self.config.c, low=0.0)
+        self.scale = self.config.scale
+        self.c = self.config.c
         self.means = np.zeros(self.n_arms)
 
     def _select(self) -> int:
@@ -284,15 +339,11 @@ class ThompsonSampling(_Bandit):
     def __init__(self, env: gym.Env, **config: Any) -> None:
         super().__init__(env, **config)
         c = self.config
-        model, sigma, prior_mean, prior_sd, scale = (
-            c.model, c.sigma, c.prior_mean, c.prior_sd, c.scale)  # fmt: skip
-        if model not in ("gaussian", "bernoulli"):
-            raise ValueError(f"model must be 'gaussian' or 'bernoulli', got {model!r}")
-        self.model = model
-        self.sigma = check_scalar("sigma", sigma, low=0.0, low_open=True)
-        self.prior_sd = check_scalar("prior_sd", prior_sd, low=0.0, low_open=True)
-        self.scale = check_scalar("scale", scale, low=0.0, low_open=True)
-        self.post_mean = np.full(self.n_arms, float(prior_mean))
+        self.model = c.model
+        self.sigma = c.sigma
+        self.prior_sd = c.prior_sd
+        self.scale = c.scale
+        self.post_mean = np.full(self.n_arms, c.prior_mean)
         self.post_prec = np.full(self.n_arms, 1.0 / self.prior_sd**2)
         self.alpha_b = np.ones(self.n_arms)
         self.beta_b = np.ones(self.n_arms)
@@ -342,8 +393,8 @@ class GradientBandit(_Bandit):
 
     def __init__(self, env: gym.Env, **config: Any) -> None:
         super().__init__(env, **config)
-        self.alpha = check_scalar("alpha", self.config.alpha, low=0.0, low_open=True)
-        self.baseline = bool(self.config.baseline)
+        self.alpha = self.config.alpha
+        self.baseline = self.config.baseline
         self.h = np.zeros(self.n_arms)
         self.mean_reward = 0.0
 
@@ -392,25 +443,24 @@ class CampaignLearner(SavableAgent):
             config["prior"] = "array"
         self.config = config_from_kwargs(CampaignLearnerConfig, config)
         epsilon, alpha, seed = self.config.epsilon, self.config.alpha, self.config.seed
+        check_env(env, "CampaignLearner")
         self.env = env
         base = env.unwrapped
         if not hasattr(base, "setup") or not base.setup.campaign:
             raise TypeError("CampaignLearner needs a PromotionCampaign env")
         self.setup = base.setup
         self.model = self.setup.model
-        self.epsilon = check_prob("epsilon", epsilon)
-        self.alpha = _check_alpha(alpha)
+        self.epsilon = epsilon
+        self.alpha = alpha
         shape = self.model.lift.shape
         if isinstance(prior, str):
             if prior not in ("survey", "zero"):  # "array" is only set for an array prior
                 raise ValueError(f"prior must be 'survey', 'zero' or an array, got {prior!r}")
             lift = self.model.survey_lift if prior == "survey" else np.zeros(shape)
-        else:
-            lift = np.array(prior, dtype=float)
-            if lift.shape != shape:
-                raise ValueError(f"prior must have shape {shape} (groups, types, months)")
+        else:  # (groups, types, months) of finite numbers
+            lift = np.array(check_array("prior", prior, shape=shape))
         self.cum_lift = np.cumsum(lift, axis=-1)
-        self.seed = check_int("seed", seed, low=0)
+        self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.history: list[float] = []  # true value of the greedy plan after each cycle
 
@@ -452,7 +502,7 @@ class CampaignLearner(SavableAgent):
 
     def learn(self, total_timesteps: int, progress_bar: bool = False, callback: Any = None):
         """Run ``total_timesteps`` campaign cycles; returns self."""
-        total_timesteps = check_int("total_timesteps", total_timesteps, low=1)
+        total_timesteps = check_learn_args(total_timesteps, progress_bar, callback)
         j = len(self.setup.segments)
         self.env.reset(seed=self.seed)
         greedy = self.current_plan()

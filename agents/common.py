@@ -26,6 +26,7 @@ __all__ = [
     "check_bool",
     "check_env",
     "check_field",
+    "check_learn_args",
     "check_observation",
     "check_seed",
     "evaluate_policy",
@@ -126,6 +127,21 @@ def check_env(env: Any, who: str) -> gym.Env:
     if not isinstance(env, gym.Env):
         raise TypeError(f"{who} needs a gymnasium.Env (e.g. gym.make(id)), got {env!r}")
     return env
+
+
+def check_learn_args(total_timesteps: Any, progress_bar: Any, callback: Any) -> int:
+    """Validate the arguments every agent's ``learn`` takes; returns ``total_timesteps``.
+
+    Args:
+        total_timesteps: Env steps (an integer >= 1).
+        progress_bar: True or False.
+        callback: A callable or None.
+    """
+    total = check_int("total_timesteps", total_timesteps, low=1)
+    check_bool("progress_bar", progress_bar)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable or None, got {callback!r}")
+    return total
 
 
 class SavableAgent:

@@ -13,6 +13,7 @@ import numpy as np
 from numba import njit, prange
 from numpy.typing import NDArray
 
+from agents.common import check_bool
 from crm_envs.core.models import TabularMDP
 from crm_envs.core.params import check_int, check_scalar
 
@@ -84,6 +85,8 @@ def _backup_fn(p: NDArray[np.float64], sparse: bool | None):
     """
     p = np.ascontiguousarray(p)
     n_a, n_s, _ = p.shape
+    if sparse is not None:
+        sparse = check_bool("sparse", sparse)
     if sparse is None:
         sparse = n_s >= 100 and np.count_nonzero(p) <= SPARSE_DENSITY * p.size
     if not sparse:
@@ -150,6 +153,16 @@ class TabularPolicy:
 
     def __init__(self, policy: NDArray[np.int64], state_index=None, time_index=None) -> None:
         self.policy = np.asarray(policy)
+        if self.policy.ndim not in (1, 2) or not np.issubdtype(self.policy.dtype, np.integer):
+            raise TypeError(
+                f"policy must be an integer (S,) or (H, S) array of actions, got dtype "
+                f"{self.policy.dtype} and shape {self.policy.shape}"
+            )
+        if self.policy.size and self.policy.min() < 0:
+            raise ValueError(f"policy actions must be >= 0, got {self.policy.min()}")
+        for name, fn in (("state_index", state_index), ("time_index", time_index)):
+            if fn is not None and not callable(fn):
+                raise TypeError(f"{name} must be callable or None, got {fn!r}")
         self.state_index = state_index or (lambda obs: int(np.asarray(obs).ravel()[0]))
         self.time_index = time_index or (lambda obs: int(np.asarray(obs).ravel()[-1]))
 

@@ -24,8 +24,9 @@ import numpy as np
 from numba import njit, prange
 from numpy.typing import ArrayLike, NDArray
 
+from agents.common import check_bool
 from crm_envs.core.models import TabularPOMDP
-from crm_envs.core.params import check_int, check_scalar
+from crm_envs.core.params import check_array, check_int, check_scalar
 
 __all__ = ["POMDPSolution", "belief_grid", "solve", "solve_b2b"]
 
@@ -116,7 +117,8 @@ class POMDPSolution:
         n_s = self.alphas.shape[1]
         if n_s == 2 and (b.ndim == 0 or b.shape[-1] != 2):
             b = np.stack([1.0 - b, b], axis=-1)  # P(state 1) given
-        if b.shape[-1] != n_s or np.any(b < -1e-12) or np.any(np.abs(b.sum(-1) - 1) > 1e-8):
+        bad = not np.all(np.isfinite(b)) or np.any(b < -1e-12)
+        if bad or b.shape[-1] != n_s or np.any(np.abs(b.sum(-1) - 1) > 1e-8):
             raise ValueError(
                 f"belief must be a probability vector over {n_s} states (or P(state 1) in "
                 f"[0, 1] for 2 states), got {belief!r}"
@@ -183,14 +185,13 @@ def solve(
         res = resolution if resolution is not None else {2: 200, 3: 20}.get(n_s, 8)
         b = belief_grid(n_s, res)
     else:
-        b = np.asarray(beliefs, dtype=float)
-        if b.ndim != 2 or b.shape[1] != n_s:
-            raise ValueError(f"beliefs must have shape (K, {n_s}), got {b.shape}")
+        b = np.array(check_array("beliefs", beliefs, shape=(None, n_s)))  # finite floats
         if np.any(b < 0) or np.any(np.abs(b.sum(axis=1) - 1) > 1e-8):
             raise ValueError("every belief point must be a probability vector")
     tol = check_scalar("tol", tol, low=0.0, low_open=True)
     max_iter = check_int("max_iter", max_iter, low=1)
     n_iter = max_iter if horizon is None else check_int("horizon", horizon, low=1)
+    open_loop = check_bool("open_loop", open_loop)
     p, o, r = (np.ascontiguousarray(x) for x in (pomdp.P, pomdp.O, pomdp.R))
     alphas = np.zeros((len(b), n_s))  # one per belief point
     actions = np.zeros(len(b), dtype=np.int64)
@@ -229,4 +230,5 @@ def solve_b2b(params: Any, adaptive: bool = True, resolution: int = 40, **kwargs
     """
     from crm_envs.envs.b2b_customer.solver import solve as _solve
 
+    adaptive = check_bool("adaptive", adaptive)
     return _solve(params, adaptive=adaptive, resolution=resolution, **kwargs)

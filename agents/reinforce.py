@@ -10,7 +10,9 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -18,8 +20,18 @@ import numpy as np
 from numpy.typing import NDArray
 from tqdm.auto import tqdm
 
-from agents.common import ObsIndexer, SavableAgent, check_observation, config_from_kwargs
-from crm_envs.core.params import check_int
+from agents.common import (
+    ObsIndexer,
+    SavableAgent,
+    check_bool,
+    check_env,
+    check_field,
+    check_learn_args,
+    check_observation,
+    check_seed,
+    config_from_kwargs,
+)
+from crm_envs.core.params import check_int, check_scalar
 
 __all__ = ["MLPReinforce", "ReinforceConfig", "TabularReinforce"]
 
@@ -28,14 +40,20 @@ __all__ = ["MLPReinforce", "ReinforceConfig", "TabularReinforce"]
 class ReinforceConfig:
     """Configuration of the REINFORCE agents.
 
+    Every field is checked when the config is built: a wrong type raises ``TypeError``, NaN,
+    an infinity or a value outside the stated range raises ``ValueError``.
+
     Attributes:
         gamma: Discount factor of the returns, in [0, 1].
-        lr: Step size of the policy parameters (tabular) or Adam's learning rate (MLP).
-        baseline: Subtract a baseline from the returns.
-        baseline_lr: Step size of the tabular state-value baseline.
-        batch_episodes: Episodes per update (MLP).
-        hidden: Width of the MLP's two hidden layers.
-        seed: Seed of the action draws, the network and the env's first reset.
+        lr: Step size of the policy parameters (tabular) or Adam's learning rate (MLP);
+            finite and > 0.
+        baseline: Subtract a baseline from the returns (True or False).
+        baseline_lr: Step size in (0, 1] of the tabular state-value baseline (a running
+            average of the returns: a step above 1 overshoots them).
+        batch_episodes: Episodes per update (MLP), an integer >= 1.
+        hidden: Width of the MLP's two hidden layers, an integer >= 1.
+        seed: Seed in [0, 2**32 - 1] of the action draws, the network and the env's first
+            reset.
     """
 
     gamma: float = 1.0
@@ -47,13 +65,13 @@ class ReinforceConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.gamma <= 1.0:
-            raise ValueError(f"gamma must lie in [0, 1], got {self.gamma}")
-        if self.lr <= 0 or self.baseline_lr <= 0:
-            raise ValueError(f"lr and baseline_lr must be > 0, got {self.lr}, {self.baseline_lr}")
-        check_int("batch_episodes", self.batch_episodes, low=1)
-        check_int("hidden", self.hidden, low=1)
-        check_int("seed", self.seed, low=0)
+        check_field(self, "gamma", check_scalar, low=0.0, high=1.0)
+        check_field(self, "lr", check_scalar, low=0.0, low_open=True)
+        check_field(self, "baseline", check_bool)
+        check_field(self, "baseline_lr", check_scalar, low=0.0, high=1.0, low_open=True)
+        check_field(self, "batch_episodes", check_int, low=1)
+        check_field(self, "hidden", check_int, low=1)
+        check_field(self, "seed", check_seed)
 
 
 def _returns(rewards: list[float], gamma: float) -> NDArray[np.float64]:
@@ -77,6 +95,7 @@ class TabularReinforce(SavableAgent):
 
     def __init__(self, env: gym.Env, **config: Any) -> None:
         self.config: ReinforceConfig = config_from_kwargs(ReinforceConfig, config)
+        check_env(env, type(self).__name__)
         if not isinstance(env.action_space, gym.spaces.Discrete):
             raise TypeError(f"REINFORCE needs a Discrete action space, got {env.action_space}")
         self.env = env
@@ -92,7 +111,7 @@ class TabularReinforce(SavableAgent):
 
     def learn(self, total_timesteps: int, progress_bar: bool = False, callback: Any = None):
         """Run whole episodes until ``total_timesteps`` env steps were taken; returns self."""
-        total = check_int("total_timesteps", total_timesteps, low=1)
+        total = check_learn_args(total_timesteps, progress_bar, callback)
         c = self.config
         steps = 0
         obs, _ = self.env.reset(seed=c.seed + len(self.episode_returns))
@@ -168,6 +187,7 @@ class MLPReinforce:
 
         config.setdefault("lr", 0.01)
         self.config: ReinforceConfig = config_from_kwargs(ReinforceConfig, config)
+        check_env(env, type(self).__name__)
         if not isinstance(env.action_space, gym.spaces.Discrete):
             raise TypeError(f"REINFORCE needs a Discrete action space, got {env.action_space}")
         self.env = env
@@ -191,7 +211,7 @@ class MLPReinforce:
         """Run batches of whole episodes until ``total_timesteps`` env steps; returns self."""
         import torch
 
-        total = check_int("total_timesteps", total_timesteps, low=1)
+        total = check_learn_args(total_timesteps, progress_bar, callback)
         c = self.config
         steps = 0
         obs, _ = self.env.reset(seed=c.seed + len(self.episode_returns))
@@ -249,15 +269,64 @@ class MLPReinforce:
             return int(torch.argmax(logits)), None
         return int(torch.multinomial(torch.softmax(logits, -1), 1, generator=self.gen)), None
 
-    def save(self, path: str) -> None:
-        """Save the network's weights (``torch.save`` of the state dict)."""
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Save the network's weights (``torch.save`` of the state dict) to exactly ``path``.
+
+        Args:
+            path: Target file (no suffix is added; :meth:`load` reads the same path).
+
+        Returns:
+            The path written.
+        """
         import torch
 
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path must be a str or os.PathLike, got {path!r}")
         torch.save(self.net.state_dict(), path)
+        return Path(os.fspath(path))
 
-    def load(self, path: str) -> MLPReinforce:
-        """Load weights saved by :meth:`save`; returns self."""
+    def load(self, path: str | os.PathLike[str]) -> MLPReinforce:
+        """Load weights saved by :meth:`save`; returns self.
+
+        Args:
+            path: The file given to :meth:`save`.
+
+        Raises:
+            FileNotFoundError: If ``path`` is not a file.
+            ValueError: If it is not a torch file of this network's state dict (the same
+                parameter names and shapes, i.e. the same ``hidden`` and spaces) holding
+                finite floats; the network is then left unchanged.
+        """
         import torch
 
-        self.net.load_state_dict(torch.load(path, weights_only=True))
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path must be a str or os.PathLike, got {path!r}")
+        file = Path(os.fspath(path))
+        if not file.is_file():
+            raise FileNotFoundError(f"no saved MLPReinforce weights at {file}")
+        mine = self.net.state_dict()
+        expected = (
+            "an MLPReinforce.save() file (torch state dict with "
+            f"{ {k: tuple(v.shape) for k, v in mine.items()} })"
+        )
+        try:
+            state = torch.load(file, weights_only=True)
+        except Exception as exc:  # torch raises many types for a file it cannot read
+            raise ValueError(
+                f"{file} is not a readable torch file ({type(exc).__name__}); expected {expected}"
+            ) from None
+        if not isinstance(state, dict) or set(state) != set(mine):
+            keys = sorted(state) if isinstance(state, dict) else type(state).__name__
+            raise ValueError(f"{file} holds {keys}; expected {expected}")
+        for k, v in mine.items():
+            got = state[k]
+            if not isinstance(got, torch.Tensor) or got.shape != v.shape or got.dtype != v.dtype:
+                desc = (tuple(got.shape), got.dtype) if isinstance(got, torch.Tensor) else got
+                raise ValueError(
+                    f"{file}: saved {k} is {desc}, expected {(tuple(v.shape), v.dtype)} "
+                    "(a network for other spaces or another hidden size?)"
+                )
+            if not bool(torch.isfinite(got).all()):
+                raise ValueError(f"{file}: saved {k} holds NaN or infinite weights")
+        self.net.load_state_dict(state)
         return self

@@ -45,13 +45,13 @@ from agents.common import (
     SEED_MAX,
     ObsIndexer,
     SavableAgent,
-    check_bool,
     check_env,
     check_field,
+    check_learn_args,
     check_seed,
     config_from_kwargs,
 )
-from crm_envs.core.params import check_int, check_scalar
+from crm_envs.core.params import check_scalar
 
 __all__ = [
     "CHUNK",
@@ -392,10 +392,7 @@ class _TabularAgent(SavableAgent):
                 every step on the Gymnasium backend, and after every ``CHUNK`` steps on the
                 numba backend. The locals hold ``self`` and ``t``, the steps done so far.
         """
-        total = check_int("total_timesteps", total_timesteps, low=1)
-        progress_bar = check_bool("progress_bar", progress_bar)
-        if callback is not None and not callable(callback):
-            raise TypeError(f"callback must be callable or None, got {callback!r}")
+        total = check_learn_args(total_timesteps, progress_bar, callback)
         self.backend, self.backend_reason = select_backend(self.env)
         obs, _ = self.env.reset(seed=(self.config.seed + self.num_timesteps) % (SEED_MAX + 1))
         returns = np.zeros(total)

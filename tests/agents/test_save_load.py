@@ -186,3 +186,35 @@ def test_thompson_refuses_non_positive_precisions(tmp_path):
     np.savez(tmp_path / "t0.npz", **data)
     with pytest.raises(ValueError, match=r"saved post_prec must be > 0, found 0.0"):
         ThompsonSampling(env, seed=0).load(tmp_path / "t0.npz")
+
+
+def test_mlp_reinforce_weights_round_trip_and_bad_files_are_refused(tmp_path):
+    import torch
+
+    from agents.reinforce import MLPReinforce
+
+    env = gym.make(ID)
+    agent = MLPReinforce(env, seed=0, hidden=8)
+    assert agent.save(tmp_path / "w.pt") == tmp_path / "w.pt"
+    clone = MLPReinforce(env, seed=1, hidden=8).load(tmp_path / "w.pt")
+    for k, v in agent.net.state_dict().items():
+        assert torch.equal(clone.net.state_dict()[k], v)
+
+    def refused(file, message, hidden=8):
+        target = MLPReinforce(env, seed=1, hidden=hidden)
+        before = {k: v.clone() for k, v in target.net.state_dict().items()}
+        with pytest.raises(ValueError, match=re.escape(str(file)) + ".*" + message):
+            target.load(file)
+        for k, v in target.net.state_dict().items():
+            assert torch.equal(before[k], v)  # unchanged
+
+    refused(_write(tmp_path / "junk.pt", b"junk" * 10), "is not a readable torch file")
+    refused(tmp_path / "w.pt", r"saved 0\.weight is \(\(8, \d+\).*expected \(\(16, \d+\)", 16)
+    state = agent.net.state_dict()
+    state["2.bias"][3] = float("nan")
+    torch.save(state, tmp_path / "nan.pt")
+    refused(tmp_path / "nan.pt", r"saved 2\.bias holds NaN or infinite weights")
+    torch.save({"a": torch.zeros(2)}, tmp_path / "foreign.pt")
+    refused(tmp_path / "foreign.pt", r"holds \['a'\]; expected an MLPReinforce\.save\(\) file")
+    with pytest.raises(FileNotFoundError, match="no saved MLPReinforce weights"):
+        agent.load(tmp_path / "missing.pt")
