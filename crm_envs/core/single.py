@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 import gymnasium as gym
 
 from crm_envs.core.jit import entry_point
-from crm_envs.core.vector import seed_state
+from crm_envs.core.vector import check_seed, seed_state
 
 __all__ = ["JitInterface", "NumbaEnv"]
 
@@ -74,7 +74,7 @@ class NumbaEnv(gym.Env):
         self._step_kernel = entry_point(self._serial_step_kernel(), *self._step_kernel_args())
 
     def _seed_stream(self, seed: int | None) -> None:
-        gym.Env.reset(self, seed=seed)
+        gym.Env.reset(self, seed=check_seed(seed, 1))
         seed_state(self._state, seed, self.np_random, fresh=not self._has_stream)
         self._has_stream = True
 

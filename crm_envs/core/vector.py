@@ -24,12 +24,44 @@ from numpy.typing import NDArray
 from crm_envs.core.params import check_int
 from crm_envs.core.rng import keys_from_generator, seed_keys
 
-__all__ = ["CTR", "KEY", "NumbaVectorEnv", "seed_state"]
+__all__ = ["CTR", "KEY", "MAX_ENVS", "SEED_MAX", "NumbaVectorEnv", "check_seed", "seed_state"]
 
 KEY = -2
 """Column of the state array holding the random-stream key of each copy."""
 CTR = -1
 """Column of the state array holding the random-stream counter of each copy."""
+
+
+MAX_ENVS = 2**24
+"""Most copies one vector env holds (16,777,216): beyond it, ask for several vector envs."""
+SEED_MAX = 2**64 - 1
+"""Largest seed: keys are derived in 64-bit arithmetic."""
+
+
+def check_seed(seed: Any, n: int) -> int | list[int] | None:
+    """Validate a ``reset`` seed: None, an int in [0, SEED_MAX], or ``n`` such ints.
+
+    Args:
+        seed: The seed given to ``reset``.
+        n: Number of env copies.
+
+    Returns:
+        The seed as None, a Python int or a list of Python ints.
+
+    Raises:
+        TypeError: For a float, string or other non-integer seed.
+        ValueError: For a negative or too large seed, or a list of the wrong length.
+    """
+    if seed is None:
+        return None
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        return check_int("seed", seed, low=0, high=SEED_MAX)
+    if not isinstance(seed, (list, tuple, np.ndarray)):
+        raise TypeError(f"seed must be None, an int or a list of {n} ints, got {seed!r}")
+    seeds = list(seed)
+    if len(seeds) != n:
+        raise ValueError(f"seed must be an int or a list of {n} ints, got {len(seeds)} seeds")
+    return [check_int(f"seed[{i}]", s, low=0, high=SEED_MAX) for i, s in enumerate(seeds)]
 
 
 def seed_state(
@@ -47,20 +79,17 @@ def seed_state(
         fresh: Whether the copies have no stream yet (first reset); ignored when seeded.
     """
     n = state.shape[0]
+    seed = check_seed(seed, n)
     if seed is None:
         if fresh:
             state[:, KEY] = keys_from_generator(np_random, n)
             state[:, CTR] = 0
         return
-    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-        check_int("seed", seed, low=0)
-        state[:, KEY] = seed_keys(int(seed), n)
+    if isinstance(seed, int):
+        state[:, KEY] = seed_keys(seed, n)
     else:
-        seeds = list(seed)
-        if len(seeds) != n:
-            raise ValueError(f"seed must be an int or a list of {n} ints, got {len(seeds)} seeds")
-        for i, s in enumerate(seeds):
-            state[i, KEY] = seed_keys(check_int(f"seed[{i}]", s, low=0), 1)[0]
+        for i, s in enumerate(seed):
+            state[i, KEY] = seed_keys(s, 1)[0]
     state[:, CTR] = 0
 
 
@@ -86,7 +115,7 @@ class NumbaVectorEnv(VectorEnv):
         single_action_space: gym.Space[Any],
         state_width: int,
     ) -> None:
-        self.num_envs = check_int("num_envs", num_envs, low=1)
+        self.num_envs = check_int("num_envs", num_envs, low=1, high=MAX_ENVS)
         self.single_observation_space = single_observation_space
         self.single_action_space = single_action_space
         self.observation_space = batch_space(single_observation_space, self.num_envs)
@@ -114,7 +143,8 @@ class NumbaVectorEnv(VectorEnv):
         Returns:
             The batched first observations and the info dict.
         """
-        super().reset(seed=seed if isinstance(seed, (int, np.integer)) else None)
+        seed = check_seed(seed, self.num_envs)
+        super().reset(seed=seed if isinstance(seed, int) else None)
         seed_state(self._state, seed, self.np_random, fresh=not self._has_stream)
         self._has_stream = True
         self._fresh_outputs()

@@ -68,6 +68,12 @@ class PromotionSetup:
             raise ValueError(
                 f"rule must be one of {RULES} (the paper's business rules), got {rule!r}"
             )
+        if not self.campaign and (rule != 3 or on_violation != "reject"):
+            raise ValueError(
+                f"rule={rule!r} and on_violation={on_violation!r} apply to the campaign env "
+                "only: a bandit pull promotes every segment alike (rule 3) or the one chosen "
+                "by segment=; leave them at their defaults (3, 'reject')"
+            )
         if self.campaign and segment is not None:
             raise ValueError(
                 f"segment={segment!r} applies to the bandit only: the campaign env decides for "

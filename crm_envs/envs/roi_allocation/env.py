@@ -16,9 +16,17 @@ from crm_envs.envs.roi_allocation.params import ROIAllocationParams
 from crm_envs.envs.roi_allocation.presets import get_preset
 from crm_envs.envs.roi_allocation.solver import cmv_forecast, lookahead_allocation
 
-__all__ = ["ROIAllocationDiscreteEnv", "ROIAllocationEnv", "ROISetup", "observation_space"]
+__all__ = [
+    "DEFAULT_INCREMENT",
+    "ROIAllocationDiscreteEnv",
+    "ROIAllocationEnv",
+    "ROISetup",
+    "observation_space",
+]
 
 _RESET_OPTIONS = ("params",)
+DEFAULT_INCREMENT = 5_000.0
+"""Dollars of one discrete investment step (``ROIAllocationDiscrete-v0``)."""
 
 
 def observation_space(params: ROIAllocationParams, horizon: int) -> spaces.Box:
@@ -67,6 +75,12 @@ class ROISetup:
         self.horizon = check_int("horizon", horizon, low=1)
         self.discrete = check_bool("discrete", discrete)
         self.increment = check_scalar("increment", increment, low=0.0, low_open=True)
+        if not self.discrete and increment != DEFAULT_INCREMENT:
+            raise ValueError(
+                f"increment={increment!r} applies to the discrete env only (one increment to "
+                "one driver per quarter); Box actions choose any amount. Use "
+                "ROIAllocationDiscrete-v0, or leave increment at its default"
+            )
         self.reward_scale = check_scalar("reward_scale", reward_scale, low=0.0, low_open=True)
         self.kp = params.to_kernel(self.horizon)
         n = params.n_drivers
@@ -254,7 +268,7 @@ class ROIAllocationEnv(NumbaEnv):
         preset: str = "streukens2011",
         params: ROIAllocationParams | None = None,
         horizon: int = 12,
-        increment: float = 5_000.0,
+        increment: float = DEFAULT_INCREMENT,
         reward_scale: float = 1e-3,
         render_mode: str | None = None,
     ) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 
 from crm_envs.core.vector import NumbaVectorEnv
 from crm_envs.envs.roi_allocation import kernels
-from crm_envs.envs.roi_allocation.env import ROISetup
+from crm_envs.envs.roi_allocation.env import DEFAULT_INCREMENT, ROISetup
 from crm_envs.envs.roi_allocation.params import ROIAllocationParams
 
 __all__ = ["ROIAllocationDiscreteVectorEnv", "ROIAllocationVectorEnv"]
@@ -39,7 +39,7 @@ class ROIAllocationVectorEnv(NumbaVectorEnv):
         preset: str = "streukens2011",
         params: ROIAllocationParams | None = None,
         horizon: int = 12,
-        increment: float = 5_000.0,
+        increment: float = DEFAULT_INCREMENT,
         reward_scale: float = 1e-3,
     ) -> None:
         self._setup = ROISetup(preset, params, horizon, self._discrete, increment, reward_scale)
