@@ -165,6 +165,9 @@ def write_reproduction(
     Returns:
         The path written.
     """
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise ValueError(f"cannot write {path}: folder {path.parent} does not exist")
     checks = all_checks() if checks is None else checks
     n_pass = sum(c.passed for c in checks)
     lines = ["# Published numbers, recomputed", "",
@@ -177,6 +180,5 @@ def write_reproduction(
         tol = "" if c.tolerance is None else f"{c.tolerance:g}"
         lines.append(f"| {c.paper} | {c.quantity} | {_fmt(c.computed)} | {_fmt(c.published)} | "
                      f"{diff} | {tol} | {'yes' if c.passed else '**no**'} |")  # fmt: skip
-    path = Path(path)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from benchmarks.reproduce import all_checks, write_reproduction
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,3 +94,11 @@ def test_file_comparison_ignores_rounding_noise_but_not_real_changes(tmp_path):
     # A verdict that flipped is caught.
     flipped = fresh.replace("| yes |", "| **no** |", 1)
     assert _same_file(flipped, fresh, checks)
+
+
+def test_missing_folder_is_refused_before_computing(monkeypatch, tmp_path):
+    import benchmarks.reproduce as reproduce
+
+    monkeypatch.setattr(reproduce, "all_checks", lambda: pytest.fail("computed first"))
+    with pytest.raises(ValueError, match="does not exist"):
+        reproduce.write_reproduction(tmp_path / "missing" / "R.md")
