@@ -32,6 +32,7 @@ from agents.common import (
     check_env,
     check_field,
     check_learn_args,
+    check_reward,
     check_seed,
     config_from_kwargs,
 )
@@ -235,8 +236,9 @@ class _Bandit(SavableAgent):
             _, reward, term, trunc, info = self.env.step(arm)
             self.t += 1
             self.counts[arm] += 1
-            self._observe(arm, float(reward))
-            self.rewards.append(float(reward))
+            reward = check_reward(reward, type(self).__name__)
+            self._observe(arm, reward)
+            self.rewards.append(reward)
             if "regret" in info:
                 self.regrets.append(float(info["regret"]))
             if callback is not None and callback(locals()) is False:

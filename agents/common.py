@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import zipfile
 import zlib
@@ -28,6 +29,7 @@ __all__ = [
     "check_field",
     "check_learn_args",
     "check_observation",
+    "check_reward",
     "check_seed",
     "evaluate_policy",
 ]
@@ -142,6 +144,20 @@ def check_learn_args(total_timesteps: Any, progress_bar: Any, callback: Any) -> 
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable or None, got {callback!r}")
     return total
+
+
+def check_reward(reward: Any, who: str) -> float:
+    """The env's reward as a float; ``ValueError`` if it is NaN or infinite.
+
+    Learners would otherwise turn their tables into NaN silently. ``who`` names the learner.
+    """
+    r = float(reward)
+    if not math.isfinite(r):
+        raise ValueError(
+            f"{who} got the reward {r} from the env; learning needs finite rewards (check the "
+            "env and any reward wrapper)"
+        )
+    return r
 
 
 class SavableAgent:

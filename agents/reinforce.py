@@ -28,6 +28,7 @@ from agents.common import (
     check_field,
     check_learn_args,
     check_observation,
+    check_reward,
     check_seed,
     config_from_kwargs,
 )
@@ -125,7 +126,7 @@ class TabularReinforce(SavableAgent):
                 obs, r, term, trunc, _ = self.env.step(a)
                 states.append(s)
                 actions.append(a)
-                rewards.append(float(r))
+                rewards.append(check_reward(r, type(self).__name__))
                 done = term or trunc
             steps += len(rewards)
             bar.update(len(rewards))
@@ -231,7 +232,7 @@ class MLPReinforce:
                     feats.append(x)
                     acts.append(a)
                     step_idx.append(t)
-                    rewards.append(float(r))
+                    rewards.append(check_reward(r, type(self).__name__))
                     done = term or trunc
                     t += 1
                 rets.extend(_returns(rewards, c.gamma))

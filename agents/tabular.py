@@ -48,6 +48,7 @@ from agents.common import (
     check_env,
     check_field,
     check_learn_args,
+    check_reward,
     check_seed,
     config_from_kwargs,
 )
@@ -453,7 +454,7 @@ class _TabularAgent(SavableAgent):
                     a = int(_choose(q, q2, s, double, _epsilon(t, *eps_args), explore_ok))
             eps = _epsilon(t, *eps_args)
             obs, r, term, trunc, _ = self.env.step(a)
-            r, term, ended = float(r), bool(term), bool(term or trunc)
+            r, term, ended = check_reward(r, type(self).__name__), bool(term), bool(term or trunc)
             s2 = self.indexer(obs)
             ep_return += r
             explore_next = (not use_threshold) or ep_return >= threshold

@@ -228,3 +228,30 @@ def test_evaluate_policy_checks_seed_and_deterministic():
         evaluate_policy(lambda obs: 0, env, n_episodes=2, deterministic="False")
     with pytest.raises(TypeError, match=r"seed must be an integer, got 1\.5"):
         evaluate_policy(lambda obs: 0, env, n_episodes=2, seed=1.5)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda env: UCB1(env),
+        lambda env: EpsilonGreedy(env),
+        lambda env: ThompsonSampling(env),
+        lambda env: GradientBandit(env),
+    ],
+    ids=["UCB1", "EpsilonGreedy", "ThompsonSampling", "GradientBandit"],
+)
+def test_bandits_refuse_infinite_rewards(make):
+    from gymnasium.wrappers import TransformReward
+
+    env = TransformReward(gym.make("crm_envs/PromotionBandit-v0"), lambda r: math.inf)
+    agent = make(env)
+    with pytest.raises(ValueError, match=r"got the reward inf from the env"):
+        agent.learn(5)
+
+
+def test_reinforce_refuses_nan_rewards():
+    from gymnasium.wrappers import TransformReward
+
+    env = TransformReward(gym.make("crm_envs/CustomerJourney-v0"), lambda r: NAN)
+    with pytest.raises(ValueError, match=r"TabularReinforce got the reward nan"):
+        TabularReinforce(env).learn(50)

@@ -111,3 +111,11 @@ def test_backend_is_unset_before_learning_and_learn_checks_its_arguments():
         agent.learn(10, callback=3)
     with pytest.raises(TypeError, match=r"needs a gymnasium\.Env"):
         QLearning("crm_envs/CustomerJourney-v0")
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_a_wrapper_returning_nan_rewards_stops_learning_instead_of_poisoning_the_table(cls):
+    agent = cls(TransformReward(gym.make(ID), lambda r: float("nan")), seed=0)
+    with pytest.raises(ValueError, match=rf"{cls.__name__} got the reward nan from the env"):
+        agent.learn(100)
+    assert not np.isnan(agent.q).any()
