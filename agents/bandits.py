@@ -28,7 +28,6 @@ from tqdm.auto import tqdm
 
 from agents.common import (
     SavableAgent,
-    check_bool,
     check_env,
     check_field,
     check_learn_args,
@@ -36,7 +35,14 @@ from agents.common import (
     check_seed,
     config_from_kwargs,
 )
-from crm_envs.core.params import check_array, check_choice, check_int, check_prob, check_scalar
+from crm_envs.core.params import (
+    check_array,
+    check_bool,
+    check_choice,
+    check_int,
+    check_prob,
+    check_scalar,
+)
 
 __all__ = [
     "UCB1",

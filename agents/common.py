@@ -17,14 +17,13 @@ import numpy as np
 from numpy.lib.npyio import NpzFile
 from numpy.typing import NDArray
 
-from crm_envs.core.params import check_int, check_range_array
+from crm_envs.core.params import check_bool, check_int, check_range_array
 
 __all__ = [
     "SEED_MAX",
     "EvalResult",
     "ObsIndexer",
     "SavableAgent",
-    "check_bool",
     "check_env",
     "check_field",
     "check_learn_args",
@@ -90,29 +89,11 @@ def check_seed(name: str, value: Any) -> int:
     return check_int(name, value, low=0, high=SEED_MAX)
 
 
-def check_bool(name: str, value: Any) -> bool:
-    """Validate a flag: ``True`` or ``False`` (NumPy bools too), never a truthy stand-in.
-
-    Args:
-        name: Parameter name used in the error message.
-        value: The value to check.
-
-    Returns:
-        The value as a Python bool.
-
-    Raises:
-        TypeError: If ``value`` is not a bool (e.g. the string ``"False"`` or the number 1).
-    """
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
-
-
 def check_field(config: Any, name: str, check: Callable[..., Any], **bounds: Any) -> None:
     """Validate field ``name`` of a frozen config dataclass in ``__post_init__``.
 
     ``check(name, value, **bounds)`` is one of the :mod:`crm_envs.core.params` helpers (or
-    :func:`check_seed`, :func:`check_bool`); it raises on a bad value, and the field is set to
+    :func:`check_seed`); it raises on a bad value, and the field is set to
     the value it returns (a plain Python number), so configs save to JSON.
 
     Args:

@@ -13,9 +13,8 @@ import numpy as np
 from numba import njit, prange
 from numpy.typing import NDArray
 
-from agents.common import check_bool
 from crm_envs.core.models import TabularMDP
-from crm_envs.core.params import check_int, check_scalar
+from crm_envs.core.params import check_bool, check_int, check_scalar
 
 __all__ = [
     "FiniteHorizonSolution",

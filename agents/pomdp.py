@@ -24,9 +24,8 @@ import numpy as np
 from numba import njit, prange
 from numpy.typing import ArrayLike, NDArray
 
-from agents.common import check_bool
 from crm_envs.core.models import TabularPOMDP
-from crm_envs.core.params import check_array, check_int, check_scalar
+from crm_envs.core.params import check_array, check_bool, check_int, check_scalar
 
 __all__ = ["POMDPSolution", "belief_grid", "solve", "solve_b2b"]
 

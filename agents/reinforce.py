@@ -23,7 +23,6 @@ from tqdm.auto import tqdm
 from agents.common import (
     ObsIndexer,
     SavableAgent,
-    check_bool,
     check_env,
     check_field,
     check_learn_args,
@@ -32,7 +31,7 @@ from agents.common import (
     check_seed,
     config_from_kwargs,
 )
-from crm_envs.core.params import check_int, check_scalar
+from crm_envs.core.params import check_bool, check_int, check_scalar
 
 __all__ = ["MLPReinforce", "ReinforceConfig", "TabularReinforce"]
 
