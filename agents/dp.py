@@ -8,12 +8,14 @@ lowest action index, so the policies are deterministic functions of the model.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numba import njit, prange
 from numpy.typing import NDArray
 
 from crm_envs.core.models import TabularMDP
+from crm_envs.core.oracle import Exact, Policy
 from crm_envs.core.params import check_bool, check_int, check_scalar
 
 __all__ = [
@@ -21,6 +23,7 @@ __all__ = [
     "MDPSolution",
     "TabularPolicy",
     "backward_induction",
+    "exact_policy",
     "policy_iteration",
     "policy_values",
     "value_iteration",
@@ -321,3 +324,34 @@ def policy_iteration(mdp: TabularMDP, max_iter: int = 1_000) -> MDPSolution:
     return MDPSolution(
         V=v, Q=q, policy=pi, iterations=it, residual=float(changed), converged=changed == 0
     )
+
+
+def exact_policy(exact: Exact) -> Policy:
+    """Solve an env's :class:`~crm_envs.core.oracle.Exact` reference into a playable policy.
+
+    A finite-horizon model is solved by :func:`backward_induction`, an infinite-horizon one by
+    :func:`value_iteration`; the policy maps each (obs, info) through the reference's state
+    and time indices and its action map.
+
+    Args:
+        exact: The env's exact reference (``task.oracle()``) or full-information baseline.
+
+    Returns:
+        The optimal policy as a :class:`~crm_envs.core.oracle.Policy`.
+    """
+    if not isinstance(exact, Exact):
+        raise TypeError(f"exact must be a crm_envs.core.oracle.Exact, got {type(exact).__name__}")
+    mdp = exact.model
+    sol = backward_induction(mdp) if mdp.horizon is not None else value_iteration(mdp)
+    table = sol.policy
+    to_env = exact.action_map or int
+
+    def act(obs: Any, info: dict[str, Any]) -> Any:
+        s = exact.state_index(obs, info)
+        if table.ndim == 2:
+            t = min(exact.time_index(obs, info) if exact.time_index else 0, table.shape[0] - 1)
+            return to_env(int(table[t, s]))
+        return to_env(int(table[s]))
+
+    name = "full-information optimum" if exact.full_information else "exact optimum"
+    return Policy(name, act, exact.description, exact.full_information)

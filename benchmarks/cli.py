@@ -6,9 +6,11 @@ Commands:
   the exact optimum, resumable results, a report); ``crm-bench report DIR`` rewrites it.
 * ``crm-bench reproduce``: every paper's published numbers recomputed beside the originals.
 * ``crm-bench envs``: every registered id with its source paper and a one-line description.
-* ``crm-bench random``: a random agent (uniform over the valid actions) on every env, its mean
-  return next to the exact optimum from ``model()`` or, without one, the env's reference
-  policy.
+* ``crm-bench headroom``: per id, the declared reference against random, the best constant
+  action, the naive policy and the full-information oracle (mean +- s.e. on common seeds), the
+  gap in standard errors and the episodes needed to separate it at 2 s.e.; ``--plot`` draws it.
+* ``crm-bench random``: the declared random baseline (uniform over the action space) on every
+  env, its mean return next to the env's declared reference (exact, planner or heuristic).
 * ``crm-bench sb3``: train a Stable-Baselines3 agent (PPO, A2C, SAC, TD3, DQN) on an env and
   score it on held-out seeds (random = 0, reference = 1).
 * ``crm-bench agents-speed``: numba Q-learning updates/s vs pure Python, and a value-iteration
@@ -33,6 +35,7 @@ from tqdm.auto import tqdm
 import crm_envs  # noqa: F401  (registers the ids)
 from benchmarks.harness import AGENTS, SEED_MAX, SUITES, ResultsFileError, closest
 from benchmarks.sb3_runner import ALGOS
+from crm_envs.core.oracle import evaluate, random_policy
 from crm_envs.registration import ENV_INFO
 
 __all__ = ["REFERENCE_EPISODES", "envs_table", "main", "random_rollout"]
@@ -48,72 +51,35 @@ def envs_table() -> str:
     return "\n".join(lines)
 
 
-def _rollout(env, policy, episodes: int, seed: int, desc: str, progress_bar: bool):
-    """Mean and standard error of the return of ``policy(obs, info)`` over one vector batch."""
-    obs, info = env.reset(seed=seed)
-    returns = np.zeros(episodes)
-    active = np.ones(episodes, dtype=bool)
-    bar = tqdm(desc=desc, disable=not progress_bar, unit="step")
-    while active.any():
-        obs, rew, term, trunc, info = env.step(policy(obs, info))
-        returns += np.where(active, rew, 0.0)
-        active &= ~(term | trunc)
-        bar.update(1)
-    bar.close()
-    stderr = returns.std(ddof=1) / np.sqrt(episodes) if episodes > 1 else float("nan")
-    return float(returns.mean()), float(stderr)
-
-
 def random_rollout(env_id: str, episodes: int, seed: int, progress_bar: bool = True) -> dict:
-    """Mean return of uniformly random (valid) actions next to the env's reference.
+    """Mean return of the env's declared random baseline next to its declared reference.
 
-    The reference is the exact optimum when the env has ``model()``, else the mean return of
-    its ``reference_action`` policy on the same seeds (at most ``REFERENCE_EPISODES``
-    episodes: the reference policies solve an optimisation per step).
+    Random is uniform over the action space (the same baseline as the harness's score 0); the
+    reference is ``task.oracle()``'s policy on the same seeds, over at most
+    ``REFERENCE_EPISODES`` episodes (planners and heuristics optimise at every step).
 
     Args:
         env_id: Registered id.
-        episodes: Number of episodes (run as one vector batch).
-        seed: Seed of the env and the actions.
-        progress_bar: Show a tqdm bar over the steps.
+        episodes: Number of random episodes (>= 2).
+        seed: Seed of the first episode and of the random actions.
+        progress_bar: Show a bar over the two evaluations.
 
     Returns:
         ``{"env_id", "episodes", "mean", "stderr", "reference", "reference_kind"}``.
     """
-    from agents.dp import backward_induction, value_iteration
+    from benchmarks.headroom import reference_policy
 
-    env = gym.make_vec(env_id, num_envs=episodes, vectorization_mode="vector_entry_point")
-    rng = np.random.default_rng(seed)
-    env.action_space.seed(seed)
-
-    def random_policy(obs, info):
-        if "action_mask" not in info:
-            return env.action_space.sample()
-        mask = info["action_mask"].astype(float)
-        probs = mask / mask.sum(axis=1, keepdims=True)
-        return (probs.cumsum(axis=1) < rng.random((episodes, 1))).sum(axis=1)
-
-    mean, stderr = _rollout(env, random_policy, episodes, seed, f"random on {env_id}", progress_bar)
-    base = env.unwrapped
-    reference, kind = None, None
-    if hasattr(base, "model"):
-        mdp = base.model()
-        kind = "exact optimum"
-        if mdp.horizon is not None:
-            reference = backward_induction(mdp).value(mdp.initial)
-        else:
-            reference = float(mdp.initial @ value_iteration(mdp).V)
-    elif hasattr(base, "reference_action"):
-        n_ref = min(episodes, REFERENCE_EPISODES)
-        kind = f"reference policy ({n_ref} episodes)"
-        ref_env = gym.make_vec(env_id, num_envs=n_ref, vectorization_mode="vector_entry_point")
-        reference, _ = _rollout(
-            ref_env, lambda obs, info: ref_env.unwrapped.reference_action(obs), n_ref, seed,
-            f"reference on {env_id}", progress_bar,
-        )  # fmt: skip
+    env = gym.make(env_id)
+    policy, kind = reference_policy(env)
+    n_ref = min(episodes, REFERENCE_EPISODES)
+    jobs = [(random_policy(env.action_space, seed), episodes), (policy, n_ref)]
+    out = [evaluate(lambda: gym.make(env_id), p, n, seed)
+           for p, n in tqdm(jobs, desc=env_id, disable=not progress_bar, leave=False)]  # fmt: skip
+    rand, ref = out
     return {
-        "env_id": env_id, "episodes": episodes, "mean": mean, "stderr": stderr,
-        "reference": reference, "reference_kind": kind,
+        "env_id": env_id, "episodes": episodes, "mean": float(rand.mean()),
+        "stderr": float(rand.std(ddof=1) / np.sqrt(episodes)), "reference": float(ref.mean()),
+        "reference_kind": f"{kind} ({n_ref} episodes)",
     }  # fmt: skip
 
 
@@ -128,11 +94,22 @@ def _cmd_random(args: argparse.Namespace) -> int:
     print("|---|---:|---:|---:|---:|---|")
     for env_id in ids:
         r = random_rollout(env_id, args.episodes, args.seed, progress_bar=not args.quiet)
-        ref = "n/a" if r["reference"] is None else f"{r['reference']:.4f}"
         print(
-            f"| `{env_id}` | {r['episodes']} | {r['mean']:.4f} | {r['stderr']:.4f} | {ref} | "
-            f"{r['reference_kind'] or 'n/a'} |"
+            f"| `{env_id}` | {r['episodes']} | {r['mean']:.4f} | {r['stderr']:.4f} | "
+            f"{r['reference']:.4f} | {r['reference_kind']} |"
         )
+    return 0
+
+
+def _cmd_headroom(args: argparse.Namespace) -> int:
+    from benchmarks.headroom import headroom_table, measure, plot_headroom
+
+    ids = args.envs or [i.env_id for i in ENV_INFO]
+    results = [measure(env_id, args.episodes, args.seed, progress_bar=not args.quiet)
+               for env_id in tqdm(ids, desc="headroom", disable=args.quiet)]  # fmt: skip
+    print(headroom_table(results))
+    if args.plot:
+        print(f"plot: {plot_headroom(results, args.plot)}")
     return 0
 
 
@@ -358,6 +335,14 @@ def _parser() -> argparse.ArgumentParser:
     p_rand.add_argument("--seed", type=_SEED, default=0)
     p_rand.add_argument("--quiet", action="store_true", help="no progress bars")
     p_rand.set_defaults(func=_cmd_random)
+
+    p_hr = sub.add_parser("headroom", help="each env's reference vs its naive baselines")
+    p_hr.add_argument("--envs", nargs="+", metavar="ID", type=_env_id, help="ids (default: all)")
+    p_hr.add_argument("--episodes", type=_EPISODES, default=200, help="per policy (200)")
+    p_hr.add_argument("--seed", type=_SEED, default=0)
+    p_hr.add_argument("--plot", default="", type=_plot_file, help="also draw the bars here")
+    p_hr.add_argument("--quiet", action="store_true", help="no progress bars")
+    p_hr.set_defaults(func=_cmd_headroom)
 
     p_run = sub.add_parser("run", help="the benchmark: agents x envs x seeds, scored")
     p_run.add_argument("--suite", default="quick", type=_one_of(sorted(SUITES), "suite"),

@@ -3,10 +3,9 @@
 One *run* = (env id, agent, seed, budget): build the agent, train it for ``budget`` env steps,
 evaluate it on held-out episodes (seeds ``seed + 10_000 + i``) and score it as
 ``(mean - random) / (reference - random)``. Random is the mean return of uniformly random
-actions of the action space (no action masks) on the same episodes; the reference is the
-exact optimum where the env has ``model()`` (backward induction or value iteration),
-otherwise the env's ``reference_action`` policy (exact for the promotion envs, a baseline for
-ROIAllocation).
+actions of the action space (no action masks) on the same episodes; the reference is the one
+the env's task declares (``task.oracle()``, :mod:`crm_envs.core.oracle`): an exact optimum, a
+planner, or a heuristic (which a learner may beat). Every row records the reference's kind.
 
 Results are appended to ``results.jsonl`` in the output folder as each run finishes, so a
 crashed or interrupted benchmark resumes where it stopped: a rerun skips every run that
@@ -35,6 +34,7 @@ import contextlib
 import difflib
 import json
 import math
+import multiprocessing
 import os
 import socket
 import time
@@ -57,6 +57,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 import crm_envs  # noqa: F401  (registers the ids)
+from crm_envs.core.oracle import evaluate, random_policy
 
 __all__ = [
     "AGENTS",
@@ -173,45 +174,21 @@ def _sb3(algo: str) -> Callable[[gym.Env, int, int], Any]:
     return make
 
 
-class _Random:
-    def __init__(self, env: gym.Env, seed: int) -> None:
-        self.space = env.action_space
-        self.space.seed(seed)
+class _Declared:
+    """A baseline the env's task declares (``"random"`` or ``"reference"``): nothing to train.
 
-    def predict(self, obs: Any, deterministic: bool = True) -> tuple[Any, None]:
-        return self.space.sample(), None
+    It is evaluated by :func:`_declared_returns` with the task's own policy, which may read
+    ``info`` (the B2B planners read the belief there), so it has no ``predict``.
+    """
 
-
-class _Reference:
-    def __init__(self, env: gym.Env) -> None:
-        from agents.dp import TabularPolicy, backward_induction, value_iteration
-
-        base = env.unwrapped
-        if hasattr(base, "model"):
-            mdp = base.model()
-            sol = backward_induction(mdp) if mdp.horizon is not None else value_iteration(mdp)
-            self.policy = TabularPolicy(sol.policy, state_index=getattr(base, "state_index", None))
-        elif hasattr(base, "reference_action"):
-            self.policy = None
-            self.base = base
-        elif hasattr(base, "setup"):
-            self.policy = None
-            self.base = base.setup
-        else:
-            raise ValueError(f"{env.spec.id if env.spec else env} has no model() or reference")
-
-    def predict(self, obs: Any, deterministic: bool = True) -> tuple[Any, None]:
-        if self.policy is not None:
-            return self.policy.predict(obs)
-        if hasattr(self.base, "reference_action"):
-            return self.base.reference_action(obs), None
-        return self.base.best_action(), None
+    def __init__(self, role: str) -> None:
+        self.role = role
 
 
 #: Agent name -> factory(env, seed, budget) returning a trained object with ``predict``.
 AGENTS: dict[str, Callable[[gym.Env, int, int], Any]] = {
-    "random": lambda env, seed, budget: _Random(env, seed),
-    "reference": lambda env, seed, budget: _Reference(env),
+    "random": lambda env, seed, budget: _Declared("random"),
+    "reference": lambda env, seed, budget: _Declared("reference"),
     "q_learning": _ours("agents.tabular.QLearning"),
     "double_q": _ours("agents.tabular.DoubleQLearning"),
     "sarsa": _ours("agents.tabular.SARSA"),
@@ -281,9 +258,6 @@ def unsupported(env: gym.Env, agent: str) -> str | None:
     base = env.unwrapped
     if agent == "campaign_learner" and not getattr(getattr(base, "setup", None), "campaign", 0):
         return f"campaign_learner needs a PromotionCampaign env; {env_id} is not one"
-    if agent == "reference" and not any(hasattr(base, a) for a in ("model", "reference_action",
-                                                                   "setup")):  # fmt: skip
-        return f"{env_id} has no model(), reference_action or setup to take as the reference"
     return None
 
 
@@ -362,16 +336,25 @@ def _episode_returns(policy: Any, env_id: str, episodes: int, seed: int) -> np.n
 
 
 def reference_kind(env_id: str) -> str:
-    """``"exact optimum"`` when the env has ``model()``, else ``"reference policy"``."""
-    return "exact optimum" if hasattr(gym.make(env_id).unwrapped, "model") else "reference policy"
+    """The kind of the id's declared reference: ``"exact"``, ``"planner"`` or ``"heuristic"``."""
+    return gym.make(env_id).unwrapped.task.oracle().kind
+
+
+def _declared_returns(env_id: str, role: str, episodes: int, seed: int) -> np.ndarray:
+    """Returns of the task's declared random baseline or reference on the evaluation seeds."""
+    from benchmarks.headroom import reference_policy
+
+    env = gym.make(env_id)
+    policy = reference_policy(env)[0] if role == "reference" else random_policy(
+        env.action_space, seed)  # fmt: skip
+    return evaluate(lambda: gym.make(env_id), policy, episodes, seed)
 
 
 @lru_cache(maxsize=64)
 def _baselines(env_id: str, episodes: int, seed: int) -> tuple[float, float]:
-    """Mean return of random actions and of the reference on the evaluation episodes."""
-    env = gym.make(env_id)
-    rand = _episode_returns(_Random(env, seed), env_id, episodes, seed).mean()
-    ref = _episode_returns(_Reference(env), env_id, episodes, seed).mean()
+    """Mean return of the declared random baseline and reference on the evaluation episodes."""
+    rand = _declared_returns(env_id, "random", episodes, seed).mean()
+    ref = _declared_returns(env_id, "reference", episodes, seed).mean()
     return float(rand), float(ref)
 
 
@@ -396,7 +379,10 @@ def run_one(run: Run) -> dict[str, Any]:
         trained = AGENTS[run.agent](env, run.seed, run.budget)
         train_time = time.perf_counter() - start
         eval_seed = run.seed + EVAL_OFFSET
-        returns = _episode_returns(trained, run.env_id, run.eval_episodes, eval_seed)
+        if isinstance(trained, _Declared):
+            returns = _declared_returns(run.env_id, trained.role, run.eval_episodes, eval_seed)
+        else:
+            returns = _episode_returns(trained, run.env_id, run.eval_episodes, eval_seed)
         rand, ref = _baselines(run.env_id, run.eval_episodes, eval_seed)
         gap = ref - rand
         row.update(
@@ -404,6 +390,7 @@ def run_one(run: Run) -> dict[str, Any]:
             stderr=float(returns.std(ddof=1) / np.sqrt(len(returns))),
             random=rand,
             reference=ref,
+            reference_kind=reference_kind(run.env_id),
             score=float((returns.mean() - rand) / gap) if gap != 0 else None,
             train_seconds=train_time,
             curve=learning_curve(trained),
@@ -825,7 +812,10 @@ def run_benchmark(
                 pending.pop(ready[0])
         elif jobs > 1:
             queue = iter(todo)
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
+            # Workers start from a fresh server process: forking this one after numba's
+            # worker threads started (any parallel kernel or solver) can abort the child.
+            context = multiprocessing.get_context("forkserver")
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
                 running: set[Future] = set()
                 while True:
                     while len(running) < jobs:

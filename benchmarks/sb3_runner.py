@@ -1,8 +1,8 @@
 """Train a Stable-Baselines3 agent on a crm_envs id and score it on held-out seeds.
 
 The score is normalised as in the harness (:mod:`benchmarks.harness`): uniformly random
-actions score 0 and the env's reference scores 1 -- the exact optimum from ``model()`` where
-the env has one, otherwise the env's ``reference_action`` policy (which a learner may beat).
+actions score 0 and the env's declared reference (``task.oracle()``) scores 1: an exact
+optimum, a planner, or a heuristic (which a learner may beat).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class SB3Result:
         stderr: Standard error of ``mean``.
         random_mean: Mean return of random actions on the same evaluation seeds.
         reference: Return of the reference (exact optimum or reference policy).
-        reference_kind: ``"exact optimum"`` or ``"reference policy"``.
+        reference_kind: ``"exact"``, ``"planner"`` or ``"heuristic"``.
         score: ``(mean - random_mean) / (reference - random_mean)``.
         train_seconds: Wall time of ``learn``.
     """

@@ -95,3 +95,8 @@ class NumbaEnv(gym.Env):
     def params(self) -> Any:
         """The numeric parameters in force."""
         return self._setup.params
+
+    @property
+    def task(self) -> Any:
+        """The env's :class:`~crm_envs.core.task.Task`: spaces, params, reference, baselines."""
+        return self._setup

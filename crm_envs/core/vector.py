@@ -169,6 +169,11 @@ class NumbaVectorEnv(VectorEnv):
         info = self._step_envs(actions)
         return self._obs, self._rew, self._term, self._trunc, info
 
+    @property
+    def task(self) -> Any:
+        """The env's :class:`~crm_envs.core.task.Task`: spaces, params, reference, baselines."""
+        return self._setup
+
     def _fresh_outputs(self) -> None:
         """Give the kernel new output arrays, so arrays returned earlier never change.
 

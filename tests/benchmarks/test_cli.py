@@ -27,13 +27,13 @@ def test_console_script_is_installed():
 def test_random_rollout_is_below_the_optimum():
     r = random_rollout("crm_envs/CustomerJourney-v0", 2000, seed=0, progress_bar=False)
     assert r["episodes"] == 2000 and r["stderr"] > 0
-    assert r["reference_kind"] == "exact optimum"
+    assert r["reference_kind"].startswith("exact")
     assert r["mean"] + 5 * r["stderr"] < r["reference"]
 
 
 def test_random_rollout_on_box_actions_uses_the_reference_policy():
     r = random_rollout("crm_envs/ROIAllocation-v0", 50, seed=0, progress_bar=False)
-    assert r["reference_kind"].startswith("reference policy")
+    assert r["reference_kind"].startswith("heuristic")
     assert r["mean"] < r["reference"]
 
 
@@ -60,7 +60,7 @@ def test_ppo_trains_on_roi_allocation_and_beats_random():
     from benchmarks.sb3_runner import train_sb3
 
     r = train_sb3("crm_envs/ROIAllocation-v0", "PPO", timesteps=30_000, seed=0, eval_episodes=200)
-    assert r.reference_kind == "reference policy"
+    assert r.reference_kind == "heuristic"
     assert r.mean > r.random_mean + 5 * r.stderr
     assert r.score > 0.5
 

@@ -233,7 +233,7 @@ def test_an_agent_that_does_not_fit_the_spaces_is_skipped_with_its_reason(tmp_pa
 # --------------------------------------------------------------------------- concurrency
 def _slow_agent(env, seed, budget):
     time.sleep(0.2)
-    return harness._Random(env, seed)
+    return harness._Declared("random")
 
 
 def _cheap(mp):

@@ -9,6 +9,7 @@ from gymnasium import spaces
 from numpy.typing import NDArray
 
 from crm_envs.core.models import TabularMDP
+from crm_envs.core.oracle import Exact, Planner, Policy, constant_policy, random_policy
 from crm_envs.core.params import (
     check_bool,
     check_choice,
@@ -17,6 +18,7 @@ from crm_envs.core.params import (
     check_scalar,
 )
 from crm_envs.core.single import NumbaEnv
+from crm_envs.core.task import Task
 from crm_envs.envs.b2b_customer import kernels
 from crm_envs.envs.b2b_customer.params import B2BCustomerParams
 from crm_envs.envs.b2b_customer.presets import get_preset
@@ -29,7 +31,7 @@ OBSERVATIONS = {"purchase": kernels.OBS_PURCHASE, "belief": kernels.OBS_BELIEF,
 _RESET_OPTIONS = ("params",)
 
 
-class B2BSetup:
+class B2BSetup(Task):
     """What the single and vector envs share: params, spaces, action validation, the model.
 
     Args:
@@ -67,7 +69,7 @@ class B2BSetup:
         self.horizon = check_int("horizon", horizon, low=1)
         self.reward_scale = check_scalar("reward_scale", reward_scale, low=0.0, low_open=True)
         self.kp = params.to_kernel(self.horizon, self.obs_mode)
-        self._solution: Any = None
+        self._solution: dict[bool, Any] = {}
         tslp = float(params.max_tslp)
         if self.obs_mode == kernels.OBS_PURCHASE:
             low = np.array([0.0, 1.0, 0.0, 0.0], dtype=np.float32)
@@ -100,16 +102,70 @@ class B2BSetup:
             )
         self.params = new
         self.kp = new.to_kernel(self.horizon, self.obs_mode)
-        self._solution = None
+        self._solution = {}
         return True
 
-    def solution(self) -> Any:
-        """The POMDP planner's solution for the params in force (solved once, cached)."""
-        if self._solution is None:
+    def solution(self, adaptive: bool = True) -> Any:
+        """The planner's solution for the params in force (solved once, cached).
+
+        Args:
+            adaptive: The POMDP planner (True) or the open-loop HMM planner (False).
+        """
+        if adaptive not in self._solution:
             from crm_envs.envs.b2b_customer.solver import solve
 
-            self._solution = solve(self.params, adaptive=True)
-        return self._solution
+            self._solution[adaptive] = solve(self.params, adaptive=adaptive)
+        return self._solution[adaptive]
+
+    def env_action(self, index: int) -> Any:
+        """The env action that spends ``spend_grid[index]`` (a grid index or a Box action)."""
+        if not self.continuous:
+            return int(index)
+        spend = self.params.spend_grid[index]
+        return np.array([2.0 * spend / self.params.max_spend - 1.0], dtype=np.float32)
+
+    def _planner_policy(self, adaptive: bool) -> Policy:
+        sol = self.solution(adaptive)
+        belief_key = "belief" if adaptive else "open_loop_belief"
+
+        def act(obs: Any, info: dict[str, Any]) -> Any:
+            tslp, flag = round(float(obs[1])), bool(obs[2] > 0.5)
+            return self.env_action(int(sol.action(float(info[belief_key]), tslp, flag)))
+
+        name = "POMDP planner" if adaptive else "HMM planner"
+        what = "the Bayes belief" if adaptive else "the open-loop (no learning) belief"
+        return Policy(name, act, f"Fan (2015) Appendix A planner on {what}")
+
+    def oracle(self) -> Planner:
+        """The POMDP planner (Fan 2015, Appendix A): value iteration on a belief grid."""
+        return Planner(
+            self._planner_policy(adaptive=True),
+            "POMDP planner: value iteration over a belief grid x TSLP x promotion flag",
+        )
+
+    def baselines(self, seed: int) -> list[tuple[str, Policy | Exact]]:
+        """Random, every constant spend, the HMM planner (naive) and the state-observing MDP.
+
+        The naive policy is Fan's open-loop (HMM) planner, which never learns from purchases;
+        the oracle sees the hidden state in ``info["state"]`` and plays the optimal policy of
+        :func:`state_mdp`.
+        """
+        p = self.params
+        n_class = p.max_tslp + 1
+
+        def state_index(obs: Any, info: dict[str, Any]) -> int:
+            tslp, flag = round(float(obs[1])), bool(obs[2] > 0.5)
+            recency = 0 if (tslp == 1 and flag) else tslp
+            return int(info["state"]) * n_class + recency
+
+        out: list[tuple[str, Policy | Exact]] = [("random", random_policy(self.action_space, seed))]
+        out += [("constant", constant_policy(self.env_action(a), f"spend {m:g}"))
+                for a, m in enumerate(p.spend_grid)]  # fmt: skip
+        out.append(("naive", self._planner_policy(adaptive=False)))
+        out.append(("oracle", Exact(state_mdp(p), state_index, None,
+                                    "optimal policy of the fully observed MDP (sees the state)",
+                                    self.env_action, full_information=True)))  # fmt: skip
+        return out
 
     def reference_actions(self, obs: NDArray[np.floating]) -> Any:
         """The POMDP policy's actions for a batch of ``"belief"`` observations, shape (N, 3).
@@ -123,12 +179,8 @@ class B2BSetup:
             )
         o = np.asarray(obs, dtype=np.float64).reshape(-1, 3)
         sol = self.solution()
-        a = np.array([sol.action(min(max(b, 0.0), 1.0), round(t), bool(f > 0.5))
-                      for b, t, f in o])  # fmt: skip
-        if self.continuous:
-            spend = self.params.spend_grid[a]
-            return (2.0 * spend / self.params.max_spend - 1.0).astype(np.float32)[:, None]
-        return a
+        a = [int(sol.action(min(max(b, 0.0), 1.0), round(t), bool(f > 0.5))) for b, t, f in o]
+        return np.array([self.env_action(i) for i in a])
 
     def spends(self, actions: Any, n_envs: int) -> NDArray[np.float64]:
         """Validate a batch of actions; return the (N,) spends in dollars."""

@@ -11,8 +11,10 @@ from gymnasium import spaces
 from numpy.typing import NDArray
 
 from crm_envs.core.models import TabularMDP
+from crm_envs.core.oracle import Exact, Policy, constant_policy, random_policy
 from crm_envs.core.params import check_choice, check_int, check_options
 from crm_envs.core.single import JitInterface, NumbaEnv
+from crm_envs.core.task import Task
 from crm_envs.envs.customer_journey import kernels
 from crm_envs.envs.customer_journey.model import journey_mdp
 from crm_envs.envs.customer_journey.params import (
@@ -30,7 +32,7 @@ START_MODES = ("f2f", "pauses", "any")
 _RESET_OPTIONS = ("region", "cell", "params")
 
 
-class JourneySetup:
+class JourneySetup(Task):
     """What the single and the vector env share: params, spaces, kernel tables, reset options.
 
     Args:
@@ -111,6 +113,33 @@ class JourneySetup:
         o = np.asarray(obs)
         nvec = self.observation_space.nvec
         return np.ravel_multi_index(tuple(o[..., j] for j in range(3)), tuple(nvec[:3]))
+
+    def oracle(self) -> Exact:
+        """The exact optimum: backward induction on :meth:`model`."""
+        return Exact(
+            self.model(),
+            lambda obs, info: int(self.state_index(obs)),
+            lambda obs, info: int(np.asarray(obs)[3]),
+            "backward induction on the exact finite-horizon MDP over (cell, region)",
+        )
+
+    def baselines(self, seed: int) -> list[tuple[str, Policy | Exact]]:
+        """Random moves, each constant move, and the myopic journey (best expected next reward).
+
+        The myopic policy picks the move with the highest expected reward of this touchpoint
+        (the model's ``R[t, a, s]``), ignoring where the journey goes next.
+        """
+        reward = self.model().R  # (H, A, S)
+        names = ("up", "right", "down", "left")
+        out: list[tuple[str, Policy | Exact]] = [("random", random_policy(self.action_space, seed))]
+        out += [("constant", constant_policy(a, f"always {names[a]}")) for a in range(N_ACTIONS)]
+
+        def myopic(obs: Any, info: dict[str, Any]) -> int:
+            t = min(int(np.asarray(obs)[3]), reward.shape[0] - 1)
+            return int(np.argmax(reward[t, :, int(self.state_index(obs))]))
+
+        out.append(("naive", Policy("myopic", myopic, "best expected reward of the next move")))
+        return out
 
 
 class CustomerJourneyEnv(NumbaEnv):

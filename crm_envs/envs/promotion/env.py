@@ -8,8 +8,18 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
+from crm_envs.core.models import TabularMDP
+from crm_envs.core.oracle import (
+    Exact,
+    Heuristic,
+    Planner,
+    Policy,
+    constant_policy,
+    random_policy,
+)
 from crm_envs.core.params import check_bool, check_choice, check_int, check_scalar
 from crm_envs.core.single import NumbaEnv
+from crm_envs.core.task import Task
 from crm_envs.envs.promotion import kernels
 from crm_envs.envs.promotion.params import PromotionParams
 from crm_envs.envs.promotion.plan import RULES
@@ -25,7 +35,7 @@ def decode_arm(arm: int, horizon: int) -> tuple[int, int]:
     return (arm - 1) // horizon, (arm - 1) % horizon + 1
 
 
-class PromotionSetup:
+class PromotionSetup(Task):
     """What the single and vector promotion envs share.
 
     Args:
@@ -240,13 +250,56 @@ class PromotionSetup:
 
         With ``drift_sd > 0`` the lifts move away from these values during an episode.
         """
+        return self._best_for(self.true_uplift_per_member())
+
+    def _best_for(self, per_member: NDArray[np.float64]) -> Any:
+        """The best arm (bandit) or rule-abiding plan (campaign) by per-member uplifts."""
         from crm_envs.envs.promotion.plan import plan
 
         if not self.campaign:
-            return int(np.argmax(self.expected_rewards))
-        p = plan(self.uplift_table(self.true_uplift_per_member()), rule=self.rule)
+            return int(np.argmax(per_member.T @ self.kp.members))
+        p = plan(self.uplift_table(per_member), rule=self.rule)
         s = self.model.horizon
         return np.where(p.promotion >= 0, 1 + p.promotion * s + p.duration - 1, 0).ravel()
+
+    def oracle(self) -> Exact | Planner | Heuristic:
+        """Bandit: the best arm, exact (a one-state MDP). Campaign: the optimal plan.
+
+        With ``drift_sd > 0`` the means move during an episode and the drift-free best action
+        is only a heuristic.
+        """
+        best = self.best_action()
+        if self.kp.drift_sd > 0.0:
+            return Heuristic(Policy("drift-free best", lambda obs, info: best),
+                             "the best action of the drift-free means, every step")  # fmt: skip
+        if self.campaign:
+            return Planner(
+                Policy("optimal plan", lambda obs, info: best),
+                f"the optimal plan under rule {self.rule} (enumeration over the rule's plans), "
+                "every cycle: exact for the expected profit, as cycles are independent",
+            )
+        n = self.n_arms
+        mdp = TabularMDP(np.ones((n, 1, 1)), self.expected_rewards[:, None], 1.0,
+                         horizon=self.horizon, initial=np.ones(1))  # fmt: skip
+        return Exact(mdp, lambda obs, info: 0, lambda obs, info: 0,
+                     "the arm with the highest true expected reward, every pull")  # fmt: skip
+
+    def baselines(self, seed: int) -> list[tuple[str, Policy | Exact]]:
+        """Random, the survey prior's plan (naive) and, for the campaign, each shared arm.
+
+        The naive policy is what the firm does without learning: the best action by the survey
+        estimates of the lifts. The bandit has no constant baselines: the best constant arm is
+        the reference itself, and finding it is the learning problem.
+        """
+        out: list[tuple[str, Policy | Exact]] = [("random", random_policy(self.action_space, seed))]
+        if self.campaign:
+            j = len(self.segments)
+            out += [("constant", constant_policy(np.full(j, a, dtype=np.int64), f"arm {a} to all"))
+                    for a in range(self.n_arms)]  # fmt: skip
+        survey = self._best_for(self.survey_uplift_per_member())
+        out.append(("naive", Policy("survey plan", lambda obs, info: survey,
+                                    "the best action by the survey's lift estimates")))  # fmt: skip
+        return out
 
     def allowed(self, arms: NDArray[np.int64]) -> NDArray[np.bool_]:
         """(N,) whether each row of per-segment arms obeys the business rule."""

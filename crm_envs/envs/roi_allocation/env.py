@@ -8,8 +8,10 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
+from crm_envs.core.oracle import Exact, Heuristic, Policy, constant_policy, random_policy
 from crm_envs.core.params import check_bool, check_int, check_options, check_scalar
 from crm_envs.core.single import NumbaEnv
+from crm_envs.core.task import Task
 from crm_envs.envs.roi_allocation import kernels
 from crm_envs.envs.roi_allocation.adbudg import adbudg, adbudg_inverse
 from crm_envs.envs.roi_allocation.params import ROIAllocationParams
@@ -46,7 +48,7 @@ def observation_space(params: ROIAllocationParams, horizon: int) -> spaces.Box:
     return spaces.Box(low.astype(np.float32), high.astype(np.float32), dtype=np.float32)
 
 
-class ROISetup:
+class ROISetup(Task):
     """What the single and vector envs share: params, spaces, action scaling, reference policy.
 
     Args:
@@ -161,6 +163,38 @@ class ROISetup:
         Returns:
             An action of the env's action space.
         """
+        return self._lookahead_action(obs, myopic=False)
+
+    def oracle(self) -> Heuristic:
+        """The look-ahead allocation (:meth:`reference_action`): a heuristic, not the optimum."""
+        return Heuristic(
+            Policy("look-ahead", lambda obs, info: self.reference_action(obs),
+                   "best investment now if nothing more were invested, over the quarters left"),
+            "look-ahead allocation; the continuous problem has no finite exact model",
+        )  # fmt: skip
+
+    def baselines(self, seed: int) -> list[tuple[str, Policy | Exact]]:
+        """Random, constant investments (nothing, and equal shares of the cap), myopic.
+
+        The myopic policy values an investment over this quarter only, as if the episode ended.
+        """
+        out: list[tuple[str, Policy | Exact]] = [("random", random_policy(self.action_space, seed))]
+        n = self.params.n_drivers
+        if self.discrete:
+            labels = ["nothing"] + [f"+{self.increment:,.0f} to {d}" for d in
+                                    self.params.driver_names]  # fmt: skip
+            out += [("constant", constant_policy(a, labels[a])) for a in range(n + 1)]
+        else:
+            for frac in (0.0, 0.25, 0.5, 1.0):
+                action = np.full(n, 2.0 * frac - 1.0, dtype=np.float32)
+                label = f"{frac:.0%} of the cap to every driver"
+                out.append(("constant", constant_policy(action, label)))
+        myopic = Policy("myopic", lambda obs, info: self._lookahead_action(obs, myopic=True),
+                        "the look-ahead valued over this quarter only")  # fmt: skip
+        out.append(("naive", myopic))
+        return out
+
+    def _lookahead_action(self, obs: NDArray[np.floating], myopic: bool) -> Any:
         p, n = self.params, self.params.n_drivers
         if not self.observation_space.contains(np.asarray(obs, dtype=np.float32)):
             raise ValueError(
@@ -173,7 +207,7 @@ class ROISetup:
         stock = np.maximum(adbudg_inverse(levels, p.a, p.b, p.c, p.d) - p.maintenance_effort, 0)
         cmv, cmv_prev = o[n] * p.cmv, o[n + 1] * p.cmv
         left = o[n + 2] * p.budget
-        quarters_left = max(1, round((1.0 - o[n + 3]) * self.horizon))
+        quarters_left = 1 if myopic else max(1, round((1.0 - o[n + 3]) * self.horizon))
         if not self.discrete:
             x = lookahead_allocation(
                 p, quarters_left, stock, cmv, cmv_prev, budget=left, cap=p.max_effort

@@ -1,0 +1,322 @@
+"""The reference and the naive baselines each env declares, and their evaluation: headroom.
+
+Every env's task declares, once:
+
+* ``oracle()``: the reference a score is normalised with, and its *kind*:
+
+  - :class:`Exact`: a finite model (``TabularMDP``) whose solution (by :mod:`agents.dp`) is the
+    optimum;
+  - :class:`Planner`: a planner's policy (e.g. the POMDP grid planner), optimal up to its own
+    approximation;
+  - :class:`Heuristic`: a sensible policy with no claim to optimality.
+
+* ``baselines(seed)``: the naive policies an algorithm must beat: uniform random, every
+  constant action (the best one is picked by evaluation), the env's natural naive policy
+  (e.g. myopic), and the full-information oracle where one exists (a policy that sees what the
+  agent cannot, which bounds every agent from above).
+
+Headroom is the gap between the reference and the best naive policy, in standard errors of
+that gap over the evaluation episodes (:func:`headroom`). An env in which the reference does not
+beat the naive policies by many standard errors cannot rank algorithms.
+
+Nothing here imports :mod:`agents`: an :class:`Exact` reference is solved by
+``agents.dp.exact_policy``, which the benchmark passes in as ``solve``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from numpy.typing import NDArray
+from tqdm.auto import tqdm
+
+from crm_envs.core.models import TabularMDP
+from crm_envs.core.params import check_int
+
+__all__ = [
+    "KINDS",
+    "BaselineResult",
+    "Exact",
+    "Headroom",
+    "Heuristic",
+    "Planner",
+    "Policy",
+    "constant_policy",
+    "evaluate",
+    "headroom",
+    "random_policy",
+]
+
+KINDS = ("exact", "planner", "heuristic")
+"""Kinds of reference, from the strongest claim to the weakest."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A fixed policy for one single env.
+
+    Attributes:
+        name: Short name used in tables (``"random"``, ``"myopic"``...).
+        act: ``act(obs, info) -> action`` for the single env's last observation and info.
+        description: One line on what the policy does.
+        full_information: Whether it reads what an agent cannot see (e.g. the hidden state in
+            ``info``): such a policy bounds every agent instead of competing with them.
+    """
+
+    name: str
+    act: Callable[[Any, dict[str, Any]], Any]
+    description: str = ""
+    full_information: bool = False
+
+
+@dataclass(frozen=True)
+class Exact:
+    """An exact reference: the optimum of a finite model, solved by :mod:`agents.dp`.
+
+    Attributes:
+        model: The finite MDP (its optimal policy is the reference).
+        state_index: Maps (obs, info) to the model's state index.
+        time_index: Maps (obs, info) to the decision step of a finite-horizon model.
+        description: One line on what the model is.
+        action_map: Maps the model's action index to the env's action (None: the index).
+        full_information: Whether ``state_index`` reads what an agent cannot see.
+    """
+
+    model: TabularMDP
+    state_index: Callable[[Any, dict[str, Any]], int]
+    time_index: Callable[[Any, dict[str, Any]], int] | None = None
+    description: str = "the exact optimum of the env's finite model"
+    action_map: Callable[[int], Any] | None = None
+    full_information: bool = False
+    kind: str = field(default="exact", init=False)
+
+
+@dataclass(frozen=True)
+class Planner:
+    """A planner's policy: optimal up to the planner's own approximation.
+
+    Attributes:
+        policy: The planner's policy.
+        description: One line on the planner and its approximation.
+    """
+
+    policy: Policy
+    description: str
+    kind: str = field(default="planner", init=False)
+
+
+@dataclass(frozen=True)
+class Heuristic:
+    """A sensible reference with no claim to optimality: scores above 1 are possible.
+
+    Attributes:
+        policy: The heuristic policy.
+        description: One line on the heuristic.
+    """
+
+    policy: Policy
+    description: str
+    kind: str = field(default="heuristic", init=False)
+
+
+Reference = Exact | Planner | Heuristic
+
+
+def random_policy(space: gym.Space[Any], seed: int) -> Policy:
+    """Uniformly random actions of ``space`` (no action mask), seeded.
+
+    Args:
+        space: The env's action space.
+        seed: Seed of the action sampler.
+
+    Returns:
+        The policy.
+    """
+    sampler = _copy_space(space)
+    sampler.seed(check_int("seed", seed, low=0))
+    return Policy("random", lambda obs, info: sampler.sample(), "uniform over the action space")
+
+
+def _copy_space(space: gym.Space[Any]) -> gym.Space[Any]:
+    import copy
+
+    return copy.deepcopy(space)
+
+
+def constant_policy(action: Any, label: str) -> Policy:
+    """Always the same ``action``.
+
+    Args:
+        action: The action taken at every step.
+        label: How the action reads in tables (e.g. ``"spend $50"``).
+
+    Returns:
+        The policy, named ``"constant: <label>"``.
+    """
+    return Policy(f"constant: {label}", lambda obs, info: action, "the same action every step")
+
+
+def evaluate(
+    make_env: Callable[[], gym.Env],
+    policy: Policy,
+    episodes: int,
+    seed: int,
+) -> NDArray[np.float64]:
+    """Undiscounted return of each of ``episodes`` episodes of ``policy``.
+
+    Episode ``k`` is reset with seed ``seed + k``, so two policies evaluated with the same seed
+    meet the same customers as far as their actions allow (common random numbers).
+
+    Args:
+        make_env: Builds the single env (e.g. ``lambda: gym.make(env_id, **kwargs)``).
+        policy: The policy to play.
+        episodes: Number of episodes (>= 2, so that a standard error exists).
+        seed: Seed of the first episode.
+
+    Returns:
+        (episodes,) returns.
+    """
+    episodes = check_int("episodes", episodes, low=2)
+    seed = check_int("seed", seed, low=0)
+    env = make_env()
+    out = np.empty(episodes)
+    for k in range(episodes):
+        obs, info = env.reset(seed=seed + k)
+        total, done = 0.0, False
+        while not done:
+            obs, reward, terminated, truncated, info = env.step(policy.act(obs, info))
+            total += float(reward)
+            done = terminated or truncated
+        out[k] = total
+    env.close()
+    return out
+
+
+@dataclass(frozen=True)
+class BaselineResult:
+    """Returns of one policy over the evaluation episodes.
+
+    Attributes:
+        role: ``"random"``, ``"constant"``, ``"naive"``, ``"reference"`` or ``"oracle"``.
+        name: The policy's name.
+        returns: (episodes,) episode returns.
+    """
+
+    role: str
+    name: str
+    returns: NDArray[np.float64]
+
+    @property
+    def mean(self) -> float:
+        """Mean return."""
+        return float(self.returns.mean())
+
+    @property
+    def se(self) -> float:
+        """Standard error of the mean return."""
+        return float(self.returns.std(ddof=1) / math.sqrt(len(self.returns)))
+
+
+@dataclass(frozen=True)
+class Headroom:
+    """How far the reference is above the naive policies of one env configuration.
+
+    Attributes:
+        env_id: The env id.
+        kwargs: Its registration kwargs beyond the defaults.
+        reference_kind: ``"exact"``, ``"planner"`` or ``"heuristic"``.
+        results: Every evaluated policy, the reference included.
+        episodes: Evaluation episodes per policy.
+    """
+
+    env_id: str
+    kwargs: dict[str, Any]
+    reference_kind: str
+    results: tuple[BaselineResult, ...]
+    episodes: int
+
+    def by_role(self, role: str) -> BaselineResult | None:
+        """The result of ``role`` (the best constant for ``"constant"``), or None."""
+        found = [r for r in self.results if r.role == role]
+        return max(found, key=lambda r: r.mean) if found else None
+
+    @property
+    def best_naive(self) -> BaselineResult:
+        """The best of random, the best constant action and the naive policy."""
+        naive = [self.by_role(r) for r in ("random", "constant", "naive")]
+        return max((r for r in naive if r is not None), key=lambda r: r.mean)
+
+    @property
+    def gap(self) -> float:
+        """Reference mean minus the best naive mean."""
+        return self.by_role("reference").mean - self.best_naive.mean  # type: ignore[union-attr]
+
+    @property
+    def gap_se(self) -> float:
+        """Standard error of :attr:`gap` (paired over the common episode seeds)."""
+        diff = self.by_role("reference").returns - self.best_naive.returns  # type: ignore[union-attr]
+        return float(diff.std(ddof=1) / math.sqrt(len(diff)))
+
+    @property
+    def gap_in_se(self) -> float:
+        """The gap in standard errors (inf when the paired difference has no spread)."""
+        if self.gap_se == 0.0:
+            return math.inf if self.gap > 0 else 0.0
+        return self.gap / self.gap_se
+
+    def episodes_to_separate(self, z: float = 2.0) -> float:
+        """Episodes needed for the gap to reach ``z`` standard errors (inf when gap <= 0).
+
+        Args:
+            z: Required separation in standard errors.
+
+        Returns:
+            ``ceil((z * sd_diff / gap)**2)``, at least 2.
+        """
+        if self.gap <= 0:
+            return math.inf
+        sd = self.gap_se * math.sqrt(self.episodes)
+        # The tolerance keeps a whole number that rounding pushed up by an ulp whole.
+        return float(max(2, math.ceil((z * sd / self.gap) ** 2 - 1e-9)))
+
+
+def headroom(
+    env_id: str,
+    reference: Policy,
+    reference_kind: str,
+    baselines: Sequence[tuple[str, Policy]],
+    episodes: int,
+    seed: int = 0,
+    kwargs: dict[str, Any] | None = None,
+    progress_bar: bool = False,
+) -> Headroom:
+    """Evaluate the reference and every baseline of one env configuration on common seeds.
+
+    Args:
+        env_id: A registered id.
+        reference: The reference's policy (an :class:`Exact` one already solved).
+        reference_kind: One of :data:`KINDS`.
+        baselines: ``(role, policy)`` pairs; roles ``"random"``, ``"constant"`` (one per
+            candidate action), ``"naive"`` and ``"oracle"``.
+        episodes: Episodes per policy (>= 2).
+        seed: Seed of the first episode.
+        kwargs: Extra ``gym.make`` kwargs.
+        progress_bar: Show a tqdm bar over the policies.
+
+    Returns:
+        The :class:`Headroom`.
+    """
+    if reference_kind not in KINDS:
+        raise ValueError(f"reference_kind must be one of {KINDS}, got {reference_kind!r}")
+    kwargs = dict(kwargs or {})
+    roles = [("reference", reference), *baselines]
+    results = []
+    for role, policy in tqdm(roles, desc=env_id, disable=not progress_bar, leave=False):
+        returns = evaluate(lambda: gym.make(env_id, **kwargs), policy, episodes, seed)
+        results.append(BaselineResult(role, policy.name, returns))
+    return Headroom(env_id, kwargs, reference_kind, tuple(results), episodes)

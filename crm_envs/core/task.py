@@ -1,0 +1,50 @@
+"""Task: the definition of an env that its single and vector versions share.
+
+A task holds what an env *is*: its params, spaces, horizon, reward scale and reset options,
+and it declares, once, the reference a score is normalised with and the naive baselines an
+algorithm must beat (see :mod:`crm_envs.core.oracle`). ``env.unwrapped.task`` gives it for
+every registered id, single or vector.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+
+from crm_envs.core.oracle import Exact, Heuristic, Planner, Policy
+
+__all__ = ["Task"]
+
+
+class Task:
+    """Base class of every env's task.
+
+    Subclasses set ``params``, ``horizon``, ``reward_scale``, ``observation_space`` and
+    ``action_space`` in their constructor and implement :meth:`oracle` and :meth:`baselines`.
+    """
+
+    params: Any
+    horizon: int
+    reward_scale: float
+    observation_space: gym.Space[Any]
+    action_space: gym.Space[Any]
+
+    def oracle(self) -> Exact | Planner | Heuristic:
+        """The reference scores are normalised with, and its kind."""
+        raise NotImplementedError
+
+    def baselines(self, seed: int) -> list[tuple[str, Policy | Exact]]:
+        """The naive policies an algorithm must beat, each with its role.
+
+        Roles: ``"random"`` (uniform over the action space), ``"constant"`` (one entry per
+        candidate constant action), ``"naive"`` (the env's natural naive policy) and
+        ``"oracle"`` (a full-information policy, where one exists).
+
+        Args:
+            seed: Seed of the random baseline.
+
+        Returns:
+            ``(role, policy)`` pairs; an :class:`Exact` entry is solved by ``agents.dp``.
+        """
+        raise NotImplementedError

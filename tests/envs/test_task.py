@@ -1,0 +1,89 @@
+"""Task conformance over every registered id: a declared reference and naive baselines."""
+
+import math
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import crm_envs  # noqa: F401
+from agents.dp import backward_induction, exact_policy
+from benchmarks.headroom import baseline_policies, reference_policy
+from crm_envs.core.oracle import KINDS, BaselineResult, Exact, Headroom, evaluate
+from crm_envs.core.task import Task
+
+ENV_IDS = sorted(i for i in gym.registry if i.startswith("crm_envs/"))
+ROLES = {"random", "constant", "naive", "oracle"}
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_every_id_declares_a_reference_and_baselines(env_id):
+    env = gym.make(env_id)
+    vec = gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point")
+    for task in (env.unwrapped.task, vec.unwrapped.task):
+        assert isinstance(task, Task)
+        assert task.observation_space == env.observation_space
+        assert task.action_space == env.action_space
+    ref = env.unwrapped.task.oracle()
+    assert ref.kind in KINDS
+    assert ref.description
+    roles = [role for role, _ in env.unwrapped.task.baselines(seed=0)]
+    assert set(roles) <= ROLES
+    assert roles.count("random") == 1 and roles.count("naive") == 1
+    assert roles.count("oracle") <= 1
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_every_declared_policy_plays_valid_actions(env_id):
+    env = gym.make(env_id)
+    policy, _ = reference_policy(env)
+    for _, p in [("reference", policy), *baseline_policies(env, seed=0)]:
+        obs, info = env.reset(seed=1)
+        for _ in range(3):
+            action = p.act(obs, info)
+            assert env.action_space.contains(np.asarray(action, dtype=env.action_space.dtype)), (
+                f"{p.name} played {action!r}"
+            )
+            obs, _, term, trunc, info = env.step(action)
+            if term or trunc:
+                break
+
+
+def test_solved_exact_reference_earns_the_models_optimal_value():
+    env = gym.make("crm_envs/CustomerJourney-v0")
+    ref = env.unwrapped.task.oracle()
+    assert isinstance(ref, Exact)
+    value = backward_induction(ref.model).value(ref.model.initial)
+    returns = evaluate(lambda: gym.make("crm_envs/CustomerJourney-v0"), exact_policy(ref), 4000, 0)
+    se = returns.std(ddof=1) / math.sqrt(len(returns))
+    assert abs(returns.mean() - value) < 4 * se
+
+
+def test_headroom_arithmetic():
+    # Paired differences of 1, 3, 1, 3 (mean 2, sd 2/sqrt(3)): s.e. = 1/sqrt(3).
+    ref = BaselineResult("reference", "ref", np.array([2.0, 5.0, 3.0, 6.0]))
+    naive = BaselineResult("naive", "naive", np.array([1.0, 2.0, 2.0, 3.0]))
+    rand = BaselineResult("random", "random", np.array([0.0, 0.0, 1.0, 1.0]))
+    worse = BaselineResult("constant", "c0", np.array([0.0, 1.0, 0.0, 1.0]))
+    h = Headroom("x", {}, "exact", (ref, rand, worse, naive), episodes=4)
+    assert h.best_naive is naive
+    assert h.gap == pytest.approx(2.0)
+    assert h.gap_se == pytest.approx(1 / math.sqrt(3))
+    assert h.gap_in_se == pytest.approx(2 * math.sqrt(3))
+    # sd of the difference is 2/sqrt(3); n = (2 * sd / gap)**2 = 4/3 -> at least 2.
+    assert h.episodes_to_separate() == 2
+    assert h.episodes_to_separate(z=6.0) == 12  # (6 * (2 / sqrt(3)) / 2)**2 = 36 / 3
+    same = BaselineResult("reference", "same", naive.returns)
+    no_gap = Headroom("x", {}, "exact", (same, rand, naive), episodes=4)
+    assert no_gap.episodes_to_separate() == math.inf
+
+
+def test_headroom_cli_prints_the_table_and_draws_the_plot(tmp_path, capsys):
+    from benchmarks.cli import main
+
+    plot = tmp_path / "headroom.png"
+    code = main(["headroom", "--envs", "crm_envs/CustomerJourney-v0", "--episodes", "20",
+                 "--plot", str(plot), "--quiet"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0 and plot.stat().st_size > 0
+    assert "Reference: exact" in out and "| naive | myopic |" in out
