@@ -85,7 +85,12 @@ ENV_INFO: tuple[EnvInfo, ...] = (
         "purchases rewarded 0/1/2; belief observations; 100 months",
         entry_point="crm_envs.envs.b2b_customer.env:B2BCustomerEnv",
         vector_entry_point="crm_envs.envs.b2b_customer.vector_env:B2BCustomerVectorEnv",
-        kwargs={"preset": "fan2015_essay1", "observation": "belief", "horizon": 100},
+        kwargs={
+            "preset": "fan2015_essay1",
+            "observation": "belief",
+            "horizon": 100,
+            "reward_scale": 1.0,
+        },
     ),
     EnvInfo(
         env_id="crm_envs/PromotionBandit-v0",

@@ -236,8 +236,14 @@ def check_prob_vector(name: str, arr: NDArray[Any], *, atol: float = 1e-8) -> No
         )
 
 
+_PRESET_CACHE: dict[tuple[str, str], Any] = {}
+
+
 def lookup_preset(kind: str, name: str, presets: Mapping[str, Callable[[], T]]) -> T:
-    """Build a named preset, or raise with the closest registered name suggested.
+    """Build a named preset once per process, or raise with the closest name suggested.
+
+    Presets are immutable (frozen dataclasses of read-only arrays), so every env of a process
+    shares one instance and a calibrated preset is never calibrated again on ``gym.make``.
 
     Args:
         kind: What the presets configure (used in the message), e.g. ``"CustomerJourney"``.
@@ -255,4 +261,6 @@ def lookup_preset(kind: str, name: str, presets: Mapping[str, Callable[[], T]]) 
         raise ValueError(
             f"unknown {kind} preset {name!r}; available: {sorted(presets)}.{did_you_mean}"
         )
-    return presets[name]()
+    if (kind, name) not in _PRESET_CACHE:
+        _PRESET_CACHE[kind, name] = presets[name]()
+    return _PRESET_CACHE[kind, name]

@@ -87,3 +87,63 @@ def test_headroom_cli_prints_the_table_and_draws_the_plot(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0 and plot.stat().st_size > 0
     assert "Reference: exact" in out and "| naive | myopic |" in out
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_info_keys_are_the_same_in_the_single_and_the_vector_env(env_id):
+    env = gym.make(env_id)
+    vec = gym.make_vec(env_id, num_envs=3, vectorization_mode="vector_entry_point")
+    _, info = env.reset(seed=0)
+    _, vinfo = vec.reset(seed=0)
+    assert sorted(info) == sorted(vinfo)
+    _, _, _, _, info = env.step(env.action_space.sample())
+    _, _, _, _, vinfo = vec.step(vec.action_space.sample())
+    assert sorted(info) == sorted(vinfo)
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_class_defaults_equal_the_registered_defaults(env_id):
+    # A class built with no arguments behaves like gym.make of the id whose preset it defaults
+    # to (the B2B reward scale differed by 1000 between the two).
+    import importlib
+    import inspect
+
+    spec = gym.spec(env_id)
+    module, name = spec.entry_point.split(":")
+    defaults: dict = {}
+    for cls in getattr(importlib.import_module(module), name).__mro__:  # subclass first
+        if "__init__" in vars(cls):
+            for k, p in inspect.signature(cls.__init__).parameters.items():
+                if p.default is not inspect.Parameter.empty:
+                    defaults.setdefault(k, p.default)
+    if spec.kwargs.get("preset", defaults.get("preset")) != defaults.get("preset"):
+        pytest.skip("a variant of the class's default preset, declared by registration kwargs")
+    for key, value in spec.kwargs.items():
+        assert defaults[key] == value, f"{env_id}: {key} registered {value}, class {defaults[key]}"
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_every_env_takes_a_params_swap_at_reset(env_id):
+    env = gym.make(env_id)
+    params = env.unwrapped.task.params
+    obs, _ = env.reset(seed=0, options={"params": params})
+    assert env.observation_space.contains(obs)
+    vec = gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point")
+    obs, _ = vec.reset(seed=0, options={"params": params})
+    assert vec.observation_space.contains(obs)
+    with pytest.raises(TypeError, match="options\\['params'\\] must be"):
+        env.reset(options={"params": object()})
+    with pytest.raises(ValueError, match="unknown reset option"):
+        env.reset(options={"bogus": 1})
+
+
+def test_promotion_params_swap_changes_the_dynamics():
+    from crm_envs.envs.promotion.presets import get_preset
+
+    env = gym.make("crm_envs/PromotionBandit-v0")
+    base = get_preset("mandania2025_ferry")
+    richer = base.replace(contributions=tuple(2 * c for c in base.contributions))
+    _, info = env.reset(seed=0)
+    before = info["expected_rewards"].copy()
+    _, info = env.reset(seed=0, options={"params": richer})
+    assert not np.allclose(info["expected_rewards"], before)

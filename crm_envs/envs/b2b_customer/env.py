@@ -299,7 +299,8 @@ class B2BCustomerEnv(NumbaEnv):
     ## Arguments
 
     ``preset`` (``"fan2015_essay2"``), ``params``, ``observation`` (``"belief"``),
-    ``continuous`` (False), ``horizon`` (60), ``reward_scale`` (1.0).
+    ``continuous`` (False), ``horizon`` (60), ``reward_scale`` (1e-3: thousands of dollars, as
+    registered; ``B2BCustomerEssay1-v0`` registers 1.0, the example's own units).
     ``reset(options={"params": p})`` swaps parameters with the same spaces.
 
     ``info`` always holds ``belief`` (Bayes), ``open_loop_belief`` (the HMM planner's),
@@ -333,7 +334,7 @@ class B2BCustomerEnv(NumbaEnv):
         observation: str = "belief",
         continuous: bool = False,
         horizon: int = 60,
-        reward_scale: float = 1.0,
+        reward_scale: float = 1e-3,
         render_mode: str | None = None,
     ) -> None:
         if render_mode is not None:

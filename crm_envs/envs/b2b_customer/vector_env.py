@@ -40,7 +40,7 @@ class B2BCustomerVectorEnv(NumbaVectorEnv):
         observation: str = "belief",
         continuous: bool = False,
         horizon: int = 60,
-        reward_scale: float = 1.0,
+        reward_scale: float = 1e-3,
     ) -> None:
         self._setup = B2BSetup(preset, params, observation, continuous, horizon, reward_scale)
         super().__init__(

@@ -55,6 +55,8 @@ class JourneySetup(Task):
             raise TypeError(f"params must be a CustomerJourneyParams, got {type(params).__name__}")
         self.start = check_choice("start", start, START_MODES)
         self.horizon = check_int("horizon", horizon, low=1)
+        #: Rewards are on the paper's scale (the sales rep's -5..5), not rescaled.
+        self.reward_scale = 1.0
         self.params = params
         self.kp: JourneyKernelParams = params.to_kernel(self.horizon, self.start)
         self.observation_space = spaces.MultiDiscrete(

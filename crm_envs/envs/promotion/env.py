@@ -17,7 +17,13 @@ from crm_envs.core.oracle import (
     constant_policy,
     random_policy,
 )
-from crm_envs.core.params import check_bool, check_choice, check_int, check_scalar
+from crm_envs.core.params import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_options,
+    check_scalar,
+)
 from crm_envs.core.single import NumbaEnv
 from crm_envs.core.task import Task
 from crm_envs.envs.promotion import kernels
@@ -69,8 +75,6 @@ class PromotionSetup(Task):
             params = get_preset(preset)
         elif not isinstance(params, PromotionParams):
             raise TypeError(f"params must be PromotionParams, got {type(params).__name__}")
-        self.params = params
-        self.model = params.build()
         self.campaign = check_bool("campaign", campaign)
         self.horizon = check_int("horizon", horizon, low=1)
         self.rule = check_int("rule", rule)
@@ -89,22 +93,40 @@ class PromotionSetup(Task):
                 f"segment={segment!r} applies to the bandit only: the campaign env decides for "
                 "every segment at once; leave segment=None"
             )
+        if segment is not None and (not isinstance(segment, (tuple, list)) or len(segment) != 2):
+            raise TypeError(
+                f"segment must be a (group, contribution level) pair or None, got {segment!r}"
+            )
         self.on_violation = check_choice("on_violation", on_violation, ("reject", "raise"))
-        drift_sd = check_scalar("drift_sd", drift_sd, low=0.0)
-        drift_max = check_scalar("drift_max", drift_max, low=1.0, low_open=True)
-        reward_scale = check_scalar("reward_scale", reward_scale, low=0.0, low_open=True)
-        m = self.model
+        self.drift_sd = check_scalar("drift_sd", drift_sd, low=0.0)
+        self.drift_max = check_scalar("drift_max", drift_max, low=1.0, low_open=True)
+        #: Multiplier of the profit (applied in the kernel).
+        self.reward_scale = check_scalar("reward_scale", reward_scale, low=0.0, low_open=True)
+        self._segment = segment
+        self._configure(params)
+        n = len(self.segments)
+        if self.campaign:
+            self.action_space: spaces.Space[Any] = spaces.MultiDiscrete(
+                np.full(n, self.n_arms), dtype=np.int64
+            )
+            low, high = self._observation_bounds()
+            self.observation_space: spaces.Space[Any] = spaces.Box(low, high, dtype=np.float32)
+        else:
+            self.action_space = spaces.Discrete(self.n_arms)
+            self.observation_space = spaces.Discrete(1)
+
+    def _configure(self, params: PromotionParams) -> None:
+        """Build the model, segments, kernel tables and expected rewards of ``params``."""
+        self.params = params
+        self.model = m = params.build()
         n_g, n_c = m.members.shape
         s_max, n_k = m.horizon, params.n_promotions
         self.n_arms = 1 + n_k * s_max
         segs = [(g, c) for g in range(n_g) for c in range(n_c)]
-        if segment is not None:
-            if not isinstance(segment, (tuple, list)) or len(segment) != 2:
-                raise TypeError(
-                    f"segment must be a (group, contribution level) pair or None, got {segment!r}"
-                )
-            g = check_int("segment[0] (group)", segment[0], low=0, high=n_g - 1)
-            c = check_int("segment[1] (contribution level)", segment[1], low=0, high=n_c - 1)
+        if self._segment is not None:
+            g = check_int("segment[0] (group)", self._segment[0], low=0, high=n_g - 1)
+            c = check_int("segment[1] (contribution level)", self._segment[1], low=0,
+                          high=n_c - 1)  # fmt: skip
             segs = [(g, c)]
         self.segments = segs
         gi = np.array([g for g, _ in segs])
@@ -121,29 +143,52 @@ class PromotionSetup(Task):
             disc=disc,
             base_profit=m.baseline_profit()[gi, ci],
             counted=np.ones(len(segs), dtype=np.int64),
-            drift_sd=drift_sd,
-            drift_log_max=float(np.log(drift_max)),
-            reward_scale=reward_scale,
+            drift_sd=self.drift_sd,
+            drift_log_max=float(np.log(self.drift_max)),
+            reward_scale=self.reward_scale,
             horizon=self.horizon,
         )
         # The uplift is linear in the lift: U(x * lift) = U0 + x * U1 per segment and arm.
         no_lift = self._per_member(np.zeros_like(m.lift)) * self.kp.members[:, None]
         with_lift = self._per_member(m.lift) * self.kp.members[:, None]
-        self._uplift0 = no_lift.sum(axis=0) * reward_scale  # (A,)
-        self._uplift1 = (with_lift - no_lift) * reward_scale  # (J, A)
+        self._uplift0 = no_lift.sum(axis=0) * self.reward_scale  # (A,)
+        self._uplift1 = (with_lift - no_lift) * self.reward_scale  # (J, A)
         #: Expected reward of each bandit arm (rule 3 or the chosen segment) without drift.
         self.expected_rewards = self._uplift0 + self._uplift1.sum(axis=0)
-        if self.campaign:
-            self.action_space: spaces.Space[Any] = spaces.MultiDiscrete(
-                np.full(len(segs), self.n_arms), dtype=np.int64
-            )
-            low, high = self._observation_bounds(drift_max if drift_sd > 0 else 1.0)
-            self.observation_space: spaces.Space[Any] = spaces.Box(low, high, dtype=np.float32)
-        else:
-            self.action_space = spaces.Discrete(self.n_arms)
-            self.observation_space = spaces.Discrete(1)
 
-    def _observation_bounds(self, mult_max: float) -> tuple[NDArray, NDArray]:
+    def apply_options(self, options: dict[str, Any] | None) -> None:
+        """Apply reset options: ``{"params": PromotionParams}`` swaps the parameters.
+
+        The new params must keep the groups, contribution levels, promotion types and months
+        (they fix the spaces), and the campaign's observations must stay within its bounds.
+        """
+        options = check_options(options, ("params",))
+        if "params" not in options:
+            return
+        new = options["params"]
+        if not isinstance(new, PromotionParams):
+            raise TypeError(f"options['params'] must be PromotionParams, got {type(new)}")
+        old_shape = (self.model.members.shape, self.params.n_promotions, self.model.horizon)
+        built = new.build()
+        new_shape = (built.members.shape, new.n_promotions, built.horizon)
+        if new_shape != old_shape:
+            raise ValueError(
+                f"options['params'] must keep (groups x levels, promotions, months) = "
+                f"{old_shape} (they fix the spaces), got {new_shape}; make a new env instead"
+            )
+        previous = self.params
+        self._configure(new)
+        if self.campaign:
+            low, high = self._observation_bounds()
+            space = self.observation_space
+            if np.any(low < space.low) or np.any(high > space.high):
+                self._configure(previous)
+                raise ValueError(
+                    "options['params'] would let observations leave the observation space "
+                    "(more members or larger lifts); make a new env with these params instead"
+                )
+
+    def _observation_bounds(self) -> tuple[NDArray, NDArray]:
         """Finite bounds of the campaign observation, from the largest possible draws.
 
         A segment's monthly mean is at most ``members * (baseline + max(0, lift) *
@@ -152,6 +197,7 @@ class PromotionSetup(Task):
         dearest promotion and the contribution.
         """
         kp = self.kp
+        mult_max = self.drift_max if self.drift_sd > 0 else 1.0
         lift_max = np.maximum(kp.lift, 0.0).max(axis=1) * mult_max  # (J, S)
         draws = kernels.poisson_draw_bound(kp.members[:, None] * (kp.baseline + lift_max))
         per_member = draws / kp.members[:, None]  # (J, S)
@@ -370,9 +416,8 @@ class _PromotionEnv(NumbaEnv):
                 self._term, self._trunc)  # fmt: skip
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        """Start a new episode (no reset options)."""
-        if options:
-            raise ValueError(f"{type(self).__name__}.reset takes no options, got {sorted(options)}")
+        """Start a new episode; ``options={"params": PromotionParams}`` swaps the parameters."""
+        self._setup.apply_options(options)
         self._seed_stream(seed)
         kernels.promo_reset_serial(self._setup.kp, self._fstate, self._state, self._obs)
         self._means = self._setup.expected_rewards_now(self._fstate)[0]
@@ -498,9 +543,9 @@ class PromotionCampaignEnv(_PromotionEnv):
 
     ## Calibration & References
 
-    Mandania et al. (2025); the ``mandania2025_ferry`` preset. ``info["action_mask"]`` marks
-    the arms each segment may take on its own (all of them); the rule's coupling is checked
-    by ``allowed``.
+    Mandania et al. (2025); the ``mandania2025_ferry`` preset. ``info`` holds ``"rejected"``
+    (single and vector alike); every segment may take every arm on its own, so there is no
+    action mask: the rule's coupling is checked by ``allowed``.
 
     ## Version History
 
@@ -517,6 +562,4 @@ class PromotionCampaignEnv(_PromotionEnv):
         return bool(self._setup.allowed(np.asarray(arms)[None])[0])
 
     def _info(self, action: Any, rejected: bool) -> dict[str, Any]:
-        j = len(self._setup.segments)
-        return {"rejected": bool(rejected),
-                "action_mask": np.ones((j, self._setup.n_arms), dtype=np.int8)}  # fmt: skip
+        return {"rejected": bool(rejected)}

@@ -60,8 +60,7 @@ class PromotionBanditVectorEnv(NumbaVectorEnv):
         )
 
     def _reset_envs(self, options: dict[str, Any]) -> dict[str, Any]:
-        if options:
-            raise ValueError(f"reset takes no options here, got {sorted(options)}")
+        self._setup.apply_options(options)
         kernels.promo_reset(self._setup.kp, self._fstate, self._state, self._kobs)
         self._publish()
         return self._info(None, np.zeros(self.num_envs, bool))
