@@ -272,8 +272,11 @@ TRANSPARENT_WRAPPERS: tuple[type, ...] = (PassiveEnvChecker, OrderEnforcing)
 
 
 def _own_horizon(base: Any) -> int | None:
-    """The longest episode the unwrapped env runs by itself, if it states one."""
-    for owner in (base, getattr(base, "_setup", None)):
+    """The longest episode the unwrapped env runs by itself, if it states one.
+
+    crm_envs ids state it as ``env.unwrapped.task.horizon``; other envs may have ``horizon``.
+    """
+    for owner in (base, getattr(base, "task", None)):
         h = getattr(owner, "horizon", None)
         if isinstance(h, (int, np.integer)) and not isinstance(h, bool) and h >= 1:
             return int(h)
