@@ -147,3 +147,42 @@ def test_promotion_params_swap_changes_the_dynamics():
     before = info["expected_rewards"].copy()
     _, info = env.reset(seed=0, options={"params": richer})
     assert not np.allclose(info["expected_rewards"], before)
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_jitted_kernels_equal_their_python_source(env_id, monkeypatch):
+    # One test for every env: the vector env run on numba's compiled kernels and on the same
+    # kernels' Python source (.py_func) gives identical observations and rewards.
+    import importlib
+
+    from numba.core.registry import CPUDispatcher
+
+    module = gym.spec(env_id).vector_entry_point.split(":")[0].rsplit(".", 1)[0] + ".kernels"
+    kernels = importlib.import_module(module)
+
+    def rollout():
+        vec = gym.make_vec(env_id, num_envs=3, vectorization_mode="vector_entry_point")
+        vec.action_space.seed(5)
+        obs, _ = vec.reset(seed=5)
+        out = [obs.copy()]
+        for _ in range(12):
+            obs, rew, term, trunc, _ = vec.step(vec.action_space.sample())
+            out += [obs.copy(), rew.copy(), term.copy(), trunc.copy()]
+        return out
+
+    compiled = rollout()
+    calls = []
+    for name, fn in vars(kernels).items():
+        # The batch entry points: compiled serial and parallel (core.jit.parallel_and_serial).
+        is_entry = isinstance(fn, CPUDispatcher) and hasattr(kernels, name + "_serial")
+        if is_entry:
+
+            def traced(*args, _fn=fn.py_func, _name=name):
+                calls.append(_name)
+                return _fn(*args)
+
+            monkeypatch.setattr(kernels, name, traced)
+    python = rollout()
+    assert calls, f"{module}: no kernel was replaced by its Python source"
+    for a, b in zip(compiled, python, strict=True):
+        np.testing.assert_array_equal(a, b)

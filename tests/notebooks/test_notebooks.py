@@ -10,8 +10,11 @@ from nbclient import NotebookClient
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
 
 
-def test_the_six_notebooks_exist():
-    assert [p.name[:2] for p in NOTEBOOKS] == ["00", "01", "02", "03", "04", "05"]
+def test_notebooks_are_numbered_in_order_and_linked_from_the_readme():
+    assert NOTEBOOKS, "no notebook found"
+    assert [p.name[:2] for p in NOTEBOOKS] == [f"{i:02d}" for i in range(len(NOTEBOOKS))]
+    readme = (NOTEBOOKS[0].parents[1] / "README.md").read_text()
+    assert [p.name for p in NOTEBOOKS if f"(notebooks/{p.name})" not in readme] == []
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
