@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numba import njit, prange
@@ -27,7 +26,7 @@ from numpy.typing import ArrayLike, NDArray
 from crm_envs.core.models import TabularPOMDP
 from crm_envs.core.params import check_array, check_bool, check_int, check_scalar
 
-__all__ = ["POMDPSolution", "belief_grid", "solve", "solve_b2b"]
+__all__ = ["POMDPSolution", "belief_grid", "solve"]
 
 
 @njit(cache=True, parallel=True)
@@ -208,26 +207,3 @@ def solve(
     converged = horizon is not None or residual < tol
     keep = np.unique(np.column_stack([alphas, actions]), axis=0, return_index=True)[1]
     return POMDPSolution(alphas[keep].copy(), actions[keep].copy(), b, it, residual, converged)
-
-
-def solve_b2b(params: Any, adaptive: bool = True, resolution: int = 40, **kwargs: Any) -> Any:
-    """The (belief, TSLP) planner of ``B2BCustomer`` (Fan 2015, Appendix A).
-
-    A thin entry point to :func:`crm_envs.envs.b2b_customer.solver.solve`, so users find every
-    exact POMDP planner here: ``adaptive=True`` is the POMDP planner (Bayes-updated belief),
-    ``False`` the HMM planner (open-loop belief); ``resolution`` is the belief grid (Fan: 40).
-
-    Args:
-        params: ``B2BCustomerParams`` of the customer.
-        adaptive: POMDP (True) or HMM (False) belief dynamics.
-        resolution: Belief grid points.
-        **kwargs: ``tol`` and ``max_iter`` of the solver.
-
-    Returns:
-        A ``B2BSolution`` with ``.value(belief, tslp)``, ``.action(belief, tslp)``,
-        ``.policy_map()``.
-    """
-    from crm_envs.envs.b2b_customer.solver import solve as _solve
-
-    adaptive = check_bool("adaptive", adaptive)
-    return _solve(params, adaptive=adaptive, resolution=resolution, **kwargs)

@@ -16,7 +16,7 @@ __all__ = ["PortfolioSpeed", "check_plot_path", "format_portfolio_speed", "portf
 
 @dataclass(frozen=True)
 class PortfolioSpeed:
-    """One timed run of :func:`crm_envs.envs.b2b_customer.solver.portfolio`.
+    """One timed run of :func:`crm_envs.papers.fan2015.portfolio.portfolio`.
 
     Attributes:
         customers: Customers analysed.
@@ -57,8 +57,8 @@ def portfolio_speed(
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     if plot:
         check_plot_path(plot)
-    from crm_envs.envs.b2b_customer.customers import sample_customers
-    from crm_envs.envs.b2b_customer.solver import portfolio
+    from crm_envs.papers.fan2015.customers import sample_customers
+    from crm_envs.papers.fan2015.portfolio import portfolio
 
     portfolio(sample_customers(8, seed), n_sims=4, horizon=horizon)  # compile
     result = portfolio(sample_customers(customers, seed), n_sims=n_sims, horizon=horizon,
@@ -67,7 +67,7 @@ def portfolio_speed(
         import matplotlib
 
         matplotlib.use("Agg")
-        from crm_envs.envs.b2b_customer.plots import plot_portfolio
+        from crm_envs.papers.fan2015.figures import plot_portfolio
 
         plot_portfolio(result).savefig(plot, dpi=110)
     return PortfolioSpeed(customers, n_sims, horizon, result.seconds, os.cpu_count() or 1, plot)

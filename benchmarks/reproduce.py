@@ -114,8 +114,8 @@ def _bonaccorso() -> list[Check]:
 
 
 def _fan() -> list[Check]:
-    from crm_envs.envs.b2b_customer.essay1 import essay1_pomdp, hmm_steady_state, run_essay1
     from crm_envs.envs.b2b_customer.presets import REFERENCE, TABLE4, fan2015_essay2
+    from crm_envs.papers.fan2015.essay1 import essay1_pomdp, hmm_steady_state, run_essay1
 
     src = "Fan 2015, Essay 1 (1.4.2)"
     r = run_essay1(n_sequences=500)

@@ -13,7 +13,7 @@ Relationship state s in {0 = low, 1 = high}. With monthly spend ``m`` and TSLP `
 
 Slopes are given per unit of spend (Essay 2's "marketing/10" coefficients are divided by 10
 in the preset). The customer-specific parts (intercepts, promotion and maintenance rates,
-initial belief) are fields too; :mod:`crm_envs.envs.b2b_customer.customers` maps a customer's
+initial belief) are fields too; :mod:`crm_envs.papers.fan2015.customers` maps a customer's
 covariates to them.
 """
 

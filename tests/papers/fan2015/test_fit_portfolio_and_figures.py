@@ -4,16 +4,17 @@ import matplotlib
 import numpy as np
 import pytest
 
-from crm_envs.envs.b2b_customer.customers import sample_customers
-from crm_envs.envs.b2b_customer.fit import Panel, _loglik, fit_hmm, simulate_panel
-from crm_envs.envs.b2b_customer.plots import (
+from crm_envs.envs.b2b_customer.presets import REFERENCE, fan2015_essay2
+from crm_envs.papers.fan2015.customers import for_customer, sample_customers
+from crm_envs.papers.fan2015.figures import (
     plot_policy_maps,
     plot_portfolio,
     plot_sequence,
     plot_vol,
 )
-from crm_envs.envs.b2b_customer.presets import REFERENCE, fan2015_essay2
-from crm_envs.envs.b2b_customer.solver import QUADRANTS, portfolio, value_of_learning
+from crm_envs.papers.fan2015.fit import Panel, _loglik, fit_hmm, simulate_panel
+from crm_envs.papers.fan2015.portfolio import QUADRANTS, portfolio
+from crm_envs.papers.fan2015.value_of_learning import value_of_learning
 
 matplotlib.use("Agg")
 
@@ -69,8 +70,6 @@ def test_portfolio_matches_value_of_learning_per_customer():
     table = sample_customers(4, seed=2)
     res = portfolio(table, n_sims=20, horizon=24, seed=0)
     assert res.vol.shape == (4,) and set(res.quadrants()) <= set(QUADRANTS.values())
-    from crm_envs.envs.b2b_customer.customers import for_customer
-
     one = {k: v[2] for k, v in table.items()}
     alone = value_of_learning(for_customer(fan2015_essay2(), **one), horizon=24, n_sims=20,
                               seed=2 * 20)  # fmt: skip

@@ -132,7 +132,7 @@ def sample_customers(n: int, seed: int = 0) -> dict[str, NDArray[Any]]:
 
     Returns:
         A dict of covariate columns, accepted by :func:`customer_rows` and
-        :func:`~crm_envs.envs.b2b_customer.solver.portfolio`.
+        :func:`~crm_envs.papers.fan2015.portfolio.portfolio`.
     """
     rng = np.random.default_rng(seed)
     industries = np.array(list(INDUSTRY_CUTS))

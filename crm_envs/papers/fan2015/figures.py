@@ -11,14 +11,9 @@ from typing import Any
 import numpy as np
 
 from crm_envs.envs.b2b_customer.params import B2BCustomerParams
-from crm_envs.envs.b2b_customer.solver import (
-    QUADRANTS,
-    TRACE_COLUMNS,
-    PortfolioResult,
-    VOLResult,
-    simulate_sequences,
-    solve,
-)
+from crm_envs.envs.b2b_customer.solver import solve
+from crm_envs.papers.fan2015.portfolio import QUADRANTS, PortfolioResult
+from crm_envs.papers.fan2015.value_of_learning import TRACE_COLUMNS, VOLResult, simulate_sequences
 
 __all__ = ["plot_policy_maps", "plot_portfolio", "plot_sequence", "plot_vol"]
 
@@ -98,7 +93,7 @@ def plot_vol(result: VOLResult) -> Any:
     """DCV under both policies and the value of learning over horizons (Figure 15).
 
     Args:
-        result: From :func:`~crm_envs.envs.b2b_customer.solver.value_of_learning` with
+        result: From :func:`~crm_envs.papers.fan2015.value_of_learning.value_of_learning` with
             several horizons.
 
     Returns:
@@ -130,7 +125,7 @@ def plot_portfolio(result: PortfolioResult) -> Any:
     """The DCV-VOL map of a customer base with Figure 18's four relationship stages.
 
     Args:
-        result: From :func:`~crm_envs.envs.b2b_customer.solver.portfolio`.
+        result: From :func:`~crm_envs.papers.fan2015.portfolio.portfolio`.
 
     Returns:
         The matplotlib Figure (quadrants split at the medians).

@@ -17,6 +17,8 @@ from numpy.typing import NDArray
 from crm_envs.core.models import TabularPOMDP
 from crm_envs.envs.b2b_customer.params import B2BCustomerParams
 from crm_envs.envs.b2b_customer.presets import fan2015_essay1
+from crm_envs.envs.b2b_customer.solver import solve
+from crm_envs.papers.fan2015.value_of_learning import value_of_learning
 
 __all__ = ["Essay1Result", "essay1_pomdp", "hmm_steady_state", "run_essay1"]
 
@@ -99,8 +101,6 @@ def run_essay1(
     Returns:
         The :class:`Essay1Result`.
     """
-    from crm_envs.envs.b2b_customer.solver import solve, value_of_learning
-
     p = fan2015_essay1() if params is None else params
     adaptive = solve(p, adaptive=True, resolution=resolution)
     hmm = solve(p, adaptive=False, resolution=resolution)

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from crm_envs.envs.b2b_customer.essay1 import essay1_pomdp, hmm_steady_state, run_essay1
 from crm_envs.envs.b2b_customer.presets import fan2015_essay1
+from crm_envs.papers.fan2015.essay1 import essay1_pomdp, hmm_steady_state, run_essay1
 
 
 def test_transition_scale_10_gives_the_reported_steady_state_belief():
