@@ -198,7 +198,7 @@ AGENTS: dict[str, Callable[[gym.Env, int, int], Any]] = {
     "epsilon_greedy": _ours("agents.bandits.EpsilonGreedy", epsilon=0.1, alpha=None),
     "ucb1": _ours("agents.bandits.UCB1", scale=100.0, c=0.1),
     "thompson": _ours("agents.bandits.ThompsonSampling", sigma=1.5, prior_sd=100.0),
-    "campaign_learner": _ours("agents.bandits.CampaignLearner"),
+    "campaign_learner": _ours("crm_envs.papers.mandania2025.learner.CampaignLearner"),
     "ppo": _sb3("PPO"),
     "a2c": _sb3("A2C"),
     "dqn": _sb3("DQN"),

@@ -17,8 +17,6 @@ import pytest
 import crm_envs  # noqa: F401
 from agents.bandits import (
     UCB1,
-    CampaignLearner,
-    CampaignLearnerConfig,
     EpsilonGreedy,
     EpsilonGreedyConfig,
     GradientBandit,
@@ -33,6 +31,7 @@ from agents.pomdp import solve
 from agents.reinforce import MLPReinforce, ReinforceConfig, TabularReinforce
 from agents.tabular import QLearning, TabularConfig
 from crm_envs.core.models import TabularMDP, TabularPOMDP
+from crm_envs.papers.mandania2025.learner import CampaignLearner, CampaignLearnerConfig
 
 NAN, INF = math.nan, math.inf
 
@@ -175,17 +174,6 @@ ENV_AGENTS = [
 def test_agents_refuse_bad_configs_before_touching_the_env(cls, env_id, kwargs, message):
     with pytest.raises((ValueError, TypeError), match=message):
         cls(gym.make(env_id), **kwargs)
-
-
-def test_campaign_learner_array_prior_must_be_finite_and_shaped():
-    env = gym.make("crm_envs/PromotionCampaign-v0")
-    shape = env.unwrapped.setup.model.lift.shape
-    prior = np.zeros(shape)
-    prior[0, 0, 0] = NAN
-    with pytest.raises(ValueError, match=r"prior must be finite, found nan at index \(0, 0, 0\)"):
-        CampaignLearner(env, prior=prior)
-    with pytest.raises(ValueError, match="prior must have shape"):
-        CampaignLearner(env, prior=np.zeros((1, 2)))
 
 
 def test_numpy_scalars_are_accepted_and_stored_as_python_numbers(tmp_path):

@@ -1,13 +1,12 @@
-"""PromotionBandit-v0 / PromotionCampaign-v0 and the paper's learner."""
+"""PromotionBandit-v0 / PromotionCampaign-v0: dynamics, rules, rewards, references."""
 
 import gymnasium as gym
 import numpy as np
 import pytest
 
 import crm_envs  # noqa: F401
-from agents.bandits import CampaignLearner, EpsilonGreedy, learning_curves, plot_learning_curves
+from agents.bandits import EpsilonGreedy
 from crm_envs.envs.promotion.env import PromotionBanditEnv, PromotionCampaignEnv
-from crm_envs.envs.promotion.model import GROUPS
 from crm_envs.envs.promotion.plan import plan
 from crm_envs.envs.promotion.presets import get_preset
 from crm_envs.envs.promotion.vector_env import PromotionBanditVectorEnv
@@ -79,32 +78,6 @@ def test_campaign_observation_reports_transactions_and_profit():
     np.testing.assert_allclose(per_member[0], M.baseline[0].sum(), rtol=0.1)
 
 
-def test_learner_recovers_from_the_survey_under_rule2():
-    env = PromotionCampaignEnv(rule=2, horizon=1500)
-    setup = env.setup
-    best = plan(setup.uplift_table(setup.true_uplift_per_member()), rule=2)
-    learner = CampaignLearner(env, epsilon=0.1, alpha=0.1, prior="survey", seed=0)
-    survey_plan = learner.current_plan()
-    survey_value = learner.plan_value(survey_plan)
-    learner.learn(1500)
-    late = np.mean(learner.history[-500:])
-    assert survey_value < 0.998 * best.total
-    assert late > 0.999 * best.total > survey_value
-    # The survey promoted the frequent buyers for 5 months; the learner cuts them to 1.
-    final = learner.current_plan().reshape(14, 3)
-    frequent = [i for i, g in enumerate(GROUPS) if g.name.startswith(("4/", "5+/"))]
-    assert (survey_plan.reshape(14, 3)[frequent] == 1 + 4).any()
-    assert ((final[frequent] - 1) % 5 + 1 == 1).all()
-
-
-def test_learning_curves_are_one_call_and_a_plot():
-    curves = learning_curves(alphas=(0.1, 0.3), epsilons=(0.1,), cycles=40, rule=2)
-    assert set(curves) == {(0.1, 0.1), (0.3, 0.1)}
-    assert all(len(v) == 40 and (v <= 1 + 1e-9).all() for v in curves.values())
-    ax = plot_learning_curves(curves)
-    assert len(ax.lines) == 3
-
-
 def test_bad_arguments_raise():
     with pytest.raises(ValueError, match="rule must be one of"):
         PromotionCampaignEnv(rule=5)
@@ -112,8 +85,6 @@ def test_bad_arguments_raise():
         PromotionBanditEnv(segment=(14, 0))
     with pytest.raises(ValueError, match="epsilon must lie in"):
         EpsilonGreedy(PromotionBanditEnv(), epsilon=1.5)
-    with pytest.raises(ValueError, match="alpha must lie in"):
-        CampaignLearner(PromotionCampaignEnv(), alpha=0.0)
 
 
 def test_reference_actions_are_the_exact_optima():
