@@ -8,7 +8,6 @@ import crm_envs  # noqa: F401
 from crm_envs.envs.roi_allocation import kernels
 from crm_envs.envs.roi_allocation.adbudg import adbudg
 from crm_envs.envs.roi_allocation.env import ROIAllocationDiscreteEnv, ROIAllocationEnv
-from crm_envs.envs.roi_allocation.plots import investment_curve, plot_investment_curve
 from crm_envs.envs.roi_allocation.presets import get_preset
 from crm_envs.envs.roi_allocation.solver import solve_allocation
 from crm_envs.envs.roi_allocation.vector_env import ROIAllocationVectorEnv
@@ -185,17 +184,6 @@ def test_params_swap_at_reset():
     env.reset(seed=0, options={"params": QUIET.replace(budget=0.0)})
     _, reward, _, _, info = env.step(np.ones(7, dtype=np.float32))
     assert info["budget_limited"] and reward == 0.0
-
-
-def test_investment_curve_peaks_at_the_optimum():
-    effort, revenue, profit = investment_curve(P, points=61)
-    best = solve_allocation(P)
-    assert profit.max() <= best.profit + 1e-6
-    assert abs(effort[np.argmax(profit)] - best.total) <= effort[1]
-    assert profit[0] == 0.0 and profit[-1] < 0  # over-investment loses money
-    assert np.all(np.diff(revenue) > 0)
-    ax = plot_investment_curve(P)
-    assert len(ax.lines) >= 3
 
 
 @pytest.mark.parametrize("a", [0.0, 0.7, 1.3])

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from crm_envs.envs.roi_allocation.params import ROIAllocationParams
 from crm_envs.envs.roi_allocation.presets import TABLE5, TABLE6
-from crm_envs.envs.roi_allocation.solver import sensitivity_table, solve_allocation
+from crm_envs.envs.roi_allocation.solver import solve_allocation
+from crm_envs.papers.streukens2011.sensitivity import sensitivity_table
 
 __all__ = ["table5_markdown", "table6_markdown"]
 
