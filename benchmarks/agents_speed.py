@@ -47,7 +47,8 @@ def q_learning_speed(n_journeys: int = 50_000, repeats: int = 3, seed: int = 0) 
     transitions (random-policy journeys logged by ``simulate_journeys``).
     """
     from agents.tabular import Q_LEARNING, td_replay
-    from crm_envs.envs.customer_journey import get_preset, simulate_journeys
+    from crm_envs.envs.customer_journey import get_preset
+    from crm_envs.papers.bonaccorso.fit import simulate_journeys
 
     params = get_preset("bonaccorso")
     log = simulate_journeys(params, n_journeys, None, seed=seed)

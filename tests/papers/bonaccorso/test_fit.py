@@ -4,12 +4,8 @@ import numpy as np
 import pytest
 
 from agents.dp import backward_induction
-from crm_envs.envs.customer_journey import (
-    CustomerJourneyEnv,
-    fit_journey_model,
-    get_preset,
-    simulate_journeys,
-)
+from crm_envs.envs.customer_journey import CustomerJourneyEnv, get_preset
+from crm_envs.papers.bonaccorso.fit import fit_journey_model, simulate_journeys
 
 N_JOURNEYS = 25_000  # the paper's simulation size
 
