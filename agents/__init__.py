@@ -1,4 +1,4 @@
-"""Baseline agents and exact solvers (they use only Gymnasium's API and ``model()``)."""
+"""Baseline agents and exact solvers (they use only Gymnasium's API and ``crm_envs.core``)."""
 
 from agents.common import evaluate_policy
 from agents.dp import TabularPolicy, backward_induction, policy_iteration, value_iteration

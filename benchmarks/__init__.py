@@ -1,1 +1,1 @@
-"""Benchmarks of crm_envs: the ``crm-bench`` CLI, throughput and (later) the harness."""
+"""Benchmarks of crm_envs: the ``crm-bench`` CLI, the harness, throughput and reproduction."""

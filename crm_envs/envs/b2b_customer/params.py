@@ -19,7 +19,7 @@ covariates to them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -221,12 +221,4 @@ class B2BCustomerParams:
         kp, row = self.to_kernel(), self.customer_row()
         for s in (0, 1):
             kernels.emission_probs(kp, row, s, spend, out[s])
-        return out
-
-    def describe(self) -> dict[str, Any]:
-        """Every field as plain Python values (for reports and JSON)."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            v = getattr(self, f.name)
-            out[f.name] = v.tolist() if isinstance(v, np.ndarray) else v
         return out

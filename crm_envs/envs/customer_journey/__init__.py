@@ -1,4 +1,8 @@
-"""CustomerJourney: touchpoint journeys as an MDP (Bonaccorso)."""
+"""CustomerJourney: touchpoint journeys as an MDP (Bonaccorso).
+
+The env, its params, presets, exact model and renderings. The paper's journey simulation, the
+fit from logged journeys and the policy figure are in :mod:`crm_envs.papers.bonaccorso`.
+"""
 
 from crm_envs.envs.customer_journey.env import CustomerJourneyEnv
 from crm_envs.envs.customer_journey.model import journey_mdp
