@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.reproduce import all_checks, write_reproduction
+from benchmarks.reproduce import write_reproduction
+from crm_envs.papers.reproduce import all_checks
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,4 +9,5 @@ params, presets, the exact model and the renderings are in
   frequency counts.
 * :mod:`~crm_envs.papers.bonaccorso.figures` -- the paper's policy figure (each cell's type,
   value and best move).
+* :mod:`~crm_envs.papers.bonaccorso.reproduce` -- the paper's optimal journeys recomputed.
 """

@@ -16,4 +16,6 @@ analyses:
 * :mod:`~crm_envs.papers.fan2015.portfolio` -- DCV and value of learning of a whole
   customer base and its relationship stages (Figure 18).
 * :mod:`~crm_envs.papers.fan2015.figures` -- Figures 13, 14, 15 and 18, one call each.
+* :mod:`~crm_envs.papers.fan2015.reproduce` -- the published figures recomputed (Essay 1's
+  example, Table 4).
 """

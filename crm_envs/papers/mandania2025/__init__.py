@@ -11,4 +11,6 @@ are in :mod:`crm_envs.envs.promotion`; this package holds the paper's analyses:
 * :mod:`~crm_envs.papers.mandania2025.learning_curves` -- the learning-curve study: the true
   value of the learned plan over campaign cycles for several learning and exploration rates,
   and its figure.
+* :mod:`~crm_envs.papers.mandania2025.reproduce` -- the published figures recomputed (CLV
+  facts, optimal plans under rules 2 and 3).
 """

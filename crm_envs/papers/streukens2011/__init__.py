@@ -12,4 +12,5 @@ package holds the paper's analyses:
   published figures, as Markdown.
 * :mod:`~crm_envs.papers.streukens2011.figures` -- Figure 2: investment effort against
   revenue and profit.
+* :mod:`~crm_envs.papers.streukens2011.reproduce` -- Table 5's figures recomputed.
 """
