@@ -8,7 +8,7 @@ from numpy.typing import NDArray
 from crm_envs.core.models import TabularMDP
 from crm_envs.envs.customer_journey.params import N_ACTIONS, CustomerJourneyParams
 
-__all__ = ["expected_rewards", "journey_mdp"]
+__all__ = ["conversion_probabilities", "expected_rewards", "journey_mdp"]
 
 
 def expected_rewards(params: CustomerJourneyParams) -> tuple[NDArray, NDArray]:
@@ -78,3 +78,42 @@ def journey_mdp(
     cells = params.start_cells(start)
     init[cells] = regions / len(cells)
     return TabularMDP(big_p, big_r, gamma=1.0, horizon=horizon, initial=init.ravel())
+
+
+def conversion_probabilities(
+    params: CustomerJourneyParams, horizon: int, policy: NDArray[np.integer] | None = None
+) -> NDArray[np.float64]:
+    """Exact probability that a journey ends in a success cell within ``horizon`` moves.
+
+    Slips included, by backward recursion over the transition matrix (no sampling).
+
+    Args:
+        params: The journey parameters.
+        horizon: Moves allowed.
+        policy: (H, S) actions over the model's state index ``cell * K + region`` (e.g.
+            ``backward_induction(journey_mdp(...)).policy``); None gives the largest
+            probability any policy reaches from each cell.
+
+    Returns:
+        (K, N) probability by region and start cell (1 in success cells, 0 in failure cells).
+    """
+    p = params.transition_matrix()  # (K, N, A, N)
+    k_regions, n = params.n_regions, params.n_cells
+    if policy is not None and np.shape(policy) != (horizon, n * k_regions):
+        raise ValueError(f"policy must have shape ({horizon}, {n * k_regions}), "
+                         f"got {np.shape(policy)}")  # fmt: skip
+    success = np.array([ch == "S" for row in params.layout for ch in row], dtype=float)
+    live = ~params.terminal_cells
+    out = np.empty((k_regions, n))
+    for k in range(k_regions):
+        v = success.copy()
+        for t in reversed(range(horizon)):
+            reach = p[k] @ v  # (N, A)
+            if policy is None:
+                chosen = reach.max(axis=1)
+            else:
+                actions = np.asarray(policy)[t, np.arange(n) * k_regions + k]
+                chosen = reach[np.arange(n), actions]
+            v = np.where(live, chosen, v)
+        out[k] = v
+    return out

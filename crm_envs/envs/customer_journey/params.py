@@ -37,6 +37,8 @@ __all__ = [
     "TYPE_NAMES",
     "CustomerJourneyParams",
     "JourneyKernelParams",
+    "reward_table",
+    "shaped_reward_table",
 ]
 
 #: One letter per touchpoint type, in type-index order.
@@ -450,4 +452,57 @@ def reward_table(rows: dict[str, dict[str, float]], default: float = 0.0) -> NDA
     for src, dsts in rows.items():
         for dst, v in dsts.items():
             out[CELL_LETTERS.index(src), CELL_LETTERS.index(dst)] = v
+    return out
+
+
+def shaped_reward_table(
+    warmth: dict[str, float],
+    cost: dict[str, float],
+    discount: float,
+    success: float,
+    failure: float,
+) -> NDArray[np.float64]:
+    """A (7, 7) sales-rep reward table in which no loop of touchpoints can pay.
+
+    A move from touchpoint type X to a touchpoint type Y earns
+    ``discount * warmth[Y] - warmth[X] + cost[Y]``: the change in how warm the customer is
+    (a potential, Ng, Harada & Russell 1999, ICML, Theorem 1) plus the touchpoint's cost
+    (<= 0). Entering a success or failure cell earns ``success - warmth[X]`` or
+    ``failure - warmth[X]`` (terminal cells have no warmth). Along any journey the warmth
+    terms telescope: with the env's discount ``lambda_env**t`` they sum to
+    ``lambda_env**T warmth[s_T] - warmth[s_0]``, so a loop that returns the customer to where
+    it was earns only its costs, and the optimal journey is the one that converts at the
+    least cost. The warmth values set how rewarding each move *looks* to the sales rep, not
+    which journey is optimal (up to the end term of a journey cut off by the horizon).
+
+    Args:
+        warmth: Warmth of each touchpoint letter (``"FEWCP"``), >= 0.
+        cost: Cost of entering each touchpoint letter, <= 0.
+        discount: The env's discount ``lambda_env`` of the sales-rep reward.
+        success: Reward of entering a success cell (before the warmth term).
+        failure: Reward of entering a failure cell (before the warmth term).
+
+    Returns:
+        The dense (from type, to type) table (rows of terminal types are zero).
+    """
+    touchpoints = CELL_LETTERS[:5]
+    for name, values, ok in (("warmth", warmth, lambda v: v >= 0), ("cost", cost,
+                                                                    lambda v: v <= 0)):  # fmt: skip
+        if sorted(values) != sorted(touchpoints):
+            raise ValueError(f"{name} needs one value per touchpoint {list(touchpoints)}, got "
+                             f"{sorted(values)}")  # fmt: skip
+        for letter, v in values.items():
+            check_scalar(f"{name}[{letter!r}]", v)
+            if not ok(v):
+                sign = ">= 0" if name == "warmth" else "<= 0"
+                raise ValueError(f"{name}[{letter!r}] must be {sign}, got {v}")
+    out = np.zeros((N_TYPES, N_TYPES))
+    for i, src in enumerate(touchpoints):
+        for j, dst in enumerate(CELL_LETTERS):
+            if dst == "S":
+                out[i, j] = success - warmth[src]
+            elif dst == "X":
+                out[i, j] = failure - warmth[src]
+            else:
+                out[i, j] = discount * warmth[dst] - warmth[src] + cost[dst]
     return out

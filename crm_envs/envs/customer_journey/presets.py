@@ -10,9 +10,21 @@ from collections.abc import Callable
 import numpy as np
 
 from crm_envs.core.params import lookup_preset
-from crm_envs.envs.customer_journey.params import CustomerJourneyParams, reward_table
+from crm_envs.envs.customer_journey.params import (
+    CustomerJourneyParams,
+    reward_table,
+    shaped_reward_table,
+)
 
-__all__ = ["BONACCORSO_LAYOUT", "PRESETS", "bonaccorso", "get_preset"]
+__all__ = [
+    "BONACCORSO_LAYOUT",
+    "FAILURE_REWARD",
+    "PRESETS",
+    "SUCCESS_REWARD",
+    "WARMTH",
+    "bonaccorso",
+    "get_preset",
+]
 
 #: The 5 x 15 journey grid of the ``bonaccorso`` preset (letters: see ``CELL_LETTERS``).
 BONACCORSO_LAYOUT = (
@@ -23,64 +35,78 @@ BONACCORSO_LAYOUT = (
     "EFCEXWPSPCEFEPS",
 )
 
-# Sales-rep feedback rho by (from, to) touchpoint letter on the paper's (-5, 5) scale.
-_URBAN = {
-    "F": {"F": -3.0, "E": 0.0, "W": 0.5, "C": 0.5, "P": 1.0, "S": 5.0, "X": -5.0},
-    "E": {"F": 0.5, "E": -1.0, "W": 0.5, "C": 0.0, "P": 0.5, "S": 5.0, "X": -5.0},
-    "W": {"F": 0.0, "E": 0.0, "W": -1.0, "C": 0.5, "P": 1.5, "S": 5.0, "X": -5.0},
-    "C": {"F": 1.0, "E": 0.0, "W": 2.0, "C": -2.0, "P": 0.5, "S": 5.0, "X": -5.0},
-    "P": {"F": 0.5, "E": 0.5, "W": 0.5, "C": 1.5, "P": -1.0, "S": 5.0, "X": -5.0},
-}
-# Marketing department: F2F visits and conferences cost money, digital touchpoints are cheap.
-_CONSTRAINT = {src: {"F": -1.0, "C": -0.5, "E": 0.5, "W": 0.5} for src in "FEWCP"}
+#: How warm a customer is at each touchpoint type (the potential of the sales-rep reward).
+WARMTH = {"F": 0.5, "E": 0.25, "W": 0.5, "C": 0.5, "P": 0.25}
+#: Cost of each touchpoint to the sales rep in the urban region (time spent).
+_URBAN_COST = {"F": -0.3, "E": -0.3, "W": -0.2, "C": -0.2, "P": -0.05}
+#: The marketing department's constraint reward M of entering each type: costs only.
+_CONSTRAINT_COST = {"F": -1.0, "C": -0.5}
+SUCCESS_REWARD = 5.0
+FAILURE_REWARD = -4.5
 
 
-def _with(base: dict[str, dict[str, float]], **changes: float) -> dict[str, dict[str, float]]:
-    """Copy of a sparse reward spec with entries ``XY=value`` (from X to Y) changed."""
-    out = {src: dict(dsts) for src, dsts in base.items()}
-    for key, value in changes.items():
-        out[key[0]][key[1]] = value
-    return out
+def _constraint_table(cost: dict[str, float]) -> np.ndarray:
+    """(7, 7) constraint rewards: ``cost[to]`` from every touchpoint, 0 for the rest."""
+    return reward_table({src: dict(cost) for src in "FEWCP"})
 
 
 def bonaccorso() -> CustomerJourneyParams:
     """The journey grid of Bonaccorso, *Customer journeys as Markov Decision Processes*.
 
-    Sources and decisions:
+    From the paper:
 
-    * Touchpoint types (F2F call, email/newsletter, webinar invitation, conference invitation,
-      pause of 15 days, success, failure), the 10-step journey limit, the (-5, 5) reward scale,
-      ``lambda_env = 0.75`` and ``lambda_con = 0.15``: the paper's simulation section.
-    * Grid: the paper prints no grid, only cells its text names. This 5 x 15 layout agrees with
-      every one of them: start F2F (0,0); pauses (0,1), (1,0), (2,2); conference (1,1); webinar
-      (2,1); F2F (1,2); a success (3,2) next to the pause (2,2); success (4,14) reached from
-      (1,13) and (3,11) over a shared tail (3,13) -> (4,13) -> (4,14); a boundary success (4,7)
-      surrounded by the pauses (3,7), (4,6), (4,8). The other cells are our choice.
-    * Rewards: the paper gives no table. We chose rho so that the paper's two optimal journeys
-      from (0,0) come out of the optimisation: in the urban region a webinar after the
-      conference beats an F2F visit (the paper's argument: a webinar costs less time), in the
-      rural region (F2F valued, webinars reach fewer people) the F2F follow-up wins. A second
-      F2F right after an F2F is penalised (-3); success +5, failure -5.
-    * Constraint rewards M: the marketing department charges F2F visits (-1) and conferences
-      (-0.5) and encourages digital touchpoints (+0.5). The paper's example of a cap on the
-      number of F2F visits would need the visit count in the state; we keep the state
-      (cell, region, t) of the paper and express the department's wish per transition.
-    * Regions (the paper's indicator variable): urban (intended move succeeds with
-      probability 0.9), suburban (0.8, emails valued more) and rural (0.7, F2F valued more,
-      webinars less), equally likely at reset.
+    * touchpoint types (F2F call, email/newsletter, webinar invitation, conference invitation,
+      pause of 15 days, success, failure), the 10-step journey limit, the (-5, 5) scale of the
+      sales-rep reward, ``lambda_env = 0.75`` and ``lambda_con = 0.15``, stochastic moves,
+      regions selected by an indicator variable;
+    * the cells its text names, which the 5 x 15 layout below agrees with: start F2F (0,0);
+      pauses (0,1), (1,0), (2,2); conference (1,1); webinar (2,1); F2F (1,2); a success (3,2)
+      next to the pause (2,2); success (4,14) reached from (1,13) and (3,11) over a shared
+      tail (3,13) -> (4,13) -> (4,14); a boundary success (4,7) surrounded by the pauses
+      (3,7), (4,6), (4,8);
+    * the claim that from any cell the optimal journey reaches success with the largest
+      reward in the fewest steps, the first journey F(0,0) -> P(0,1) -> C(1,1) -> W(2,1) ->
+      P(2,2) -> S(3,2) as the optimum and a second one through the pause (1,0) as a
+      lower-reward alternative in the same setting.
+
+    Our assumptions (the paper prints no grid and no reward table, only the scale):
+
+    * The other cells of the layout.
+    * **Rewards that cannot be farmed** (:func:`shaped_reward_table`): a move earns the change
+      in the customer's warmth (``WARMTH``, a potential) plus the cost of the touchpoint
+      (``_URBAN_COST``, <= 0); success earns +5 and failure -4.5 (so that every entry stays on
+      the paper's scale). The warmth terms telescope along a journey, so a loop of
+      touchpoints earns only its costs: the optimal journey converts at the least cost, as
+      the paper claims. (An earlier table paid +5 per round of P -> C -> W -> P, and 13 of 68
+      urban starts then cycled instead of converting.) The costs were chosen so that the
+      paper's first journey is the urban optimum; its second journey, through (1,0), is
+      worse by a small Q-value gap (``crm-bench reproduce`` reports it).
+    * Constraint rewards M, costs only: the marketing department charges F2F visits (-1) and
+      conferences (-0.5); other touchpoints are free. (A cap on the number of F2F visits, the
+      paper's example, would need the visit count in the state; the state stays the paper's
+      (cell, region, t).)
+    * Regions: urban (intended move succeeds with probability 0.9), suburban (0.8, emails
+      cost less: -0.1) and rural (0.7, F2F visits cost the rep less, -0.1, and the
+      department only -0.5; webinars reach fewer people, -0.4), equally likely at reset.
+      Rural journeys follow the conference with the F2F call (1,2), as the paper's second
+      figure does.
     * Invalid moves (off the grid) cost -1 and waste a step.
     """
-    suburban = _with(_URBAN, PE=1.0, EP=1.0)
-    rural = _with(_URBAN, CF=2.5, CW=0.5, PF=1.0)
-    rural_con = _with(_CONSTRAINT, **{f"{s}F": -0.5 for s in "FEWCP"})
+    lam = 0.75
+    suburban = dict(_URBAN_COST, E=-0.1)
+    rural = dict(_URBAN_COST, F=-0.1, W=-0.4)
+    env = [shaped_reward_table(WARMTH, c, lam, SUCCESS_REWARD, FAILURE_REWARD)
+           for c in (_URBAN_COST, suburban, rural)]  # fmt: skip
+    rural_con = dict(_CONSTRAINT_COST, F=-0.5)
+    con = [_constraint_table(c) for c in (_CONSTRAINT_COST, _CONSTRAINT_COST, rural_con)]
     return CustomerJourneyParams(
         layout=BONACCORSO_LAYOUT,
         region_names=("urban", "suburban", "rural"),
         p_intended=(0.9, 0.8, 0.7),
-        env_reward=np.stack([reward_table(r) for r in (_URBAN, suburban, rural)]),
-        con_reward=np.stack([reward_table(c) for c in (_CONSTRAINT, _CONSTRAINT, rural_con)]),
+        env_reward=np.stack(env),
+        con_reward=np.stack(con),
         invalid_move_reward=-1.0,
-        lambda_env=0.75,
+        lambda_env=lam,
         lambda_con=0.15,
         start_cell=(0, 0),
     )

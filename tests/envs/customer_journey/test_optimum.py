@@ -5,7 +5,10 @@ import numpy as np
 import pytest
 
 import crm_envs  # noqa: F401
-from agents.dp import backward_induction
+from agents.dp import backward_induction, policy_values
+from crm_envs.envs.customer_journey.model import conversion_probabilities, journey_mdp
+from crm_envs.envs.customer_journey.params import CELL_LETTERS
+from crm_envs.envs.customer_journey.presets import WARMTH
 
 N_JOURNEYS = 10_000
 
@@ -64,7 +67,51 @@ def test_value_is_the_best_over_all_actions_and_beats_random(solved):
     _env, mdp, sol = solved
     v0 = sol.value(mdp.initial)
     np.testing.assert_allclose(sol.V[:-1], sol.Q.max(axis=2))
-    assert v0 > 4.0  # reaches a success in 5 steps with high probability
+    assert v0 > 0.0  # converting pays more than the touchpoints cost
+    random_value = policy_values(mdp, np.zeros_like(sol.policy))  # always "up": no journey
+    assert v0 > float(mdp.initial @ random_value[0])
+
+
+def test_no_loop_of_touchpoints_pays(solved):
+    # Issue 15: the old table paid +5 per round of P -> C -> W -> P, so 13 of 68 urban starts
+    # cycled. Without the success bonus, no policy may earn more than the warmth end term of a
+    # journey cut off by the horizon (lambda_env**H * max warmth).
+    env, _, _ = solved
+    p = env.params
+    env_reward = p.env_reward.copy()
+    success = CELL_LETTERS.index("S")
+    for i, letter in enumerate(CELL_LETTERS[:5]):
+        env_reward[:, i, success] = -WARMTH[letter]  # entering success: no bonus
+    mdp = journey_mdp(p.replace(env_reward=env_reward), 10, "any")
+    best = backward_induction(mdp).V[0].max()
+    assert best <= p.lambda_env**10 * max(WARMTH.values()) + 1e-12
+
+
+def test_every_start_converts_as_often_as_slips_allow(solved):
+    # The paper: from any cell the optimal journey reaches success. With slips and 10 moves
+    # some cells cannot be sure to convert; the optimal policy must come close to the most
+    # any policy can do from every cell, in every region (exact probabilities).
+    env, _, _ = solved
+    p = env.params
+    sol = backward_induction(journey_mdp(p, 10, "any"))
+    got = conversion_probabilities(p, 10, sol.policy)
+    most = conversion_probabilities(p, 10)
+    live = ~p.terminal_cells
+    assert np.all(got[:, live] >= 0.8 * most[:, live])
+    urban = p.region_names.index("urban")
+    assert got[urban, live].min() >= 0.85
+
+
+def test_second_journey_through_the_pause_1_0_is_the_lower_alternative(solved):
+    env, _, sol = solved
+    p = env.params
+    urban = _region(env, "urban")
+    q = sol.Q[0, 0 * p.n_regions + urban]  # cell (0, 0)
+    right, down = q[1], q[2]
+    assert right > down  # first move to (0, 1) beats the first move to (1, 0)
+    # After the first move down, the best journey is the paper's second one.
+    path = [(0, 0), *p.intended_journey(sol.policy[1:], (1, 0), urban)]
+    assert path == [(0, 0), (1, 0), (1, 1), (2, 1), (2, 2), (3, 2)]
 
 
 def test_simulated_optimal_return_matches_the_computed_value(solved):
