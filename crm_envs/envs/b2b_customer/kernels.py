@@ -16,7 +16,7 @@ promotion offer" (TSLP 1, promotion flag on), ``k >= 1`` means TSLP ``k`` withou
 flag. Classes run 0..max_tslp.
 
 The per-customer intercepts live in a ``customer`` row (``C_*`` columns below) so that a whole
-customer base can share one set of slopes (:func:`~crm_envs.envs.b2b_customer.solver.portfolio`).
+customer base can share one set of slopes (:func:`~crm_envs.papers.fan2015.portfolio.portfolio`).
 """
 
 from __future__ import annotations

@@ -31,14 +31,7 @@ from crm_envs.envs.promotion.params import PromotionParams
 from crm_envs.envs.promotion.plan import RULES
 from crm_envs.envs.promotion.presets import get_preset
 
-__all__ = ["PromotionBanditEnv", "PromotionCampaignEnv", "PromotionSetup", "decode_arm"]
-
-
-def decode_arm(arm: int, horizon: int) -> tuple[int, int]:
-    """(promotion type k, duration D) of an arm; (-1, 0) for arm 0 (no promotion)."""
-    if arm == 0:
-        return -1, 0
-    return (arm - 1) // horizon, (arm - 1) % horizon + 1
+__all__ = ["PromotionBanditEnv", "PromotionCampaignEnv", "PromotionSetup"]
 
 
 class PromotionSetup(Task):
