@@ -3,7 +3,7 @@
 One training loop serves the four algorithms, in two backends (see :func:`select_backend`):
 
 * ``"numba"``: where the env offers ``env.unwrapped.jit_interface()`` (e.g.
-  ``CustomerJourney-v0``), the whole loop -- env steps included -- runs inside numba, on the
+  ``CustomerJourney-v1``), the whole loop -- env steps included -- runs inside numba, on the
   unwrapped env's kernel. Wrappers are then skipped, so this backend is taken only when every
   wrapper around the env is known to change nothing the learner sees:
   :data:`TRANSPARENT_WRAPPERS` (gymnasium's ``PassiveEnvChecker`` and ``OrderEnforcing``, which

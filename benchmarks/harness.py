@@ -97,7 +97,7 @@ def closest(name: str, known: Iterable[str]) -> str:
     """
     known = sorted(set(known))
 
-    def similarity(k: str) -> float:  # also the short form of an id ("CustomerJourney-v0")
+    def similarity(k: str) -> float:  # also the short form of an id ("CustomerJourney-v1")
         full = difflib.SequenceMatcher(None, name, k).ratio()
         short = difflib.SequenceMatcher(None, name.lower(), k.rsplit("/", 1)[-1].lower())
         return max(full, short.ratio())
@@ -264,12 +264,12 @@ def unsupported(env: gym.Env, agent: str) -> str | None:
 #: Suites: (env id, agent, budget) triples. ``quick`` finishes in minutes on 2 cores.
 SUITES: dict[str, list[tuple[str, str, int]]] = {
     "quick": [
-        ("crm_envs/CustomerJourney-v0", "random", 0),
-        ("crm_envs/CustomerJourney-v0", "reference", 0),
-        ("crm_envs/CustomerJourney-v0", "q_learning", 200_000),
-        ("crm_envs/CustomerJourney-v0", "double_q", 200_000),
-        ("crm_envs/CustomerJourney-v0", "reinforce", 100_000),
-        ("crm_envs/CustomerJourney-v0", "ppo", 20_000),
+        ("crm_envs/CustomerJourney-v1", "random", 0),
+        ("crm_envs/CustomerJourney-v1", "reference", 0),
+        ("crm_envs/CustomerJourney-v1", "q_learning", 200_000),
+        ("crm_envs/CustomerJourney-v1", "double_q", 200_000),
+        ("crm_envs/CustomerJourney-v1", "reinforce", 100_000),
+        ("crm_envs/CustomerJourney-v1", "ppo", 20_000),
         ("crm_envs/ROIAllocation-v0", "random", 0),
         ("crm_envs/ROIAllocation-v0", "reference", 0),
         ("crm_envs/ROIAllocation-v0", "ppo", 20_000),
@@ -296,10 +296,10 @@ SUITES: dict[str, list[tuple[str, str, int]]] = {
     ],
 }
 SUITES["standard"] = SUITES["quick"] + [
-    ("crm_envs/CustomerJourney-v0", "sarsa", 200_000),
-    ("crm_envs/CustomerJourney-v0", "expected_sarsa", 200_000),
-    ("crm_envs/CustomerJourney-v0", "dqn", 100_000),
-    ("crm_envs/CustomerJourney-v0", "a2c", 100_000),
+    ("crm_envs/CustomerJourney-v1", "sarsa", 200_000),
+    ("crm_envs/CustomerJourney-v1", "expected_sarsa", 200_000),
+    ("crm_envs/CustomerJourney-v1", "dqn", 100_000),
+    ("crm_envs/CustomerJourney-v1", "a2c", 100_000),
     ("crm_envs/ROIAllocation-v0", "sac", 20_000),
     ("crm_envs/ROIAllocationDiscrete-v0", "dqn", 50_000),
     ("crm_envs/PromotionCampaign-v0", "campaign_learner", 300),

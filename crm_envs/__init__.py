@@ -6,7 +6,7 @@ Gymnasium::
     import gymnasium as gym
     import crm_envs  # noqa: F401
 
-    env = gym.make("crm_envs/CustomerJourney-v0")
+    env = gym.make("crm_envs/CustomerJourney-v1")
 """
 
 from crm_envs.core.models import TabularMDP, TabularPOMDP

@@ -36,7 +36,7 @@ class EnvInfo:
 
 ENV_INFO: tuple[EnvInfo, ...] = (
     EnvInfo(
-        env_id="crm_envs/CustomerJourney-v0",
+        env_id="crm_envs/CustomerJourney-v1",
         paper="Bonaccorso, Customer journeys as Markov Decision Processes",
         description="Touchpoint journey on a 5x15 grid: F2F, email, webinar, conference, "
         "pause; regions; two-discount rewards; at most 10 steps",

@@ -156,11 +156,11 @@ def test_tabular_lr_may_not_make_the_first_step_overshoot():
 
 
 ENV_AGENTS = [
-    (QLearning, "crm_envs/CustomerJourney-v0", {"lr": NAN}, "lr must be a finite number"),
-    (QLearning, "crm_envs/CustomerJourney-v0", {"lr_power": INF}, "lr_power must be a finite"),
-    (QLearning, "crm_envs/CustomerJourney-v0", {"initial_q": NAN}, "initial_q must be a finite"),
-    (TabularReinforce, "crm_envs/CustomerJourney-v0", {"lr": NAN}, "lr must be a finite"),
-    (MLPReinforce, "crm_envs/CustomerJourney-v0", {"lr": INF}, "lr must be a finite"),
+    (QLearning, "crm_envs/CustomerJourney-v1", {"lr": NAN}, "lr must be a finite number"),
+    (QLearning, "crm_envs/CustomerJourney-v1", {"lr_power": INF}, "lr_power must be a finite"),
+    (QLearning, "crm_envs/CustomerJourney-v1", {"initial_q": NAN}, "initial_q must be a finite"),
+    (TabularReinforce, "crm_envs/CustomerJourney-v1", {"lr": NAN}, "lr must be a finite"),
+    (MLPReinforce, "crm_envs/CustomerJourney-v1", {"lr": INF}, "lr must be a finite"),
     (ThompsonSampling, "crm_envs/PromotionBandit-v0", {"prior_mean": NAN}, "prior_mean must be"),
     (ThompsonSampling, "crm_envs/PromotionBandit-v0", {"prior_sd": INF}, "prior_sd must be"),
     (UCB1, "crm_envs/PromotionBandit-v0", {"c": NAN}, "c must be a finite"),
@@ -177,7 +177,7 @@ def test_agents_refuse_bad_configs_before_touching_the_env(cls, env_id, kwargs, 
 
 
 def test_numpy_scalars_are_accepted_and_stored_as_python_numbers(tmp_path):
-    env = gym.make("crm_envs/CustomerJourney-v0")
+    env = gym.make("crm_envs/CustomerJourney-v1")
     agent = QLearning(env, seed=np.int64(3), lr=np.float32(0.5), gamma=np.float64(1.0))
     assert type(agent.config.seed) is int and type(agent.config.lr) is float
     agent.save(tmp_path / "q")  # the config is JSON: numpy scalars would not serialise
@@ -211,7 +211,7 @@ def test_solvers_and_policies_refuse_nan_and_truthy_stand_ins():
 
 
 def test_evaluate_policy_checks_seed_and_deterministic():
-    env = gym.make("crm_envs/CustomerJourney-v0")
+    env = gym.make("crm_envs/CustomerJourney-v1")
     with pytest.raises(TypeError, match="deterministic must be True or False, got 'False'"):
         evaluate_policy(lambda obs: 0, env, n_episodes=2, deterministic="False")
     with pytest.raises(TypeError, match=r"seed must be an integer, got 1\.5"):
@@ -240,6 +240,6 @@ def test_bandits_refuse_infinite_rewards(make):
 def test_reinforce_refuses_nan_rewards():
     from gymnasium.wrappers import TransformReward
 
-    env = TransformReward(gym.make("crm_envs/CustomerJourney-v0"), lambda r: NAN)
+    env = TransformReward(gym.make("crm_envs/CustomerJourney-v1"), lambda r: NAN)
     with pytest.raises(ValueError, match=r"TabularReinforce got the reward nan"):
         TabularReinforce(env).learn(50)

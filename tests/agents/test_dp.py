@@ -144,7 +144,7 @@ def test_tabular_policy_plays_the_optimum_through_evaluate_policy():
     # The undiscounted success rate of the gamma = 0.99 optimal policy is about 0.74.
     assert res.mean > 0.65
 
-    env = gym.make("crm_envs/CustomerJourney-v0")
+    env = gym.make("crm_envs/CustomerJourney-v1")
     mdp = env.unwrapped.model()
     bi = backward_induction(mdp)
     policy = TabularPolicy(bi.policy, state_index=env.unwrapped.state_index)
@@ -157,7 +157,7 @@ def test_sparse_backup_equals_dense():
 
     import crm_envs  # noqa: F401
 
-    mdp = gym.make("crm_envs/CustomerJourney-v0").unwrapped.model()
+    mdp = gym.make("crm_envs/CustomerJourney-v1").unwrapped.model()
     dense, sparse = backward_induction(mdp, sparse=False), backward_induction(mdp, sparse=True)
     np.testing.assert_allclose(sparse.V, dense.V, atol=1e-12)
     # Ties may break either way (the two sums round differently): the choice must be optimal.

@@ -17,7 +17,7 @@ from agents.bandits import ThompsonSampling
 from agents.reinforce import TabularReinforce
 from agents.tabular import SARSA, QLearning
 
-ID = "crm_envs/CustomerJourney-v0"
+ID = "crm_envs/CustomerJourney-v1"
 
 
 @pytest.fixture(scope="module")

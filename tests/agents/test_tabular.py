@@ -1,4 +1,4 @@
-"""Tabular TD agents on CustomerJourney-v0 against the backward-induction optimum.
+"""Tabular TD agents on CustomerJourney-v1 against the backward-induction optimum.
 
 What "reaching the optimal policy" means here. Under the optimal policy from the start cell,
 slips make 270 (step, state) pairs reachable. Some are reached with probability below 1e-7, and
@@ -34,7 +34,7 @@ CONVERGE = {"lr": 1.0, "lr_power": 0.8, "epsilon_start": 0.5, "epsilon_decay": 0
 
 @pytest.fixture(scope="module")
 def optimum():
-    env = gym.make("crm_envs/CustomerJourney-v0")
+    env = gym.make("crm_envs/CustomerJourney-v1")
     u = env.unwrapped
     mdp = u.model()
     sol = backward_induction(mdp)
@@ -115,7 +115,7 @@ def _off_journey(agent, u, sol):
 @pytest.mark.parametrize("cls", [QLearning, DoubleQLearning])
 def test_q_learning_matches_the_optimum_within_1_3m_journeys(cls, seed, optimum):
     u, mdp, sol, visits = optimum
-    env = gym.make("crm_envs/CustomerJourney-v0")
+    env = gym.make("crm_envs/CustomerJourney-v1")
     agent = cls(env, seed=seed, **CONVERGE).learn(10_000_000)
     assert 1_200_000 < len(agent.episode_returns) < 1_500_000
     # Every step of every region's optimal journey: the learned action is optimal.
@@ -136,7 +136,7 @@ def test_q_learning_matches_the_optimum_within_1_3m_journeys(cls, seed, optimum)
 @pytest.mark.parametrize("cls", [QLearning, DoubleQLearning, SARSA, ExpectedSARSA])
 def test_every_td_agent_reaches_the_optimal_value_with_the_papers_25000_journeys(cls, optimum):
     _, mdp, sol, _ = optimum
-    env = gym.make("crm_envs/CustomerJourney-v0")
+    env = gym.make("crm_envs/CustomerJourney-v1")
     agent = cls(env, seed=1, **CONFIG).learn(200_000)  # about 25,000 journeys
     # Exact value of the learned greedy policy: at least 98% of the way from random to optimal.
     v = mdp.initial @ policy_values(mdp, _greedy_table(agent, env.unwrapped, mdp.horizon))[0]
@@ -153,13 +153,13 @@ def test_gymnasium_api_path_learns_frozenlake():
 
 
 def test_exploration_threshold_rule_and_reproducibility():
-    env = gym.make("crm_envs/CustomerJourney-v0")
+    env = gym.make("crm_envs/CustomerJourney-v1")
     a = QLearning(env, seed=3, explore_threshold=-1.0).learn(50_000)
-    b = QLearning(gym.make("crm_envs/CustomerJourney-v0"), seed=3, explore_threshold=-1.0)
+    b = QLearning(gym.make("crm_envs/CustomerJourney-v1"), seed=3, explore_threshold=-1.0)
     b.learn(50_000)
     np.testing.assert_array_equal(a.q, b.q)
     # A threshold no journey reaches switches exploration off: the table then differs.
-    never = QLearning(gym.make("crm_envs/CustomerJourney-v0"), seed=3, explore_threshold=100.0)
+    never = QLearning(gym.make("crm_envs/CustomerJourney-v1"), seed=3, explore_threshold=100.0)
     assert not np.array_equal(never.learn(50_000).q, a.q)
 
 
@@ -176,7 +176,7 @@ def test_exploration_threshold_sensitivity(optimum):
         out = []
         for seed in (0, 1):
             kw = dict(CONFIG, explore_threshold=threshold)
-            agent = QLearning(gym.make("crm_envs/CustomerJourney-v0"), seed=seed, **kw)
+            agent = QLearning(gym.make("crm_envs/CustomerJourney-v1"), seed=seed, **kw)
             table = _greedy_table(agent.learn(200_000), u, mdp.horizon)
             v = mdp.initial @ policy_values(mdp, table)[0]
             out.append((v - v_rand) / (v_star - v_rand))
@@ -189,7 +189,7 @@ def test_exploration_threshold_sensitivity(optimum):
 
 
 def test_predict_validates_observations_and_save_load(tmp_path):
-    env = gym.make("crm_envs/CustomerJourney-v0")
+    env = gym.make("crm_envs/CustomerJourney-v1")
     agent = QLearning(env, seed=0).learn(20_000)
     with pytest.raises(ValueError, match="not in the observation space"):
         agent.predict(np.array([9, 0, 0, 0]))
@@ -206,7 +206,7 @@ def test_predict_validates_observations_and_save_load(tmp_path):
 
 
 def test_obs_indexer_matches_ravel_multi_index():
-    env = gym.make("crm_envs/CustomerJourney-v0")
+    env = gym.make("crm_envs/CustomerJourney-v1")
     ix = ObsIndexer(env.observation_space)
     for _ in range(100):
         obs = env.observation_space.sample()
@@ -214,7 +214,7 @@ def test_obs_indexer_matches_ravel_multi_index():
 
 
 def test_numba_path_calls_back_between_chunks_and_stops_early(capsys):
-    make = lambda: QLearning(gym.make("crm_envs/CustomerJourney-v0"), seed=5)  # noqa: E731
+    make = lambda: QLearning(gym.make("crm_envs/CustomerJourney-v1"), seed=5)  # noqa: E731
     seen = []
     plain = make().learn(3 * CHUNK)
     watched = make().learn(3 * CHUNK, progress_bar=True, callback=lambda loc: seen.append(loc["t"]))

@@ -16,7 +16,7 @@ import crm_envs  # noqa: F401
 from agents.tabular import SARSA, DoubleQLearning, ExpectedSARSA, QLearning, select_backend
 from crm_envs.envs.customer_journey.env import CustomerJourneyEnv
 
-ID = "crm_envs/CustomerJourney-v0"
+ID = "crm_envs/CustomerJourney-v1"
 ALL = [QLearning, DoubleQLearning, SARSA, ExpectedSARSA]
 
 
@@ -110,7 +110,7 @@ def test_backend_is_unset_before_learning_and_learn_checks_its_arguments():
     with pytest.raises(TypeError, match="callback must be callable or None, got 3"):
         agent.learn(10, callback=3)
     with pytest.raises(TypeError, match=r"needs a gymnasium\.Env"):
-        QLearning("crm_envs/CustomerJourney-v0")
+        QLearning("crm_envs/CustomerJourney-v1")
 
 
 @pytest.mark.parametrize("cls", ALL)

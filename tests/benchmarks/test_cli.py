@@ -21,11 +21,11 @@ def test_console_script_is_installed():
     res = subprocess.run(
         [sys.executable, "-m", "benchmarks.cli", "envs"], capture_output=True, text=True
     )
-    assert res.returncode == 0 and "CustomerJourney-v0" in res.stdout
+    assert res.returncode == 0 and "CustomerJourney-v1" in res.stdout
 
 
 def test_random_rollout_is_below_the_optimum():
-    r = random_rollout("crm_envs/CustomerJourney-v0", 2000, seed=0, progress_bar=False)
+    r = random_rollout("crm_envs/CustomerJourney-v1", 2000, seed=0, progress_bar=False)
     assert r["episodes"] == 2000 and r["stderr"] > 0
     assert r["reference_kind"].startswith("exact")
     assert r["mean"] + 5 * r["stderr"] < r["reference"]
@@ -126,11 +126,11 @@ def nothing_computes(monkeypatch):
 BAD_ARGUMENTS = [
     # (arguments, what the usage error must say)
     ("random --envs nope", "argument --envs: unknown env id 'nope'; known: ["),
-    ("random --envs CustomerJourney-v0", "did you mean 'crm_envs/CustomerJourney-v0'?"),
+    ("random --envs CustomerJourney-v1", "did you mean 'crm_envs/CustomerJourney-v1'?"),
     ("random --seed -1", "argument --seed: must be in [0, 4294967295], got -1"),
     ("random --episodes 1", "argument --episodes: must be >= 2 (a standard error"),
     ("random --episodes many", "argument --episodes: must be an integer, got 'many'"),
-    ("run --envs crm_envs/CustomerJorney-v0", "did you mean 'crm_envs/CustomerJourney-v0'?"),
+    ("run --envs crm_envs/CustomerJorney-v0", "did you mean 'crm_envs/CustomerJourney-v1'?"),
     ("run --agents q_learnin", "argument --agents: unknown agent 'q_learnin'; did you mean "
      "'q_learning'?"),
     ("run --agents sac", "the 'quick' suite has no agent 'sac'; it has ["),
@@ -157,7 +157,7 @@ BAD_ARGUMENTS = [
     ("sb3 --algo DQN --envs crm_envs/ROIAllocation-v0", "--algo DQN cannot train on "
      "crm_envs/ROIAllocation-v0: dqn needs a Discrete action space; crm_envs/ROIAllocation-v0 "
      "has Box"),
-    ("sb3 --algo SAC --envs crm_envs/CustomerJourney-v0", "sac needs a Box action space"),
+    ("sb3 --algo SAC --envs crm_envs/CustomerJourney-v1", "sac needs a Box action space"),
     ("sb3 --timesteps 0", "argument --timesteps: must be >= 1, got 0"),
     ("sb3 --seed 4294967296", "argument --seed: must be in [0, 4294967295]"),
     ("sb3 --eval-episodes 1", "argument --eval-episodes: must be >= 2"),

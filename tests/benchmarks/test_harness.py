@@ -26,7 +26,7 @@ from benchmarks.harness import (
 )
 from benchmarks.report import summarise, write_report
 
-JOURNEY = "crm_envs/CustomerJourney-v0"
+JOURNEY = "crm_envs/CustomerJourney-v1"
 
 
 def test_runs_are_scored_against_random_and_the_optimum(tmp_path):
@@ -44,7 +44,7 @@ def test_runs_are_scored_against_random_and_the_optimum(tmp_path):
     assert by_agent["q_learning"]["curve"][-1] > by_agent["q_learning"]["curve"][0]
     assert by_agent["random"]["curve"] is None
     write_report(tmp_path)
-    assert (tmp_path / "curves_CustomerJourney-v0.png").exists()
+    assert (tmp_path / "curves_CustomerJourney-v1.png").exists()
     lines = (tmp_path / "results.jsonl").read_text().splitlines()
     assert [json.loads(x)["agent"] for x in lines] == ["random", "reference", "q_learning"]
 
@@ -65,7 +65,7 @@ def test_rerun_resumes_and_crashes_are_rows(tmp_path, monkeypatch):
     report = write_report(tmp_path).read_text()
     assert "boom failed: `RuntimeError: agent exploded`" in report
     assert report.count("boom failed") == 1  # the retry replaced the first failure
-    assert (tmp_path / "scores_CustomerJourney-v0.png").exists()
+    assert (tmp_path / "scores_CustomerJourney-v1.png").exists()
     # A later success clears the failure: no failed column, no error line.
     monkeypatch.setitem(harness.AGENTS, "boom", harness.AGENTS["random"])
     third = run_benchmark(runs, tmp_path, progress_bar=False)
@@ -89,7 +89,7 @@ def test_plan_runs_filters_and_rejects_unknown_names():
     [
         ({"suite": "quik"}, "unknown suite 'quik'; did you mean 'quick'"),
         ({"envs": ["crm_envs/CustomerJorney-v0"]}, f"did you mean '{JOURNEY}'"),
-        ({"envs": ["CustomerJourney-v0"]}, f"did you mean '{JOURNEY}'"),
+        ({"envs": ["CustomerJourney-v1"]}, f"did you mean '{JOURNEY}'"),
         ({"agents": ["q_learnin"]}, "unknown agent 'q_learnin'; did you mean 'q_learning'"),
         ({"agents": ["sac"]}, "the 'quick' suite has no agent 'sac'; it has"),
         ({"envs": ["CartPole-v1"]}, "the 'quick' suite has no env id 'CartPole-v1'"),

@@ -48,7 +48,7 @@ VARIANTS += [
     for o in ("purchase", "belief", "state")
     for c in (False, True)
 ]
-VARIANTS += [("crm_envs/CustomerJourney-v0", {"start": s}) for s in ("pauses", "any")]
+VARIANTS += [("crm_envs/CustomerJourney-v1", {"start": s}) for s in ("pauses", "any")]
 VARIANTS += [
     ("crm_envs/PromotionBandit-v0", {"segment": (3, 1)}),
     ("crm_envs/PromotionBandit-v0", {"drift_sd": 0.5}),

@@ -50,11 +50,11 @@ def test_every_declared_policy_plays_valid_actions(env_id):
 
 
 def test_solved_exact_reference_earns_the_models_optimal_value():
-    env = gym.make("crm_envs/CustomerJourney-v0")
+    env = gym.make("crm_envs/CustomerJourney-v1")
     ref = env.unwrapped.task.oracle()
     assert isinstance(ref, Exact)
     value = backward_induction(ref.model).value(ref.model.initial)
-    returns = evaluate(lambda: gym.make("crm_envs/CustomerJourney-v0"), exact_policy(ref), 4000, 0)
+    returns = evaluate(lambda: gym.make("crm_envs/CustomerJourney-v1"), exact_policy(ref), 4000, 0)
     se = returns.std(ddof=1) / math.sqrt(len(returns))
     assert abs(returns.mean() - value) < 4 * se
 
@@ -82,7 +82,7 @@ def test_headroom_cli_prints_the_table_and_draws_the_plot(tmp_path, capsys):
     from benchmarks.cli import main
 
     plot = tmp_path / "headroom.png"
-    code = main(["headroom", "--envs", "crm_envs/CustomerJourney-v0", "--episodes", "20",
+    code = main(["headroom", "--envs", "crm_envs/CustomerJourney-v1", "--episodes", "20",
                  "--plot", str(plot), "--quiet"])  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0 and plot.stat().st_size > 0

@@ -1,4 +1,4 @@
-"""``crm_envs/CustomerJourney-v0``: a customer journey of touchpoints as an MDP."""
+"""``crm_envs/CustomerJourney-v1``: a customer journey of touchpoints as an MDP."""
 
 from __future__ import annotations
 
@@ -208,11 +208,14 @@ class CustomerJourneyEnv(NumbaEnv):
 
     ## Registered Configurations
 
-    ``crm_envs/CustomerJourney-v0`` (preset ``bonaccorso``, start ``f2f``, horizon 10).
+    ``crm_envs/CustomerJourney-v1`` (preset ``bonaccorso``, start ``f2f``, horizon 10).
 
     ## Version History
 
-    * v0: initial release.
+    * v1: the sales-rep reward of a move is the change in the customer's warmth plus the
+      touchpoint's cost, and constraint rewards are costs only, so no loop of touchpoints
+      pays (issue 15; see the ``bonaccorso`` preset). Spaces and transitions unchanged.
+    * v0: initial release; its reward table paid for loops (13 of 68 urban starts cycled).
     """
 
     metadata: dict[str, Any] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}

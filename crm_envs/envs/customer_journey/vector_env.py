@@ -1,4 +1,4 @@
-"""Numba-batched vector version of ``crm_envs/CustomerJourney-v0``."""
+"""Numba-batched vector version of ``crm_envs/CustomerJourney-v1``."""
 
 from __future__ import annotations
 

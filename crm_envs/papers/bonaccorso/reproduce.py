@@ -15,7 +15,7 @@ __all__ = ["checks"]
 
 def checks() -> list[Check]:
     """The published figures of the paper, each recomputed by the models."""
-    env = gym.make("crm_envs/CustomerJourney-v0").unwrapped
+    env = gym.make("crm_envs/CustomerJourney-v1").unwrapped
     sol, p, src = backward_induction(env.model()), env.params, "Bonaccorso"
 
     def path(start: tuple[int, int], region: int) -> str:

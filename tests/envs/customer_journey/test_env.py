@@ -1,4 +1,4 @@
-"""Behaviour, options, rendering and bad input of CustomerJourney-v0."""
+"""Behaviour, options, rendering and bad input of CustomerJourney-v1."""
 
 import dataclasses
 
@@ -19,7 +19,7 @@ P = get_preset("bonaccorso")
 
 
 def test_spaces_and_first_observation():
-    env = gym.make("crm_envs/CustomerJourney-v0")
+    env = gym.make("crm_envs/CustomerJourney-v1")
     obs, info = env.reset(seed=0)
     assert env.observation_space.dtype == np.int64
     assert list(env.observation_space.nvec) == [5, 15, 3, 11]
@@ -169,7 +169,7 @@ def test_transition_table_must_stay_on_neighbours():
 
 def test_bad_constructor_arguments_and_reset_options():
     with pytest.raises(ValueError, match="Did you mean 'bonaccorso'"):
-        gym.make("crm_envs/CustomerJourney-v0", preset="bonacorso")
+        gym.make("crm_envs/CustomerJourney-v1", preset="bonacorso")
     with pytest.raises(ValueError, match="start must be one of"):
         CustomerJourneyEnv(start="anywhere")
     env = CustomerJourneyEnv()
@@ -182,7 +182,7 @@ def test_bad_constructor_arguments_and_reset_options():
 
 
 def test_bad_actions_raise():
-    env = gym.make("crm_envs/CustomerJourney-v0")
+    env = gym.make("crm_envs/CustomerJourney-v1")
     env.reset(seed=0)
     for bad in (4, -1, 1.5, "up"):
         with pytest.raises(ValueError, match=r"Discrete\(4\)"):
@@ -196,11 +196,11 @@ def test_bad_actions_raise():
 
 
 def test_render_ansi_and_rgb():
-    env = gym.make("crm_envs/CustomerJourney-v0", render_mode="ansi")
+    env = gym.make("crm_envs/CustomerJourney-v1", render_mode="ansi")
     env.reset(seed=0)
     text = env.render()
     assert text.splitlines()[0].startswith("[F] P ")
-    env = gym.make("crm_envs/CustomerJourney-v0", render_mode="rgb_array")
+    env = gym.make("crm_envs/CustomerJourney-v1", render_mode="rgb_array")
     env.reset(seed=0, options={"cell": (2, 2)})
     img = env.render()
     assert img.shape == (5 * 24, 15 * 24, 3) and img.dtype == np.uint8

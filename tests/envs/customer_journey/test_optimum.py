@@ -1,4 +1,4 @@
-"""The exact optimum of CustomerJourney-v0 (issue point 3) and the paper's optimal journeys."""
+"""The exact optimum of CustomerJourney-v1 (issue point 3) and the paper's optimal journeys."""
 
 import gymnasium as gym
 import numpy as np
@@ -15,7 +15,7 @@ N_JOURNEYS = 10_000
 
 @pytest.fixture(scope="module")
 def solved():
-    env = gym.make("crm_envs/CustomerJourney-v0").unwrapped
+    env = gym.make("crm_envs/CustomerJourney-v1").unwrapped
     mdp = env.model()
     return env, mdp, backward_induction(mdp)
 
@@ -117,7 +117,7 @@ def test_second_journey_through_the_pause_1_0_is_the_lower_alternative(solved):
 def test_simulated_optimal_return_matches_the_computed_value(solved):
     _env, mdp, sol = solved
     vec = gym.make_vec(
-        "crm_envs/CustomerJourney-v0", num_envs=N_JOURNEYS, vectorization_mode="vector_entry_point"
+        "crm_envs/CustomerJourney-v1", num_envs=N_JOURNEYS, vectorization_mode="vector_entry_point"
     )
     obs, _ = vec.reset(seed=99)
     returns = np.zeros(N_JOURNEYS)
