@@ -1,17 +1,18 @@
 """``crm-bench reproduce``: every paper's published numbers recomputed beside the originals.
 
-Each row: the quantity, the computed value, the published value, their difference, the
-tolerance and pass/fail. The checks are the papers' own (:mod:`crm_envs.papers.reproduce`):
-every computed column comes out of the models.
+Each row: the quantity, the computed value, the published value, their relative difference,
+the relative tolerance and the status (reproduced, not reproduced, calibrated, or calibrated
+but missed, with what was fitted to make a calibrated row true). The checks are the papers'
+own (:mod:`crm_envs.papers.reproduce`): every computed column comes out of the models.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from crm_envs.papers.reproduce import Check, all_checks
+from crm_envs.papers.reproduce import STATUSES, Check, all_checks
 
-__all__ = ["write_reproduction"]
+__all__ = ["summary", "write_reproduction"]
 
 
 def _fmt(x: float | str) -> str:
@@ -36,16 +37,36 @@ def write_reproduction(
     if not path.parent.is_dir():
         raise ValueError(f"cannot write {path}: folder {path.parent} does not exist")
     checks = all_checks() if checks is None else checks
-    n_pass = sum(c.passed for c in checks)
-    lines = ["# Published numbers, recomputed", "",
-             f"{n_pass} of {len(checks)} figures match within their tolerance "
-             "(`crm-bench reproduce`).", "",
-             "| paper | quantity | computed | published | difference | tolerance | match |",
-             "|---|---|---|---|---:|---:|---|"]  # fmt: skip
+    lines = ["# Published numbers, recomputed", "", summary(checks), "",
+             "A row is *reproduced* when the model computes the published value, within the "
+             "stated relative tolerance, without any parameter fitted to it; *calibrated* when a "
+             "parameter was fitted or chosen to make it true (the last column says which), so "
+             "it is no evidence for the model; *calibrated, missed* when that calibration "
+             "does not reach its target.", "",
+             "| paper | quantity | computed | published | rel. difference | tolerance | status "
+             "| calibrated by |",
+             "|---|---|---|---|---:|---:|---|---|"]  # fmt: skip
     for c in checks:
-        diff = "" if isinstance(c.computed, str) else f"{c.computed - c.published:+.4g}"
-        tol = "" if c.tolerance is None else f"{c.tolerance:g}"
+        diff = "" if c.rel_diff is None else f"{c.rel_diff:+.3%}"
+        tol = "" if c.rel_diff is None else f"{c.rel_tol:.0%}"
+        status = c.status if c.status in ("reproduced", "calibrated") else f"**{c.status}**"
         lines.append(f"| {c.paper} | {c.quantity} | {_fmt(c.computed)} | {_fmt(c.published)} | "
-                     f"{diff} | {tol} | {'yes' if c.passed else '**no**'} |")  # fmt: skip
+                     f"{diff} | {tol} | {status} | {c.calibrated or ''} |")  # fmt: skip
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def summary(checks: list[Check]) -> str:
+    """One line with the count of each status (the README quotes it).
+
+    Args:
+        checks: The checks.
+
+    Returns:
+        E.g. ``"7 reproduced, 4 not reproduced, 31 calibrated (4 more calibrated rows miss
+        their target)."``
+    """
+    n = {s: sum(c.status == s for c in checks) for s in STATUSES}
+    return (f"{n['reproduced']} reproduced, {n['not reproduced']} not reproduced, "
+            f"{n['calibrated']} calibrated ({n['calibrated, missed']} more calibrated rows "
+            "miss their target).")  # fmt: skip

@@ -9,33 +9,60 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Check", "all_checks"]
+__all__ = ["STATUSES", "Check", "all_checks"]
+
+
+STATUSES = ("reproduced", "not reproduced", "calibrated", "calibrated, missed")
+"""Verdicts of a row: a reproduction comes out of the model without being fitted to it; a
+calibrated row is true by construction (a parameter was fitted to it), so it never counts as
+a reproduction, and "calibrated, missed" is a calibration that does not reach its target."""
 
 
 @dataclass(frozen=True)
 class Check:
-    """One reproduced figure.
+    """One published figure, recomputed.
 
     Attributes:
-        paper: Source.
+        paper: Source (author, year, table or section).
         quantity: What is compared.
         computed: Value from the model (a number or text).
         published: The paper's value.
-        tolerance: Allowed absolute difference (None: must be equal).
+        rel_tol: Allowed relative difference ``|computed - published| / |published|`` for
+            numbers (0: equal); ignored for text, which must be equal.
+        calibrated: None for a claim the model must reproduce; otherwise what was fitted or
+            chosen to make it true (the row is then *calibrated*, never *reproduced*).
     """
 
     paper: str
     quantity: str
     computed: float | str
     published: float | str
-    tolerance: float | None = None
+    rel_tol: float = 0.0
+    calibrated: str | None = None
+
+    @property
+    def rel_diff(self) -> float | None:
+        """``(computed - published) / |published|`` for numbers, None for text."""
+        if isinstance(self.computed, str) or isinstance(self.published, str):
+            return None
+        if self.published == 0:
+            return 0.0 if self.computed == 0 else float("inf")
+        return (self.computed - self.published) / abs(self.published)
 
     @property
     def passed(self) -> bool:
-        """Whether the computed value matches within the tolerance."""
-        if isinstance(self.computed, str) or isinstance(self.published, str):
+        """Whether the computed value matches the published one within ``rel_tol``."""
+        diff = self.rel_diff
+        if diff is None:
             return self.computed == self.published
-        return abs(self.computed - self.published) <= (self.tolerance or 0.0)
+        return abs(diff) <= self.rel_tol
+
+    @property
+    def status(self) -> str:
+        """One of :data:`STATUSES`."""
+        if self.calibrated is not None:
+            return "calibrated" if self.passed else "calibrated, missed"
+        return "reproduced" if self.passed else "not reproduced"
 
 
 def all_checks() -> list[Check]:
