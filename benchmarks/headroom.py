@@ -144,6 +144,7 @@ def plot_headroom(results: Sequence[Headroom], path: str | Path) -> Path:
     fig, ax = plt.subplots(figsize=(8, 0.9 + 0.55 * len(results) * 2))
     y = 0.0
     ticks, labels = [], []
+    labelled: set[str] = set()
     for h in results:
         rand, ref = h.by_role("random"), h.by_role("reference")
         scale = ref.mean - rand.mean  # type: ignore[union-attr]
@@ -153,7 +154,8 @@ def plot_headroom(results: Sequence[Headroom], path: str | Path) -> Path:
                 continue
             ax.barh(y + 0.15 * k, (r.mean - rand.mean) / scale, height=0.14,  # type: ignore[union-attr]
                     xerr=2 * r.se / abs(scale), color=colours[role],
-                    label=role if h is results[0] else None)  # fmt: skip
+                    label=None if role in labelled else role)  # fmt: skip
+            labelled.add(role)
         ticks.append(y + 0.3)
         labels.append(
             h.env_id.split("/")[-1] + f"\n{h.reference_kind}, gap {_fmt(h.gap_in_se)} s.e."
