@@ -383,6 +383,8 @@ class _TabularAgent(SavableAgent):
         self.counts = np.zeros((n_s, n_a))
         self.episode_returns: NDArray[np.float64] = np.zeros(0)
         self.num_timesteps = 0
+        #: Draws of ``predict(deterministic=False)``, seeded by ``config.seed`` (reproducible).
+        self.predict_rng = np.random.default_rng(self.config.seed)
         self.backend: str | None = None
         self.backend_reason = ""
 
@@ -489,8 +491,8 @@ class _TabularAgent(SavableAgent):
             ValueError: If ``obs`` is not in the env's observation space.
         """
         s = self.indexer(obs)
-        if not deterministic and np.random.default_rng().random() < self.config.epsilon_end:
-            return int(np.random.default_rng().integers(self.q.shape[1])), None
+        if not deterministic and self.predict_rng.random() < self.config.epsilon_end:
+            return int(self.predict_rng.integers(self.q.shape[1])), None
         return int(np.argmax(self.values[s])), None
 
 

@@ -226,3 +226,15 @@ def test_numba_path_calls_back_between_chunks_and_stops_early(capsys):
     stopped = make().learn(3 * CHUNK, callback=lambda loc: loc["t"] < 2 * CHUNK)
     assert stopped.num_timesteps == 2 * CHUNK
     np.testing.assert_array_equal(stopped.counts.sum(), 2 * CHUNK)
+
+
+def test_stochastic_predict_is_seeded():
+    # Issue 14: predict(deterministic=False) drew from an unseeded generator.
+    def draws(seed):
+        env = gym.make("crm_envs/CustomerJourney-v1")
+        agent = QLearning(env, seed=seed, epsilon_end=0.5)
+        obs = np.array([0, 0, 0, 0])
+        return [agent.predict(obs, deterministic=False)[0] for _ in range(200)]
+
+    assert draws(3) == draws(3)
+    assert draws(3) != draws(4)
