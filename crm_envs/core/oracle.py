@@ -25,6 +25,7 @@ Nothing here imports :mod:`agents`: an :class:`Exact` reference is solved by
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -137,15 +138,9 @@ def random_policy(space: gym.Space[Any], seed: int) -> Policy:
     Returns:
         The policy.
     """
-    sampler = _copy_space(space)
+    sampler = copy.deepcopy(space)  # its own seeded sampler; the env's space is untouched
     sampler.seed(check_int("seed", seed, low=0))
     return Policy("random", lambda obs, info: sampler.sample(), "uniform over the action space")
-
-
-def _copy_space(space: gym.Space[Any]) -> gym.Space[Any]:
-    import copy
-
-    return copy.deepcopy(space)
 
 
 def constant_policy(action: Any, label: str) -> Policy:
