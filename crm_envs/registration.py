@@ -65,10 +65,25 @@ ENV_INFO: tuple[EnvInfo, ...] = (
         kwargs={"preset": "streukens2011", "horizon": 12, "increment": 5000.0},
     ),
     EnvInfo(
+        env_id="crm_envs/B2BCustomer-v1",
+        paper="Fan (2015), PhD dissertation, Essay 2",
+        description="A B2B customer as a POMDP (Table 6's customer A, for whom learning pays): "
+        "hidden low/high relationship, monthly spend $0..150, purchase levels as noisy "
+        "signals, TSLP, promotions; belief observations",
+        entry_point="crm_envs.envs.b2b_customer.env:B2BCustomerEnv",
+        vector_entry_point="crm_envs.envs.b2b_customer.vector_env:B2BCustomerVectorEnv",
+        kwargs={
+            "preset": "fan2015_customer_a",
+            "observation": "belief",
+            "horizon": 60,
+            "reward_scale": 0.001,
+        },
+    ),
+    EnvInfo(
         env_id="crm_envs/B2BCustomer-v0",
         paper="Fan (2015), PhD dissertation, Essay 2",
-        description="A B2B customer as a POMDP: hidden low/high relationship, monthly spend "
-        "$0..150, purchase levels as noisy signals, TSLP, promotions; belief observations",
+        description="B2BCustomer with Table 4's average customer (fan2015_essay2), whose high "
+        "state lasts about a month: learning is worth <0.1% (superseded by v1)",
         entry_point="crm_envs.envs.b2b_customer.env:B2BCustomerEnv",
         vector_entry_point="crm_envs.envs.b2b_customer.vector_env:B2BCustomerVectorEnv",
         kwargs={

@@ -1,4 +1,4 @@
-"""``crm_envs/B2BCustomer-v0`` and ``crm_envs/B2BCustomerEssay1-v0``: one B2B customer a month."""
+"""``crm_envs/B2BCustomer-v1`` (and ``-v0``, ``B2BCustomerEssay1-v0``): one B2B customer a month."""
 
 from __future__ import annotations
 
@@ -289,8 +289,8 @@ class B2BCustomerEnv(NumbaEnv):
 
     ## Starting State
 
-    High with probability ``initial_high`` (Table 4: 0.079), TSLP 1, no promotion flag; the
-    belief starts at ``initial_high``.
+    High with probability ``initial_high`` (Table 4: 0.079 for every preset of Essay 2), TSLP
+    1, no promotion flag; the belief starts at ``initial_high``.
 
     ## Episode End
 
@@ -298,7 +298,7 @@ class B2BCustomerEnv(NumbaEnv):
 
     ## Arguments
 
-    ``preset`` (``"fan2015_essay2"``), ``params``, ``observation`` (``"belief"``),
+    ``preset`` (``"fan2015_customer_a"``), ``params``, ``observation`` (``"belief"``),
     ``continuous`` (False), ``horizon`` (60), ``reward_scale`` (1e-3: thousands of dollars, as
     registered; ``B2BCustomerEssay1-v0`` registers 1.0, the example's own units).
     ``reset(options={"params": p})`` swaps parameters with the same spaces.
@@ -309,27 +309,36 @@ class B2BCustomerEnv(NumbaEnv):
     ## Calibration & References
 
     Fan (2015), *A Double Loop Learning Model for Integrated and Proactive Customer
-    Relationship Management*: Table 3 (structure and slopes), Table 4 (probabilities the
-    preset reproduces within 0.005), Table 2 (revenue), Appendix A (planner) and B
-    (simulation). The exact planner is
+    Relationship Management*: Table 3 (structure and slopes), Table 4 (the average customer's
+    probabilities, ``fan2015_essay2``), Table 2 (revenue), Tables 5 and 6 (the four customers
+    ``fan2015_customer_a`` .. ``_d``, calibrated to their DCVs and value of learning; see
+    :mod:`crm_envs.envs.b2b_customer.calibration`), Appendix A (planner) and B (simulation).
+    The default customer is A: there the full-information oracle earns 15% more than the best
+    constant spend over 60 months and the POMDP planner 7.8% more than the HMM planner
+    (exact, :mod:`crm_envs.envs.b2b_customer.evaluate`). On the average customer
+    (``preset="fan2015_essay2"``) the high state lasts about a month and learning is worth
+    less than 0.1%. The exact planner is
     :func:`crm_envs.envs.b2b_customer.solver.solve`; ``reference_action(obs)`` follows its
     POMDP policy. :meth:`oracle_model` gives the fully observed MDP (the oracle's bound).
 
     ## Registered Configurations
 
-    ``crm_envs/B2BCustomer-v0`` (``fan2015_essay2``, rewards in $1,000s) and
-    ``crm_envs/B2BCustomerEssay1-v0`` (``fan2015_essay1``, 100 months).
+    ``crm_envs/B2BCustomer-v1`` (``fan2015_customer_a``, rewards in $1,000s),
+    ``crm_envs/B2BCustomer-v0`` (``fan2015_essay2``, the average customer, kept for results
+    measured on it) and ``crm_envs/B2BCustomerEssay1-v0`` (``fan2015_essay1``, 100 months).
 
     ## Version History
 
-    * v0: initial release.
+    * v0: initial release (default customer: Table 4's average, ``fan2015_essay2``).
+    * v1: the default customer is Table 6's customer A (``fan2015_customer_a``), for whom
+      learning the state is worth something (issue 19); dynamics and spaces are unchanged.
     """
 
     metadata: dict[str, Any] = {"render_modes": []}
 
     def __init__(
         self,
-        preset: str = "fan2015_essay2",
+        preset: str = "fan2015_customer_a",
         params: B2BCustomerParams | None = None,
         observation: str = "belief",
         continuous: bool = False,

@@ -35,7 +35,7 @@ class B2BCustomerVectorEnv(NumbaVectorEnv):
     def __init__(
         self,
         num_envs: int = 1,
-        preset: str = "fan2015_essay2",
+        preset: str = "fan2015_customer_a",
         params: B2BCustomerParams | None = None,
         observation: str = "belief",
         continuous: bool = False,
