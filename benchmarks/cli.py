@@ -167,10 +167,17 @@ def _cmd_portfolio(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from benchmarks.harness import load_results, row_status, run_benchmark
+    from benchmarks.harness import load_results, row_status, run_benchmark, select
     from benchmarks.report import write_report
 
-    runs = args.runs  # planned (and checked) while parsing
+    # Planned (and checked) while parsing; the configurations without headroom go now.
+    runs, left_out = select(args.runs, args.suite, args.out, progress_bar=not args.quiet)
+    for entry in left_out:
+        print(f"left out {entry['env_id']}: {entry['reason']}")
+    if not runs:
+        print(f"crm-bench run: nothing to run: every configuration selected was left out "
+              f"(details in {Path(args.out) / 'suite.json'})", file=sys.stderr)  # fmt: skip
+        return 1
     rows = run_benchmark(runs, args.out, jobs=args.jobs, backend=args.backend,
                          ray_address=args.ray_address, progress_bar=not args.quiet)  # fmt: skip
     status = {_run_key(r): row_status(r) for r in load_results(args.out)}
@@ -246,6 +253,18 @@ def _env_id(text: str) -> str:
         raise argparse.ArgumentTypeError(
             f"unknown env id {text!r}; {closest(text, known)} (`crm-bench envs` lists them)"
         )
+    return text
+
+
+def _env_config(text: str) -> str:
+    """An argparse ``type``: a registered id, optionally with ``[key=value,...]`` kwargs."""
+    from benchmarks.registry import parse_config
+
+    try:
+        env_id, _ = parse_config(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    _env_id(env_id)
     return text
 
 
@@ -347,10 +366,13 @@ def _parser() -> argparse.ArgumentParser:
     p_run = sub.add_parser("run", help="the benchmark: agents x envs x seeds, scored")
     p_run.add_argument("--suite", default="quick", type=_one_of(sorted(SUITES), "suite"),
                        metavar="{" + ",".join(sorted(SUITES)) + "}")  # fmt: skip
-    p_run.add_argument("--envs", nargs="+", metavar="ID", type=_env_id)
+    p_run.add_argument("--envs", nargs="+", metavar="ID", type=_env_config,
+                       help="env ids or configurations of the suite (default: all)")  # fmt: skip
     p_run.add_argument("--agents", nargs="+", metavar="NAME", type=_agent)
-    p_run.add_argument("--seeds", type=_int_in(1, SEED_MAX + 1), default=2)
-    p_run.add_argument("--eval-episodes", type=_EPISODES, default=200)
+    p_run.add_argument("--seeds", type=_int_in(1, SEED_MAX + 1), default=None,
+                       help="seeds per run (default: the suite's)")  # fmt: skip
+    p_run.add_argument("--eval-episodes", type=_EPISODES, default=None,
+                       help="evaluation episodes per run (default: the suite's)")  # fmt: skip
     p_run.add_argument("--jobs", type=_COUNT, default=2)
     p_run.add_argument("--backend", default="local", type=_one_of(["local", "ray"], "backend"),
                        metavar="{local,ray}")  # fmt: skip

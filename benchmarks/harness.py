@@ -31,7 +31,6 @@ The results file:
 from __future__ import annotations
 
 import contextlib
-import difflib
 import json
 import math
 import multiprocessing
@@ -40,7 +39,7 @@ import socket
 import time
 import traceback
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -57,23 +56,40 @@ import numpy as np
 from tqdm.auto import tqdm
 
 import crm_envs  # noqa: F401  (registers the ids)
-from crm_envs.core.oracle import evaluate, random_policy
+from benchmarks.registry import (
+    AGENTS,
+    SUITES,
+    AgentSpec,
+    closest,
+    make_env,
+    parse_config,
+    unsupported,
+)
+from crm_envs.core.oracle import Policy, evaluate, random_policy
 
 __all__ = [
     "AGENTS",
+    "HEADROOM",
     "SUITES",
+    "RegretMonitor",
     "ResultsFileError",
     "Run",
     "append_result",
+    "baselines",
     "closest",
+    "headroom_of",
     "latest_rows",
     "load_results",
     "plan_runs",
+    "policy_of",
     "read_rows",
     "reference_kind",
     "row_status",
     "run_benchmark",
     "run_one",
+    "scoring",
+    "select",
+    "train",
     "unsupported",
 ]
 
@@ -83,30 +99,6 @@ CLAIMS = "claims.json"
 LOCK = ".results.lock"
 #: Largest training seed: SB3 and NumPy's legacy generators take 32-bit seeds.
 SEED_MAX = 2**32 - 1
-
-
-def closest(name: str, known: Iterable[str]) -> str:
-    """A hint for an unknown ``name``: the closest of ``known`` (difflib), or all of them.
-
-    Args:
-        name: The unknown name.
-        known: The valid names.
-
-    Returns:
-        ``"did you mean 'x'?"`` (up to three names), or ``"known: [...]"`` when none is close.
-    """
-    known = sorted(set(known))
-
-    def similarity(k: str) -> float:  # also the short form of an id ("CustomerJourney-v1")
-        full = difflib.SequenceMatcher(None, name, k).ratio()
-        short = difflib.SequenceMatcher(None, name.lower(), k.rsplit("/", 1)[-1].lower())
-        return max(full, short.ratio())
-
-    scored = sorted(((similarity(k), k) for k in known), reverse=True)
-    hits = [k for r, k in scored[:3] if r >= 0.6 and r >= scored[0][0] - 0.05]
-    if hits:
-        return "did you mean " + " or ".join(repr(h) for h in hits) + "?"
-    return f"known: {known}"
 
 
 @dataclass(frozen=True)
@@ -148,165 +140,142 @@ class Run:
 
 
 # --------------------------------------------------------------------------- agents
-def _ours(cls_path: str, **kw: Any) -> Callable[[gym.Env, int, int], Any]:
-    def make(env: gym.Env, seed: int, budget: int) -> Any:
-        module, name = cls_path.rsplit(".", 1)
-        cls = getattr(__import__(module, fromlist=[name]), name)
-        agent = cls(env, seed=seed, **kw)
-        return agent.learn(budget)
-
-    return make
-
-
-def _sb3(algo: str) -> Callable[[gym.Env, int, int], Any]:
-    def make(env: gym.Env, seed: int, budget: int) -> Any:
-        import stable_baselines3 as sb3
-        import torch
-        from stable_baselines3.common.monitor import Monitor
-
-        torch.set_num_threads(1)
-        monitored = Monitor(env)
-        model = getattr(sb3, algo)("MlpPolicy", monitored, seed=seed, verbose=0)
-        model.learn(total_timesteps=budget)
-        model.episode_returns = monitored.get_episode_rewards()  # for the learning curve
-        return model
-
-    return make
-
-
 class _Declared:
     """A baseline the env's task declares (``"random"`` or ``"reference"``): nothing to train.
 
-    It is evaluated by :func:`_declared_returns` with the task's own policy, which may read
-    ``info`` (the B2B planners read the belief there), so it has no ``predict``.
+    It plays the task's own policy (which may read ``info``: the B2B planners read the belief
+    there) through :func:`policy_of`.
     """
 
-    def __init__(self, role: str) -> None:
+    def __init__(self, role: str, env: gym.Env, seed: int) -> None:
         self.role = role
+        if role == "reference":
+            from benchmarks.headroom import reference_policy
+
+            self.policy = reference_policy(env)[0]
+        else:
+            self.policy = random_policy(env.action_space, seed)
 
 
-#: Agent name -> factory(env, seed, budget) returning a trained object with ``predict``.
-AGENTS: dict[str, Callable[[gym.Env, int, int], Any]] = {
-    "random": lambda env, seed, budget: _Declared("random"),
-    "reference": lambda env, seed, budget: _Declared("reference"),
-    "q_learning": _ours("agents.tabular.QLearning"),
-    "double_q": _ours("agents.tabular.DoubleQLearning"),
-    "sarsa": _ours("agents.tabular.SARSA"),
-    "expected_sarsa": _ours("agents.tabular.ExpectedSARSA"),
-    "reinforce": _ours("agents.reinforce.TabularReinforce"),
-    "reinforce_mlp": _ours("agents.reinforce.MLPReinforce"),
-    "epsilon_greedy": _ours("agents.bandits.EpsilonGreedy", epsilon=0.1, alpha=None),
-    "ucb1": _ours("agents.bandits.UCB1", scale=100.0, c=0.1),
-    "thompson": _ours("agents.bandits.ThompsonSampling", sigma=1.5, prior_sd=100.0),
-    "campaign_learner": _ours("crm_envs.papers.mandania2025.learner.CampaignLearner"),
-    "ppo": _sb3("PPO"),
-    "a2c": _sb3("A2C"),
-    "dqn": _sb3("DQN"),
-    "sac": _sb3("SAC"),
-}
+def _sb3_model(spec: AgentSpec, env: gym.Env, seed: int) -> Any:
+    """A Stable-Baselines3 (or sb3-contrib) model of ``spec`` on ``env``."""
+    import importlib
 
-_ANY_OBS = (gym.spaces.Box, gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary)
-_TABLE_OBS = (gym.spaces.Discrete, gym.spaces.MultiDiscrete)
-_DISCRETE = (gym.spaces.Discrete,)
-#: Agent (or lower-case SB3 algorithm) -> (action spaces, observation spaces) it supports;
-#: None: any. SB3's ``MlpPolicy`` takes no Dict observations.
-SPACES: dict[str, tuple[tuple[type, ...] | None, tuple[type, ...] | None]] = {
-    "random": (None, None),
-    "reference": (None, None),
-    **dict.fromkeys(
-        ("q_learning", "double_q", "sarsa", "expected_sarsa", "reinforce"), (_DISCRETE, _TABLE_OBS)
-    ),
-    "reinforce_mlp": (_DISCRETE, (gym.spaces.Box, *_TABLE_OBS)),
-    **dict.fromkeys(("epsilon_greedy", "ucb1", "thompson"), (_DISCRETE, None)),
-    "campaign_learner": (None, None),
-    "ppo": ((gym.spaces.Box, *_TABLE_OBS, gym.spaces.MultiBinary), _ANY_OBS),
-    "a2c": ((gym.spaces.Box, *_TABLE_OBS, gym.spaces.MultiBinary), _ANY_OBS),
-    "dqn": (_DISCRETE, _ANY_OBS),
-    "sac": ((gym.spaces.Box,), _ANY_OBS),
-    "td3": ((gym.spaces.Box,), _ANY_OBS),
-}
+    import torch
+
+    package, algo = str(spec.build).split(":", 1)
+    torch.set_num_threads(1)
+    module = {"sb3": "stable_baselines3", "sb3_contrib": "sb3_contrib"}[package]
+    cls = getattr(importlib.import_module(module), algo)
+    policy = "MlpLstmPolicy" if algo == "RecurrentPPO" else "MlpPolicy"
+    return cls(policy, env, seed=seed, verbose=0, **dict(spec.kwargs))
 
 
-def _names(types: tuple[type, ...]) -> str:
-    return " or ".join(t.__name__ for t in types)
+class _MaskFromInfo(gym.Wrapper):
+    """Exposes the last ``info["action_mask"]`` as ``action_masks()`` (sb3-contrib's hook)."""
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        obs, info = self.env.reset(**kwargs)
+        self._mask = np.asarray(info["action_mask"], dtype=bool)
+        return obs, info
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        out = self.env.step(action)
+        self._mask = np.asarray(out[4]["action_mask"], dtype=bool)
+        return out
+
+    def action_masks(self) -> np.ndarray:
+        """Valid actions after the last reset or step."""
+        return self._mask
 
 
-def unsupported(env: gym.Env, agent: str) -> str | None:
-    """Why ``agent`` cannot run on ``env``, or None when it can.
+def train(agent: str, env: gym.Env, seed: int, budget: int) -> Any:
+    """Build ``agent`` (a key of :data:`AGENTS`) on ``env`` and train it for ``budget`` steps.
 
     Args:
-        env: The environment (as made by ``gym.make``).
-        agent: A key of :data:`SPACES` (the agents, and SB3's algorithms in lower case).
+        agent: The agent's name.
+        env: The training env (the harness wraps it to record returns and regret).
+        seed: Training seed.
+        budget: Env steps (0: untrained).
 
     Returns:
-        A sentence naming the agent, the space it needs and the env's space; None if supported.
-
-    Raises:
-        ValueError: ``agent`` is not a key of :data:`SPACES`.
+        The trained object: one with ``predict``, or a declared baseline.
     """
-    if agent not in SPACES:
-        raise ValueError(f"agent must be one of {sorted(SPACES)}, got {agent!r}; "
-                         f"{closest(agent, SPACES)}")  # fmt: skip
-    actions, observations = SPACES[agent]
-    env_id = env.spec.id if env.spec else type(env.unwrapped).__name__
-    if actions is not None and not isinstance(env.action_space, actions):
-        return (f"{agent} needs a {_names(actions)} action space; {env_id} has "
-                f"{type(env.action_space).__name__}")  # fmt: skip
-    if observations is not None and not isinstance(env.observation_space, observations):
-        return (f"{agent} needs a {_names(observations)} observation space; {env_id} has "
-                f"{type(env.observation_space).__name__}")  # fmt: skip
-    base = env.unwrapped
-    if agent == "campaign_learner" and not getattr(getattr(base, "setup", None), "campaign", 0):
-        return f"campaign_learner needs a PromotionCampaign env; {env_id} is not one"
-    return None
+    spec = AGENTS[agent]
+    if spec.declared is not None:
+        return _Declared(spec.declared, env, seed)
+    if callable(spec.build):
+        return spec.build(env, seed, budget)
+    if spec.build.startswith(("sb3:", "sb3_contrib:")):
+        from stable_baselines3.common.monitor import Monitor
+
+        monitored = Monitor(env)
+        model = _sb3_model(spec, _MaskFromInfo(monitored) if "action_mask" in spec.needs
+                           else monitored, seed)  # fmt: skip
+        if budget:
+            model.learn(total_timesteps=budget)
+        model.episode_returns = monitored.get_episode_rewards()  # for the learning curve
+        return model
+    module, name = spec.build.rsplit(".", 1)
+    cls = getattr(__import__(module, fromlist=[name]), name)
+    return cls(env, seed=seed, **dict(spec.kwargs)).learn(budget)
 
 
-#: Suites: (env id, agent, budget) triples. ``quick`` finishes in minutes on 2 cores.
-SUITES: dict[str, list[tuple[str, str, int]]] = {
-    "quick": [
-        ("crm_envs/CustomerJourney-v1", "random", 0),
-        ("crm_envs/CustomerJourney-v1", "reference", 0),
-        ("crm_envs/CustomerJourney-v1", "q_learning", 200_000),
-        ("crm_envs/CustomerJourney-v1", "double_q", 200_000),
-        ("crm_envs/CustomerJourney-v1", "reinforce", 100_000),
-        ("crm_envs/CustomerJourney-v1", "ppo", 20_000),
-        ("crm_envs/ROIAllocation-v0", "random", 0),
-        ("crm_envs/ROIAllocation-v0", "reference", 0),
-        ("crm_envs/ROIAllocation-v0", "ppo", 20_000),
-        ("crm_envs/PromotionBandit-v0", "random", 0),
-        ("crm_envs/PromotionBandit-v0", "ucb1", 2_000),
-        ("crm_envs/PromotionBandit-v0", "thompson", 2_000),
-        ("crm_envs/PromotionBandit-v0", "epsilon_greedy", 2_000),
-        ("crm_envs/PromotionBandit-v0", "ppo", 2_000),
-        ("crm_envs/ROIAllocationDiscrete-v0", "random", 0),
-        ("crm_envs/ROIAllocationDiscrete-v0", "reference", 0),
-        ("crm_envs/ROIAllocationDiscrete-v0", "reinforce_mlp", 6_000),
-        ("crm_envs/ROIAllocationDiscrete-v0", "dqn", 6_000),
-        ("crm_envs/PromotionCampaign-v0", "random", 0),
-        ("crm_envs/PromotionCampaign-v0", "campaign_learner", 100),
-        ("crm_envs/PromotionCampaign-v0", "ppo", 2_000),
-        ("crm_envs/B2BCustomer-v0", "random", 0),
-        ("crm_envs/B2BCustomer-v0", "reference", 0),
-        ("crm_envs/B2BCustomer-v0", "reinforce_mlp", 12_000),
-        ("crm_envs/B2BCustomer-v0", "ppo", 12_000),
-        ("crm_envs/B2BCustomerEssay1-v0", "random", 0),
-        ("crm_envs/B2BCustomerEssay1-v0", "reference", 0),
-        ("crm_envs/B2BCustomerEssay1-v0", "reinforce_mlp", 12_000),
-        ("crm_envs/B2BCustomerEssay1-v0", "ppo", 12_000),
-    ],
-}
-SUITES["standard"] = SUITES["quick"] + [
-    ("crm_envs/CustomerJourney-v1", "sarsa", 200_000),
-    ("crm_envs/CustomerJourney-v1", "expected_sarsa", 200_000),
-    ("crm_envs/CustomerJourney-v1", "dqn", 100_000),
-    ("crm_envs/CustomerJourney-v1", "a2c", 100_000),
-    ("crm_envs/ROIAllocation-v0", "sac", 20_000),
-    ("crm_envs/ROIAllocationDiscrete-v0", "dqn", 50_000),
-    ("crm_envs/PromotionCampaign-v0", "campaign_learner", 300),
-    ("crm_envs/B2BCustomer-v0", "a2c", 50_000),
-    ("crm_envs/B2BCustomer-v0", "dqn", 50_000),
-    ("crm_envs/B2BCustomerEssay1-v0", "dqn", 50_000),
-]
+def policy_of(agent: str, trained: Any) -> Policy:
+    """The trained agent as a :class:`~crm_envs.core.oracle.Policy` (evaluated greedily).
+
+    A masked agent gets ``info["action_mask"]``; a recurrent one keeps its LSTM state within an
+    episode and starts each episode afresh.
+    """
+    if isinstance(trained, _Declared):
+        return trained.policy
+    spec = AGENTS[agent]
+    if "action_mask" in spec.needs:
+        return Policy(
+            agent,
+            lambda obs, info: trained.predict(
+                obs, action_masks=np.asarray(info["action_mask"], dtype=bool), deterministic=True
+            )[0],
+        )
+    if spec.build == "sb3_contrib:RecurrentPPO":
+        memory: dict[str, Any] = {}
+
+        def start() -> None:
+            memory.update(state=None, first=np.ones(1, dtype=bool))
+
+        def act(obs: Any, info: dict[str, Any]) -> Any:
+            action, memory["state"] = trained.predict(obs, state=memory["state"],
+                                                      episode_start=memory["first"],
+                                                      deterministic=True)  # fmt: skip
+            memory["first"] = np.zeros(1, dtype=bool)
+            return action
+
+        return Policy(agent, act, start=start)
+    return Policy(agent, lambda obs, info: trained.predict(obs, deterministic=True)[0])
+
+
+class RegretMonitor(gym.Wrapper):
+    """Sums the regret of every step (``info["regret"]``) and what uniform random would lose.
+
+    Random's expected regret of a step is the best arm's expected reward minus the mean of all
+    arms' (``info["expected_rewards"]``), for the means in force at that step.
+    """
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        self.regret = 0.0
+        self.random_regret = 0.0
+        self.pulls = 0
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        """Step the env and add the step's regret and random's expected regret."""
+        out = self.env.step(action)
+        info = out[4]
+        means = np.asarray(info["expected_rewards"], dtype=float)
+        self.regret += float(info["regret"])
+        self.random_regret += float(means.max() - means.mean())
+        self.pulls += 1
+        return out
 
 
 # --------------------------------------------------------------------------- running
@@ -328,33 +297,39 @@ def learning_curve(trained: Any) -> list[float] | None:
     return None
 
 
-def _episode_returns(policy: Any, env_id: str, episodes: int, seed: int) -> np.ndarray:
-    from agents.common import evaluate_policy
+def _play(env: gym.Env, policy: Policy, steps: int, seed: int) -> None:
+    """Play ``policy`` for ``steps`` env steps (a declared baseline's "training" on a bandit)."""
+    obs, info = env.reset(seed=seed)
+    if policy.start is not None:
+        policy.start()
+    for _ in range(steps):
+        obs, _, terminated, truncated, info = env.step(policy.act(obs, info))
+        if terminated or truncated:
+            if policy.start is not None:
+                policy.start()
+            obs, info = env.reset()
 
-    env = gym.make(env_id)
-    return evaluate_policy(policy, env, n_episodes=episodes, seed=seed).returns
+
+def reference_kind(config: str) -> str:
+    """The kind of the configuration's declared reference: exact, planner or heuristic."""
+    return make_env(config).unwrapped.task.oracle().kind
 
 
-def reference_kind(env_id: str) -> str:
-    """The kind of the id's declared reference: ``"exact"``, ``"planner"`` or ``"heuristic"``."""
-    return gym.make(env_id).unwrapped.task.oracle().kind
+def scoring(config: str) -> str:
+    """How runs on ``config`` are scored: ``"return"`` or ``"regret"`` (see ``Task.scoring``)."""
+    return getattr(make_env(config).unwrapped.task, "scoring", "return")
 
 
-def _declared_returns(env_id: str, role: str, episodes: int, seed: int) -> np.ndarray:
-    """Returns of the task's declared random baseline or reference on the evaluation seeds."""
-    from benchmarks.headroom import reference_policy
-
-    env = gym.make(env_id)
-    policy = reference_policy(env)[0] if role == "reference" else random_policy(
-        env.action_space, seed)  # fmt: skip
-    return evaluate(lambda: gym.make(env_id), policy, episodes, seed)
+def _returns(config: str, policy: Policy, episodes: int, seed: int) -> np.ndarray:
+    return evaluate(lambda: make_env(config), policy, episodes, seed)
 
 
 @lru_cache(maxsize=64)
-def _baselines(env_id: str, episodes: int, seed: int) -> tuple[float, float]:
+def baselines(config: str, episodes: int, seed: int) -> tuple[float, float]:
     """Mean return of the declared random baseline and reference on the evaluation episodes."""
-    rand = _declared_returns(env_id, "random", episodes, seed).mean()
-    ref = _declared_returns(env_id, "reference", episodes, seed).mean()
+    env = make_env(config)
+    rand = _returns(config, _Declared("random", env, seed).policy, episodes, seed).mean()
+    ref = _returns(config, _Declared("reference", env, seed).policy, episodes, seed).mean()
     return float(rand), float(ref)
 
 
@@ -363,35 +338,45 @@ def run_one(run: Run) -> dict[str, Any]:
 
     The row has ``error`` (the exception and a short traceback) when the run raised, and
     ``skipped`` (the reason) when the agent does not support the env's spaces; both are None
-    for a finished run.
+    for a finished run. ``score`` is the normalised return (random = 0, reference = 1) or, on
+    an env scored by regret, ``1 - regret / random_regret`` over the training run; ``mean``
+    and ``stderr`` are always the raw evaluation return.
     """
     row: dict[str, Any] = {**asdict(run), "error": None, "skipped": None}
     start = time.perf_counter()
     try:
         if run.agent not in AGENTS:
             raise ValueError(f"unknown agent {run.agent!r}; {closest(run.agent, AGENTS)}")
-        env = gym.make(run.env_id)
-        reason = unsupported(env, run.agent) if run.agent in SPACES else None
+        env = make_env(run.env_id)
+        reason = unsupported(env, run.agent)
         if reason is not None:
             row["skipped"] = reason
             row["wall_seconds"] = time.perf_counter() - start
             return row
-        trained = AGENTS[run.agent](env, run.seed, run.budget)
+        by_regret = scoring(run.env_id) == "regret"
+        if by_regret:
+            env = RegretMonitor(env)
+        trained = train(run.agent, env, run.seed, run.budget)
+        if isinstance(trained, _Declared) and by_regret:
+            _play(env, trained.policy, run.budget, run.seed)
         train_time = time.perf_counter() - start
         eval_seed = run.seed + EVAL_OFFSET
-        if isinstance(trained, _Declared):
-            returns = _declared_returns(run.env_id, trained.role, run.eval_episodes, eval_seed)
+        returns = _returns(run.env_id, policy_of(run.agent, trained), run.eval_episodes,
+                           eval_seed)  # fmt: skip
+        rand, ref = baselines(run.env_id, run.eval_episodes, eval_seed)
+        if by_regret:
+            score = 1.0 - env.regret / env.random_regret if env.random_regret > 0 else None
+            row.update(regret=env.regret, random_regret=env.random_regret, pulls=env.pulls)
         else:
-            returns = _episode_returns(trained, run.env_id, run.eval_episodes, eval_seed)
-        rand, ref = _baselines(run.env_id, run.eval_episodes, eval_seed)
-        gap = ref - rand
+            score = (returns.mean() - rand) / (ref - rand) if ref != rand else None
         row.update(
             mean=float(returns.mean()),
             stderr=float(returns.std(ddof=1) / np.sqrt(len(returns))),
             random=rand,
             reference=ref,
             reference_kind=reference_kind(run.env_id),
-            score=float((returns.mean() - rand) / gap) if gap != 0 else None,
+            scoring="regret" if by_regret else "return",
+            score=None if score is None else float(score),
             train_seconds=train_time,
             curve=learning_curve(trained),
             env_steps=run.budget,
@@ -656,21 +641,28 @@ def _release(out: Path, keys: Iterable[tuple]) -> None:
 
 
 # --------------------------------------------------------------------------- planning
+def _matches(config: str, names: set[str]) -> bool:
+    """Whether an env filter names ``config`` or its registered id."""
+    return config in names or parse_config(config)[0] in names
+
+
 def plan_runs(
     suite: str,
-    seeds: int,
+    seeds: int | None = None,
     envs: Iterable[str] | None = None,
     agents: Iterable[str] | None = None,
-    eval_episodes: int = 200,
+    eval_episodes: int | None = None,
 ) -> list[Run]:
-    """The runs of a suite, filtered by env ids and agent names, for seeds 0..seeds-1.
+    """The runs a suite derives (every agent on every env it supports), for seeds 0..seeds-1.
+
+    Headroom is not checked here (it needs evaluation): :func:`select` does that.
 
     Args:
         suite: A key of :data:`SUITES`.
-        seeds: Seeds per (env, agent) (>= 1).
-        envs: Keep only these env ids of the suite (None or empty: all).
+        seeds: Seeds per (env, agent) (>= 1; None: the suite's).
+        envs: Keep only these env configurations or ids (None or empty: all).
         agents: Keep only these agents of the suite (None or empty: all).
-        eval_episodes: Evaluation episodes per run (>= 2).
+        eval_episodes: Evaluation episodes per run (>= 2; None: the suite's).
 
     Returns:
         The runs.
@@ -682,6 +674,9 @@ def plan_runs(
     """
     if suite not in SUITES:
         raise ValueError(f"unknown suite {suite!r}; {closest(suite, SUITES)}")
+    spec = SUITES[suite]
+    seeds = spec.seeds if seeds is None else seeds
+    eval_episodes = spec.eval_episodes if eval_episodes is None else eval_episodes
     if isinstance(seeds, bool) or not isinstance(seeds, (int, np.integer)):
         raise TypeError(f"seeds must be an int, got {seeds!r}")
     if not 1 <= seeds <= SEED_MAX + 1:
@@ -689,28 +684,29 @@ def plan_runs(
     if isinstance(envs, str) or isinstance(agents, str):
         raise TypeError("envs and agents must be lists of names, not a single string")
     env_set, agent_set = set(envs or []), set(agents or [])
-    suite_envs = {e for e, _, _ in SUITES[suite]}
-    suite_agents = {a for _, a, _ in SUITES[suite]}
+    suite_envs = set(spec.budgets) | {parse_config(c)[0] for c in spec.budgets}
+    derived, _ = spec.pairs([c for c in spec.budgets if not env_set or _matches(c, env_set)])
+    suite_agents = set(spec.agents)
     checks = (
-        ("env id", env_set, _env_ids(), suite_envs),
+        ("env id", env_set, _env_ids() | suite_envs, suite_envs),
         ("agent", agent_set, set(AGENTS), suite_agents),
     )
     for kind, wanted, known, in_suite in checks:
         for name in sorted(wanted):
             if name in in_suite:
                 continue
-            if name not in known:
+            if (parse_config(name)[0] if kind == "env id" else name) not in known:
                 raise ValueError(f"unknown {kind} {name!r}; {closest(name, in_suite)}")
             raise ValueError(
                 f"the {suite!r} suite has no {kind} {name!r}; it has {sorted(in_suite)}"
             )
     runs = []
-    for env_id, agent, budget in SUITES[suite]:
-        if (env_set and env_id not in env_set) or (agent_set and agent not in agent_set):
+    for config, agent, budget in derived:
+        if (env_set and not _matches(config, env_set)) or (agent_set and agent not in agent_set):
             continue
-        runs += [Run(env_id, agent, s, budget, eval_episodes) for s in range(seeds)]
+        runs += [Run(config, agent, s, budget, eval_episodes) for s in range(seeds)]
     if not runs:  # every name is in the suite, but not together
-        on_envs = sorted({a for e, a, _ in SUITES[suite] if e in env_set})
+        on_envs = sorted({a for c, a, _ in derived if _matches(c, env_set)})
         raise ValueError(
             f"the {suite!r} suite has no run of agents {sorted(agent_set)} on envs "
             f"{sorted(env_set)}; its agents on those envs are {on_envs}"
@@ -723,13 +719,108 @@ def _env_ids() -> set[str]:
     return set(gym.registry)
 
 
+HEADROOM = "headroom.json"
+
+
+def headroom_of(config: str, episodes: int, seed: int, budget: int) -> dict[str, Any]:
+    """The headroom of one env configuration, as the suite filter reads it.
+
+    On an env scored by return: the reference's gap over the best naive baseline in standard
+    errors at ``episodes`` evaluation episodes (:func:`benchmarks.headroom.measure`). On an env
+    scored by regret: uniform random's expected regret over ``budget`` pulls (always the best
+    arm has none); the gap is then infinite when that regret is positive.
+
+    Returns:
+        ``{"gap_in_se", "gap", "reference_kind", "best_naive", "scoring"}``.
+    """
+    if scoring(config) == "regret":
+        env = RegretMonitor(make_env(config))
+        _play(env, random_policy(env.action_space, seed), budget, seed)
+        gap = env.random_regret
+        return {"gap_in_se": math.inf if gap > 0 else 0.0, "gap": gap, "scoring": "regret",
+                "reference_kind": reference_kind(config), "best_naive": "random"}  # fmt: skip
+    from benchmarks.headroom import measure
+
+    env_id, kwargs = parse_config(config)
+    h = measure(env_id, episodes, seed, kwargs)
+    return {"gap_in_se": h.gap_in_se, "gap": h.gap, "scoring": "return",
+            "reference_kind": h.reference_kind, "best_naive": h.best_naive.name}  # fmt: skip
+
+
+def select(
+    runs: list[Run],
+    suite: str,
+    out: str | Path | None = None,
+    seed: int = 0,
+    progress_bar: bool = True,
+) -> tuple[list[Run], list[dict[str, Any]]]:
+    """Keep the runs whose env configuration has the suite's minimum headroom.
+
+    Each configuration's headroom (:func:`headroom_of`, at the runs' evaluation budget) is
+    measured once and cached in ``out/headroom.json``; the suite's kept and left-out
+    configurations are written to ``out/suite.json``, which the report reads.
+
+    Args:
+        runs: Runs of ``suite`` (see :func:`plan_runs`).
+        suite: A key of :data:`SUITES` (its ``min_headroom_se`` applies).
+        out: Results folder for the cache and ``suite.json`` (None: neither).
+        seed: Seed of the headroom evaluation.
+        progress_bar: Show a bar over the configurations.
+
+    Returns:
+        ``(kept, left_out)``: the runs to do, and one entry per configuration left out with its
+        headroom and the reason.
+    """
+    spec = SUITES[suite]
+    path = None if out is None else Path(out) / HEADROOM
+    cache = json.loads(path.read_text(encoding="utf-8")) if path and path.exists() else {}
+    budgets = {}
+    for r in runs:
+        budgets[(r.env_id, r.eval_episodes)] = max(budgets.get((r.env_id, r.eval_episodes), 0),
+                                                   r.budget)  # fmt: skip
+    measured: dict[tuple[str, int], dict[str, Any]] = {}
+    for config, episodes in tqdm(budgets, desc="headroom", disable=not progress_bar):
+        key = f"{config}|{episodes}|{seed}|{budgets[(config, episodes)]}"
+        if key not in cache:
+            cache[key] = _finite(headroom_of(config, episodes, seed, budgets[(config, episodes)]))
+        h = dict(cache[key])
+        h["gap_in_se"] = math.inf if h["gap_in_se"] is None else h["gap_in_se"]
+        measured[(config, episodes)] = h
+    left_out = []
+    for (config, episodes), h in measured.items():
+        if h["gap_in_se"] < spec.min_headroom_se:
+            left_out.append({"env_id": config, "eval_episodes": episodes, **h, "reason": (
+                f"headroom {h['gap_in_se']:.1f} s.e. < {spec.min_headroom_se:g} at {episodes} "
+                f"episodes: the {h['reference_kind']} reference does not beat the best naive "
+                f"policy ({h['best_naive']}) by enough to rank algorithms")})  # fmt: skip
+    dropped = {(e["env_id"], e["eval_episodes"]) for e in left_out}
+    kept = [r for r in runs if (r.env_id, r.eval_episodes) not in dropped]
+    if out is not None:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(cache, indent=1), encoding="utf-8")  # type: ignore[union-attr]
+        _, unsupported_pairs = spec.pairs({r.env_id for r in runs})
+        summary = {
+            "suite": suite,
+            "min_headroom_se": spec.min_headroom_se,
+            "kept": sorted({r.env_id for r in kept}),
+            "headroom": {c: h for (c, _), h in measured.items()},
+            "left_out": left_out,
+            "unsupported": [
+                {"env_id": c, "agent": a, "reason": why} for c, a, why in unsupported_pairs
+            ],
+        }
+        (Path(out) / "suite.json").write_text(json.dumps(_finite(summary), indent=1),
+                                              encoding="utf-8")  # fmt: skip
+    return kept, left_out
+
+
 # --------------------------------------------------------------------------- running
 def _still_skipped(row: dict[str, Any]) -> bool:
     """Whether a skipped row's agent still does not fit its env (then it is not rerun)."""
-    if row_status(row) != "skipped" or row["agent"] not in SPACES:
+    if row_status(row) != "skipped" or row["agent"] not in AGENTS:
         return False
     try:
-        return unsupported(gym.make(row["env_id"]), row["agent"]) is not None
+        return unsupported(make_env(row["env_id"]), row["agent"]) is not None
     except Exception:  # the env cannot be made any more: let the run record why
         return False
 

@@ -1,7 +1,16 @@
-"""``crm-bench report``: a Markdown report and PNG plots from a results folder."""
+"""``crm-bench report``: a Markdown report and PNG plots from a results folder.
+
+Per env: every agent's normalised score with a 95% t-interval over seeds, beside its raw
+evaluation return (and, on a bandit, its cumulative regret). The reference's kind is stated,
+and a heuristic reference is flagged, since a learner may beat it. Across envs: rliable's
+aggregates (Agarwal et al. 2021): the interquartile mean (IQM) and the optimality gap with
+stratified-bootstrap 95% confidence intervals, and performance profiles (PNG).
+"""
 
 from __future__ import annotations
 
+import json
+import warnings
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -11,7 +20,10 @@ from scipy import stats
 
 from benchmarks.harness import latest_rows, load_results, row_status
 
-__all__ = ["summarise", "write_report"]
+__all__ = ["MIN_RUNS", "aggregate", "summarise", "write_report"]
+
+#: Runs per task below which an aggregate's bootstrap interval is flagged as unreliable.
+MIN_RUNS = 5
 
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -50,6 +62,10 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
             "skipped": len(skipped),
             "score": float(scores.mean()) if n else np.nan, "ci95": float(half),
             "mean_return": float(np.mean([_num(r["mean"]) for r in ok])) if n else np.nan,
+            "return_se": _pooled_se(ok),
+            "regret": float(np.mean([_num(r.get("regret")) for r in ok])) if n else np.nan,
+            "reference_kind": ok[0].get("reference_kind") if n else None,
+            "scoring": ok[0].get("scoring", "return") if n else "return",
             "train_seconds": float(np.mean([r["train_seconds"] for r in ok])) if n else np.nan,
             "env_steps": int(max((r["env_steps"] for r in ok), default=0)),
             "errors": [r["error"].splitlines()[0] for r in failed],
@@ -60,13 +76,168 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return dict(out)
 
 
+def _pooled_se(rows: list[dict[str, Any]]) -> float:
+    """Standard error of the mean evaluation return averaged over the rows' seeds."""
+    se = np.array([_num(r.get("stderr")) for r in rows], dtype=float)
+    return float(np.sqrt(np.sum(se**2)) / len(se)) if len(se) else np.nan
+
+
 def _num(value: Any) -> float:
     """A JSON number, or NaN for null."""
     return float("nan") if value is None else float(value)
 
 
+_KIND_NOTE = {
+    "exact": "exact optimum",
+    "planner": "planner (optimal up to its approximation)",
+    "heuristic": "**heuristic** (no claim to optimality: scores above 1 are possible)",
+}
+
+
+def aggregate(
+    rows: list[dict[str, Any]], reps: int = 2000, seed: int = 0
+) -> dict[str, dict[str, Any]]:
+    """The IQM and optimality gap (rliable) per agent across envs, with bootstrap 95% CIs.
+
+    An agent's score matrix has one column per env it finished on and one row per seed that
+    finished on all of them (seeds beyond the smallest count are dropped, so the matrix is
+    full). Intervals are rliable's stratified bootstrap (percentile method). With fewer than
+    :data:`MIN_RUNS` runs per task such an interval undercovers, and the entry says so.
+
+    Args:
+        rows: Results rows (reduced to one per run first).
+        reps: Bootstrap replications.
+        seed: Seed of the bootstrap.
+
+    Returns:
+        ``{agent: {"tasks", "runs", "iqm", "iqm_ci", "gap", "gap_ci", "scores", "few_runs"}}``
+        for every agent with a finite score on at least one env; ``scores`` is the
+        (runs, tasks) matrix.
+
+    Raises:
+        ImportError: rliable is not installed (``pip install 'crm_envs[bench]'``).
+    """
+    from rliable import library as rly
+    from rliable import metrics
+
+    per: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for r in latest_rows(rows):
+        if row_status(r) == "ok" and r.get("score") is not None and np.isfinite(r["score"]):
+            per[r["agent"]][r["env_id"]].append(float(r["score"]))
+    out: dict[str, dict[str, Any]] = {}
+    state = np.random.RandomState(seed)
+    for agent, by_env in sorted(per.items()):
+        tasks = sorted(by_env)
+        n = min(len(by_env[t]) for t in tasks)
+        scores = np.array([[by_env[t][i] for t in tasks] for i in range(n)])
+        funcs = {
+            "iqm": lambda x: np.array([metrics.aggregate_iqm(x)]),
+            "gap": lambda x: np.array([metrics.aggregate_optimality_gap(x, 1.0)]),
+        }
+        entry: dict[str, Any] = {"tasks": tasks, "runs": n, "scores": scores,
+                                 "few_runs": n < MIN_RUNS}  # fmt: skip
+        for name, func in funcs.items():
+            with warnings.catch_warnings():  # rliable passes arch a random_state it deprecates
+                warnings.filterwarnings("ignore", category=FutureWarning, module="arch")
+                point, interval = rly.get_interval_estimates(
+                    {agent: scores}, func, reps=reps, random_state=state
+                )
+            entry[name] = float(point[agent][0])
+            entry[f"{name}_ci"] = (float(interval[agent][0, 0]), float(interval[agent][1, 0]))
+        out[agent] = entry
+    return out
+
+
+def _plot_profiles(agg: dict[str, dict[str, Any]], out: Path) -> Path | None:
+    """Performance profiles (rliable): the fraction of runs scoring above tau, per agent."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        from rliable import library as rly
+    except ImportError:
+        return None
+    taus = np.linspace(-0.5, 1.5, 81)
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for agent, e in agg.items():
+        with warnings.catch_warnings():  # see aggregate
+            warnings.filterwarnings("ignore", category=FutureWarning, module="arch")
+            profile, ci = rly.create_performance_profile({agent: e["scores"]}, taus, reps=500)
+        (line,) = ax.plot(taus, profile[agent], label=f"{agent} ({len(e['tasks'])} envs)")
+        ax.fill_between(taus, ci[agent][0], ci[agent][1], color=line.get_color(), alpha=0.15)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.axvline(1, color="black", lw=0.8, ls="--")
+    ax.set_xlabel("normalised score tau (random = 0, reference = 1)")
+    ax.set_ylabel("fraction of runs with score > tau")
+    ax.set_title("Performance profiles (rliable; 95% bootstrap bands)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path = out / "profiles.png"
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def _aggregate_lines(rows: list[dict[str, Any]], out: Path) -> list[str]:
+    try:
+        agg = aggregate(rows)
+    except ImportError:
+        return ["## Aggregates", "", "rliable is not installed (`pip install rliable`), so "
+                "there are no aggregates.", ""]  # fmt: skip
+    if not agg:
+        return []
+    lines = [
+        "## Aggregates across envs (rliable)",
+        "",
+        "Interquartile mean and optimality gap (1 - score, clipped at 0, averaged) of each "
+        "agent's normalised scores over the envs it ran on, with stratified-bootstrap 95% "
+        "intervals. Agents ran on different envs (the spaces decide), so compare agents on "
+        "the same envs only. "
+        f"Intervals from fewer than {MIN_RUNS} runs per env undercover: they are marked.",
+        "",
+        "| agent | envs | runs per env | IQM | 95% CI | optimality gap | 95% CI |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for agent, e in sorted(agg.items(), key=lambda kv: -kv[1]["iqm"]):
+        flag = " (few runs)" if e["few_runs"] else ""
+        lines.append(
+            f"| {agent} | {len(e['tasks'])} | {e['runs']}{flag} | {e['iqm']:.3f} | "
+            f"[{e['iqm_ci'][0]:.3f}, {e['iqm_ci'][1]:.3f}] | {e['gap']:.3f} | "
+            f"[{e['gap_ci'][0]:.3f}, {e['gap_ci'][1]:.3f}] |"
+        )
+    png = _plot_profiles(agg, out)
+    if png is not None:
+        lines += ["", f"![performance profiles]({png.name})"]
+    return [*lines, ""]
+
+
+def _suite_lines(out: Path) -> list[str]:
+    """What the suite left out (no headroom) and which pairs cannot run, from suite.json."""
+    path = out / "suite.json"
+    if not path.exists():
+        return []
+    suite = json.loads(path.read_text(encoding="utf-8"))
+    lines = [f"## Suite `{suite['suite']}`", "",
+             f"Configurations need {suite['min_headroom_se']:g} standard errors of headroom "
+             "(reference over the best naive policy, at the suite's evaluation episodes).", "",
+             "| env | scoring | reference | best naive | headroom (s.e.) | run |",
+             "|---|---|---|---|---:|---|"]  # fmt: skip
+    for env_id, h in suite["headroom"].items():
+        gap = "inf" if h["gap_in_se"] is None else f"{h['gap_in_se']:.1f}"
+        ran = "yes" if env_id in suite["kept"] else "**left out**"
+        lines.append(f"| {env_id} | {h['scoring']} | {h['reference_kind']} | "
+                     f"{h['best_naive']} | {gap} | {ran} |")  # fmt: skip
+    for e in suite["left_out"]:
+        lines.append(f"\n- left out {e['env_id']}: {e['reason']}")
+    if suite["unsupported"]:
+        lines += ["", "Pairs the spaces rule out: " + "; ".join(
+            f"{u['agent']} on {u['env_id']}" for u in suite["unsupported"]) + "."]  # fmt: skip
+    return [*lines, ""]
+
+
 def write_report(out: str | Path) -> Path:
-    """Write ``report.md`` and ``scores_<env>.png`` into the results folder ``out``.
+    """Write ``report.md`` and its PNG plots into the results folder ``out``.
 
     One row per run counts (see :func:`benchmarks.harness.load_results`); skipped agents are
     listed with their reason below each env's table.
@@ -87,19 +258,31 @@ def write_report(out: str | Path) -> Path:
         raise ValueError(f"no results in {out}: run `crm-bench run --out {out}` first")
     summary = summarise(rows)
     lines = ["# crm_envs benchmark report", "",
-             "Score: random actions = 0, reference (exact optimum where the env has one) = 1; "
-             "95% confidence intervals over seeds.", ""]  # fmt: skip
+             "Score: random actions = 0, the env's reference = 1 (on a bandit: 1 - cumulative "
+             "regret over the training run / uniform random's, so random = 0 and always the "
+             "best arm = 1); 95% t-intervals over seeds. Raw evaluation returns beside.",
+             "", *_suite_lines(out)]  # fmt: skip
     for env_id, entries in summary.items():
         lines += [f"## {env_id}", ""]
         ran = [e for e in entries if e["seeds"] or e["failed"]]
+        kind = next((e["reference_kind"] for e in ran if e["reference_kind"]), None)
+        by_regret = any(e["scoring"] == "regret" for e in ran)
+        if kind is not None:
+            scored = "cumulative regret" if by_regret else "evaluation return"
+            lines += [f"Reference: {_KIND_NOTE.get(kind, kind)}. Scored by {scored}.", ""]
         if ran:
-            lines += ["| agent | score | 95% CI | mean return | seeds | train s | env steps | "
-                      "failed |", "|---|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+            extra = " cumulative regret |" if by_regret else ""
+            lines += [f"| agent | score | 95% CI | mean return ± s.e. |{extra} seeds | train s | "
+                      "env steps | failed |",
+                      "|---|---:|---:|---:|" + ("---:|" if by_regret else "")
+                      + "---:|---:|---:|---:|"]  # fmt: skip
         for e in ran:
             ci = "n/a" if np.isnan(e["ci95"]) else f"± {e['ci95']:.3f}"
+            regret = f" {e['regret']:,.4g} |" if by_regret else ""
             lines.append(
-                f"| {e['label']} | {e['score']:.3f} | {ci} | {e['mean_return']:.3f} | "
-                f"{e['seeds']} | {e['train_seconds']:.1f} | {e['env_steps']:,} | {e['failed']} |"
+                f"| {e['label']} | {e['score']:.3f} | {ci} | {e['mean_return']:,.4g} ± "
+                f"{e['return_se']:.2g} |{regret} {e['seeds']} | {e['train_seconds']:.1f} | "
+                f"{e['env_steps']:,} | {e['failed']} |"
             )
         for e in entries:
             for err in e["errors"]:
@@ -113,6 +296,7 @@ def write_report(out: str | Path) -> Path:
         if curves is not None:
             lines += ["", f"![learning curves on {env_id}]({curves.name})"]
         lines.append("")
+    lines += _aggregate_lines(rows, out)
     path = out / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
@@ -148,7 +332,7 @@ def _plot_curves(env_id: str, rows: list[dict[str, Any]], out: Path) -> Path | N
     ax.set_title(f"Learning curves: {env_id}")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path = out / f"curves_{env_id.split('/')[-1]}.png"
+    path = out / f"curves_{_slug(env_id)}.png"
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
@@ -172,7 +356,15 @@ def _plot(env_id: str, entries: list[dict[str, Any]], out: Path) -> Path | None:
     ax.set_xlabel("normalised score (random = 0, reference = 1)")
     ax.set_title(env_id)
     fig.tight_layout()
-    path = out / f"scores_{env_id.split('/')[-1]}.png"
+    path = out / f"scores_{_slug(env_id)}.png"
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
+
+
+def _slug(config: str) -> str:
+    """A file-name form of an env configuration (``B2BCustomer-v1_observation-purchase``)."""
+    name = config.split("/")[-1]
+    for a, b in (("[", "_"), ("]", ""), ("=", "-"), (",", "_")):
+        name = name.replace(a, b)
+    return name

@@ -130,9 +130,9 @@ def train_sb3(
         env_id, lambda obs: model.predict(obs, deterministic=True)[0], eval_episodes, eval_seed
     )
     # The same baselines as the harness (one implementation of the scoring).
-    from benchmarks.harness import _baselines, reference_kind
+    from benchmarks.harness import baselines, reference_kind
 
-    random_mean, reference = _baselines(env_id, eval_episodes, eval_seed)
+    random_mean, reference = baselines(env_id, eval_episodes, eval_seed)
     kind = reference_kind(env_id)
     gap = reference - random_mean
     score = (mean - random_mean) / gap if gap != 0 else float("nan")

@@ -67,12 +67,15 @@ class Policy:
         description: One line on what the policy does.
         full_information: Whether it reads what an agent cannot see (e.g. the hidden state in
             ``info``): such a policy bounds every agent instead of competing with them.
+        start: Called before every episode (a policy with memory, e.g. an LSTM, forgets the
+            last episode there); None for a memoryless policy.
     """
 
     name: str
     act: Callable[[Any, dict[str, Any]], Any]
     description: str = ""
     full_information: bool = False
+    start: Callable[[], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,8 @@ def evaluate(
     env = make_env()
     out = np.empty(episodes)
     for k in range(episodes):
+        if policy.start is not None:
+            policy.start()
         obs, info = env.reset(seed=seed + k)
         total, done = 0.0, False
         while not done:

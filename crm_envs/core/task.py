@@ -22,7 +22,16 @@ class Task:
 
     Subclasses set ``params``, ``horizon``, ``reward_scale``, ``observation_space`` and
     ``action_space`` in their constructor and implement :meth:`oracle` and :meth:`baselines`.
+
+    Attributes:
+        scoring: How the benchmark scores an agent on this task: ``"return"`` (the mean
+            evaluation return, random = 0 and reference = 1) or ``"regret"`` (a bandit: the
+            cumulative regret over the training run, uniform random = 0 and always the best
+            arm = 1; the env's ``info`` then carries ``regret`` and ``expected_rewards`` at
+            every step).
     """
+
+    scoring: str = "return"
 
     params: Any
     horizon: int

@@ -53,7 +53,7 @@ def test_rerun_resumes_and_crashes_are_rows(tmp_path, monkeypatch):
     def boom(env, seed, budget):
         raise RuntimeError("agent exploded")
 
-    monkeypatch.setitem(harness.AGENTS, "boom", boom)
+    monkeypatch.setitem(harness.AGENTS, "boom", harness.AgentSpec(boom))
     runs = [Run(JOURNEY, "random", 0, 0, 20), Run(JOURNEY, "boom", 0, 0, 20)]
     first = run_benchmark(runs, tmp_path, progress_bar=False)
     assert [r["error"] is None for r in first] == [True, False]
@@ -231,18 +231,23 @@ def test_an_agent_that_does_not_fit_the_spaces_is_skipped_with_its_reason(tmp_pa
 
 
 # --------------------------------------------------------------------------- concurrency
+class _Still:
+    def predict(self, obs, deterministic=True):
+        return 0, None
+
+
 def _slow_agent(env, seed, budget):
     time.sleep(0.2)
-    return harness._Declared("random")
+    return _Still()
 
 
 def _cheap(mp):
     """Patch the harness (via ``mp``, a MonkeyPatch): a slow fake agent, cheap scoring."""
     import numpy as np
 
-    mp.setitem(harness.AGENTS, "slow", _slow_agent)
-    mp.setattr(harness, "_episode_returns", lambda policy, env_id, n, seed: np.arange(n, 0.0, -1))
-    mp.setattr(harness, "_baselines", lambda env_id, episodes, seed: (0.0, 10.0))
+    mp.setitem(harness.AGENTS, "slow", harness.AgentSpec(_slow_agent))
+    mp.setattr(harness, "_returns", lambda config, policy, n, seed: np.arange(n, 0.0, -1))
+    mp.setattr(harness, "baselines", lambda env_id, episodes, seed: (0.0, 10.0))
 
 
 def _writer(out, runs, go):

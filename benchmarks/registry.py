@@ -1,0 +1,447 @@
+"""The benchmark's agents and suites, as data.
+
+* An **agent** is an :class:`AgentSpec`: how it is built and trained, the action and observation
+  spaces it supports and what else it needs of an env (an action mask, a campaign task). One
+  table, :data:`AGENTS`, holds them all, ours and Stable-Baselines3's (and sb3-contrib's).
+* An **env configuration** is a registered id, optionally with ``gym.make`` kwargs in brackets:
+  ``"crm_envs/B2BCustomer-v1[observation=purchase]"`` (:func:`parse_config`).
+* A **suite** is a :class:`Suite`: env configurations with their training budgets, and the
+  agents to try. Its runs are *derived*: every agent on every configuration whose spaces it
+  supports (:meth:`Suite.pairs`); the pairs it cannot run are listed with the reason. The
+  harness then keeps only configurations whose headroom at the suite's evaluation budget is at
+  least :attr:`Suite.min_headroom_se` standard errors (:func:`benchmarks.harness.select`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+
+__all__ = [
+    "AGENTS",
+    "SUITES",
+    "AgentSpec",
+    "Suite",
+    "closest",
+    "make_env",
+    "parse_config",
+    "unsupported",
+]
+
+_BOX, _DISC, _MDISC, _MBIN = (
+    gym.spaces.Box,
+    gym.spaces.Discrete,
+    gym.spaces.MultiDiscrete,
+    gym.spaces.MultiBinary,
+)
+_ANY_OBS = (_BOX, _DISC, _MDISC, _MBIN)
+_TABLE_OBS = (_DISC, _MDISC)
+_SB3_ON_POLICY_ACTIONS = (_BOX, _DISC, _MDISC, _MBIN)
+
+
+def closest(name: str, known: Iterable[str]) -> str:
+    """A hint for an unknown ``name``: the closest of ``known`` (difflib), or all of them.
+
+    Args:
+        name: The unknown name.
+        known: The valid names.
+
+    Returns:
+        ``"did you mean 'x'?"`` (up to three names), or ``"known: [...]"`` when none is close.
+    """
+    known = sorted(set(known))
+
+    def similarity(k: str) -> float:  # also the short form of an id ("CustomerJourney-v1")
+        full = difflib.SequenceMatcher(None, name, k).ratio()
+        short = difflib.SequenceMatcher(None, name.lower(), k.rsplit("/", 1)[-1].lower())
+        return max(full, short.ratio())
+
+    scored = sorted(((similarity(k), k) for k in known), reverse=True)
+    hits = [k for r, k in scored[:3] if r >= 0.6 and r >= scored[0][0] - 0.05]
+    if hits:
+        return "did you mean " + " or ".join(repr(h) for h in hits) + "?"
+    return f"known: {known}"
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """One agent of the benchmark.
+
+    Attributes:
+        build: How to build and train it:
+
+            * ``"module.Class"``: one of ours, built as ``Class(env, seed=seed, **kwargs)`` and
+              trained with ``.learn(budget)``;
+            * ``"sb3:ALGO"`` or ``"sb3_contrib:ALGO"``: a Stable-Baselines3 (contrib) algorithm
+              with its default ``MlpPolicy`` (``MlpLstmPolicy`` for ``RecurrentPPO``);
+            * ``"declared:random"`` or ``"declared:reference"``: the env task's own baseline
+              or reference (nothing is trained);
+            * a callable ``factory(env, seed, budget) -> trained`` (the trained object has
+              ``predict(obs, deterministic=True) -> (action, state)``).
+        kwargs: Keyword arguments of an agent of ours (JSON-serialisable).
+        actions: Action-space classes it supports (None: any).
+        observations: Observation-space classes it supports (None: any).
+        needs: What else it needs of the env: ``"action_mask"`` (``info["action_mask"]`` at
+            every reset and step) or ``"campaign"`` (a promotion campaign task).
+        description: One line for tables.
+    """
+
+    build: str | Callable[[gym.Env, int, int], Any]
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    actions: tuple[type, ...] | None = None
+    observations: tuple[type, ...] | None = None
+    needs: tuple[str, ...] = ()
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        unknown = set(self.needs) - set(NEEDS)
+        if unknown:
+            raise ValueError(
+                f"AgentSpec.needs has unknown entries {sorted(unknown)}; known: {sorted(NEEDS)}"
+            )
+        if isinstance(self.build, str) and ":" not in self.build and "." not in self.build:
+            raise ValueError(
+                f"AgentSpec.build must be 'module.Class', 'sb3:ALGO', "
+                f"'sb3_contrib:ALGO', 'declared:ROLE' or a callable, "
+                f"got {self.build!r}"
+            )
+
+    @property
+    def declared(self) -> str | None:
+        """``"random"`` or ``"reference"`` for the task's declared policies, else None."""
+        if isinstance(self.build, str) and self.build.startswith("declared:"):
+            return self.build.split(":", 1)[1]
+        return None
+
+
+def _has_action_mask(env: gym.Env) -> bool:
+    return "action_mask" in env.reset(seed=0)[1]
+
+
+def _is_campaign(env: gym.Env) -> bool:
+    return bool(getattr(env.unwrapped.task, "campaign", False))
+
+
+def _is_bandit(env: gym.Env) -> bool:
+    return getattr(env.unwrapped.task, "scoring", "return") == "regret"
+
+
+#: What an :class:`AgentSpec` may need of an env: the test, and the sentence when it fails.
+NEEDS: dict[str, tuple[Callable[[gym.Env], bool], str]] = {
+    "action_mask": (_has_action_mask, "an action mask in info['action_mask']"),
+    "campaign": (_is_campaign, "a PromotionCampaign env"),
+    "bandit": (_is_bandit, "a bandit env (a task scored by regret)"),
+}
+
+
+def _ours(
+    path: str,
+    description: str,
+    actions: tuple[type, ...] | None,
+    observations: tuple[type, ...] | None,
+    needs: tuple[str, ...] = (),
+    **kwargs: Any,
+) -> AgentSpec:
+    return AgentSpec(path, kwargs, actions, observations, needs, description)
+
+
+_TABULAR = dict(actions=(_DISC,), observations=_TABLE_OBS)
+#: Every agent of the benchmark, by name.
+AGENTS: dict[str, AgentSpec] = {
+    "random": AgentSpec("declared:random", description="the task's uniform random baseline"),
+    "reference": AgentSpec("declared:reference", description="the task's declared reference"),
+    "q_learning": _ours("agents.tabular.QLearning", "tabular Q-learning", **_TABULAR),
+    "double_q": _ours("agents.tabular.DoubleQLearning", "tabular double Q-learning", **_TABULAR),
+    "sarsa": _ours("agents.tabular.SARSA", "tabular SARSA", **_TABULAR),
+    "expected_sarsa": _ours("agents.tabular.ExpectedSARSA", "tabular expected SARSA", **_TABULAR),
+    "reinforce": _ours("agents.reinforce.TabularReinforce", "tabular REINFORCE", **_TABULAR),
+    "reinforce_mlp": _ours(
+        "agents.reinforce.MLPReinforce", "REINFORCE with a NumPy MLP", (_DISC,), (_BOX, *_TABLE_OBS)
+    ),
+    "epsilon_greedy": _ours(
+        "agents.bandits.EpsilonGreedy",
+        "epsilon-greedy bandit",
+        (_DISC,),
+        None,
+        ("bandit",),
+        epsilon=0.1,
+        alpha=None,
+    ),
+    "ucb1": _ours(
+        "agents.bandits.UCB1", "UCB1 bandit", (_DISC,), None, ("bandit",), scale=100.0, c=0.1
+    ),
+    "thompson": _ours(
+        "agents.bandits.ThompsonSampling",
+        "Gaussian Thompson sampling",
+        (_DISC,),
+        None,
+        ("bandit",),
+        sigma=1.5,
+        prior_sd=100.0,
+    ),
+    "campaign_learner": AgentSpec(
+        "crm_envs.papers.mandania2025.learner.CampaignLearner",
+        needs=("campaign",),
+        description="Mandania et al. (2025)'s campaign learner",
+    ),
+    "ppo": AgentSpec(
+        "sb3:PPO", actions=_SB3_ON_POLICY_ACTIONS, observations=_ANY_OBS, description="SB3 PPO"
+    ),
+    "a2c": AgentSpec(
+        "sb3:A2C", actions=_SB3_ON_POLICY_ACTIONS, observations=_ANY_OBS, description="SB3 A2C"
+    ),
+    "dqn": AgentSpec("sb3:DQN", actions=(_DISC,), observations=_ANY_OBS, description="SB3 DQN"),
+    "sac": AgentSpec("sb3:SAC", actions=(_BOX,), observations=_ANY_OBS, description="SB3 SAC"),
+    "td3": AgentSpec("sb3:TD3", actions=(_BOX,), observations=_ANY_OBS, description="SB3 TD3"),
+    "maskable_ppo": AgentSpec(
+        "sb3_contrib:MaskablePPO",
+        actions=(_DISC, _MDISC, _MBIN),
+        observations=_ANY_OBS,
+        needs=("action_mask",),
+        description="sb3-contrib MaskablePPO, masked by info['action_mask']",
+    ),
+    "recurrent_ppo": AgentSpec(
+        "sb3_contrib:RecurrentPPO",
+        actions=_SB3_ON_POLICY_ACTIONS,
+        observations=_ANY_OBS,
+        description="sb3-contrib RecurrentPPO (LSTM policy): memory for raw POMDP observations",
+    ),
+}
+
+
+def _names(types: tuple[type, ...]) -> str:
+    return " or ".join(t.__name__ for t in types)
+
+
+def unsupported(env: gym.Env, agent: str) -> str | None:
+    """Why ``agent`` cannot run on ``env``, or None when it can.
+
+    Args:
+        env: The environment (as made by ``gym.make``).
+        agent: A key of :data:`AGENTS`.
+
+    Returns:
+        A sentence naming the agent, what it needs and what the env has; None if supported.
+
+    Raises:
+        ValueError: ``agent`` is not a key of :data:`AGENTS` (with the closest names).
+    """
+    if agent not in AGENTS:
+        raise ValueError(
+            f"agent must be one of {sorted(AGENTS)}, got {agent!r}; {closest(agent, AGENTS)}"
+        )
+    spec = AGENTS[agent]
+    env_id = env.spec.id if env.spec else type(env.unwrapped).__name__
+    if spec.actions is not None and not isinstance(env.action_space, spec.actions):
+        return (
+            f"{agent} needs a {_names(spec.actions)} action space; {env_id} has "
+            f"{type(env.action_space).__name__}"
+        )
+    if spec.observations is not None and not isinstance(env.observation_space, spec.observations):
+        return (
+            f"{agent} needs a {_names(spec.observations)} observation space; {env_id} has "
+            f"{type(env.observation_space).__name__}"
+        )
+    for need in spec.needs:
+        test, what = NEEDS[need]
+        if not test(env):
+            return f"{agent} needs {what}; {env_id} has none"
+    return None
+
+
+# --------------------------------------------------------------------------- env configs
+def parse_config(config: str) -> tuple[str, dict[str, Any]]:
+    """Split an env configuration ``"id[k=v,...]"`` into the id and its ``gym.make`` kwargs.
+
+    Values are read as JSON when they parse (``3``, ``true``, ``"x"``), else kept as strings.
+
+    Args:
+        config: A registered id, optionally followed by ``[key=value,...]``.
+
+    Returns:
+        ``(env_id, kwargs)``.
+
+    Raises:
+        ValueError: Malformed brackets or a ``key=value`` item without ``=``.
+    """
+    if not isinstance(config, str):
+        raise TypeError(f"an env configuration must be a str, got {config!r}")
+    if "[" not in config:
+        if "]" in config:
+            raise ValueError(f"env configuration {config!r} has ']' without '['")
+        return config, {}
+    env_id, _, rest = config.partition("[")
+    if not rest.endswith("]") or "[" in rest or "]" in rest[:-1]:
+        raise ValueError(f"env configuration {config!r} must look like 'id[key=value,...]'")
+    kwargs: dict[str, Any] = {}
+    for item in filter(None, rest[:-1].split(",")):
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise ValueError(f"env configuration {config!r}: {item!r} is not key=value")
+        try:
+            kwargs[key.strip()] = json.loads(value)
+        except ValueError:
+            kwargs[key.strip()] = value.strip()
+    return env_id, kwargs
+
+
+def make_env(config: str) -> gym.Env:
+    """``gym.make`` of an env configuration (see :func:`parse_config`)."""
+    env_id, kwargs = parse_config(config)
+    return gym.make(env_id, **kwargs)
+
+
+# --------------------------------------------------------------------------- suites
+@dataclass(frozen=True)
+class Suite:
+    """A benchmark suite: env configurations, their budgets, and the agents to try.
+
+    Attributes:
+        description: One line on what the suite is for.
+        budgets: Env configuration -> ``{agent: training env steps}``; the key ``"*"`` is the
+            budget of every other learning agent. The task's declared ``random`` and
+            ``reference`` train nothing (budget 0), except on an env scored by regret, where
+            they play the ``"*"`` budget like the learners.
+        agents: The agents to try on every configuration whose spaces they support.
+        seeds: Default number of seeds.
+        eval_episodes: Held-out evaluation episodes per run.
+        min_headroom_se: A configuration is run only if its reference beats its best naive
+            baseline by at least this many standard errors at ``eval_episodes`` (for an env
+            scored by regret: if uniform random's regret over the budget is that far above 0).
+        exclude: ``(config, agent)`` pairs not to run although supported, e.g. a tabular agent
+            on a table too big for its budget.
+    """
+
+    description: str
+    budgets: Mapping[str, Mapping[str, int]]
+    agents: tuple[str, ...]
+    seeds: int = 5
+    eval_episodes: int = 200
+    min_headroom_se: float = 5.0
+    exclude: frozenset[tuple[str, str]] = frozenset()
+
+    def budget(self, config: str, agent: str, regret: bool = False) -> int:
+        """Training env steps of ``agent`` on ``config`` (see :attr:`budgets`)."""
+        table = self.budgets[config]
+        if AGENTS[agent].declared is not None:
+            return int(table["*"]) if regret else 0
+        return int(table.get(agent, table["*"]))
+
+    def pairs(
+        self, configs: Iterable[str] | None = None
+    ) -> tuple[list[tuple[str, str, int]], list[tuple[str, str, str]]]:
+        """The derived runs and the pairs left out.
+
+        Args:
+            configs: Derive only for these of the suite's configurations (None: all).
+
+        Returns:
+            ``(runs, left_out)``: ``(config, agent, budget)`` for every agent that supports
+            the configuration's spaces, and ``(config, agent, reason)`` for every other.
+        """
+        runs, left_out = [], []
+        wanted = None if configs is None else set(configs)
+        for config in self.budgets:
+            if wanted is not None and config not in wanted:
+                continue
+            env = make_env(config)
+            regret = getattr(env.unwrapped.task, "scoring", "return") == "regret"
+            for agent in self.agents:
+                reason = unsupported(env, agent)
+                if reason is None and (config, agent) in self.exclude:
+                    reason = f"excluded from this suite ({agent} on {config})"
+                if reason is None:
+                    runs.append((config, agent, self.budget(config, agent, regret)))
+                else:
+                    left_out.append((config, agent, reason))
+            env.close()
+        return runs, left_out
+
+
+def _id(name: str, variant: str = "") -> str:
+    """The newest registered id of env ``name``, with an optional variant (``"[k=v]"``).
+
+    Suites name envs without a version, so a version bump does not leave them behind.
+    """
+    from crm_envs.registration import ENV_INFO
+
+    versions = [int(i.env_id.rsplit("-v", 1)[1]) for i in ENV_INFO
+                if i.env_id.rsplit("-v", 1)[0] == f"crm_envs/{name}"]  # fmt: skip
+    if not versions:
+        raise LookupError(f"no crm_envs/{name} is registered")
+    return f"crm_envs/{name}-v{max(versions)}{variant}"
+
+
+_LEARNERS = (
+    "random",
+    "reference",
+    "q_learning",
+    "double_q",
+    "reinforce",
+    "reinforce_mlp",
+    "ucb1",
+    "thompson",
+    "epsilon_greedy",
+    "campaign_learner",
+    "ppo",
+    "dqn",
+    "maskable_ppo",
+    "recurrent_ppo",
+)
+
+#: The benchmark's suites, by name.
+SUITES: dict[str, Suite] = {
+    "quick": Suite(
+        description="every id with headroom, small budgets: minutes on 2 cores",
+        budgets={
+            _id("CustomerJourney"): {
+                "*": 20_000,
+                "q_learning": 200_000,
+                "double_q": 200_000,
+                "reinforce": 100_000,
+            },
+            _id("ROIAllocation"): {"*": 20_000},
+            _id("ROIAllocationDiscrete"): {"*": 6_000},
+            _id("PromotionBandit"): {"*": 2_000},
+            _id("PromotionCampaign"): {"*": 2_000, "campaign_learner": 100},
+            _id("B2BCustomer"): {"*": 12_000},
+            _id("B2BCustomerEssay1"): {"*": 12_000},
+        },
+        agents=(
+            "random",
+            "reference",
+            "q_learning",
+            "ucb1",
+            "thompson",
+            "campaign_learner",
+            "ppo",
+            "maskable_ppo",
+        ),
+        seeds=2,
+    ),
+}
+SUITES["standard"] = Suite(
+    description="every id with headroom, every agent that fits, at least 5 seeds",
+    budgets={
+        _id("CustomerJourney"): {
+            "*": 100_000,
+            "q_learning": 200_000,
+            "double_q": 200_000,
+            "reinforce": 100_000,
+        },
+        _id("ROIAllocation"): {"*": 20_000},
+        _id("ROIAllocationDiscrete"): {"*": 50_000},
+        _id("PromotionBandit"): {"*": 2_000},
+        _id("PromotionCampaign"): {"*": 2_000, "campaign_learner": 300},
+        _id("B2BCustomer"): {"*": 50_000},
+        _id("B2BCustomer", "[observation=purchase]"): {"*": 50_000},
+        _id("B2BCustomerEssay1"): {"*": 50_000},
+    },
+    agents=(*_LEARNERS, "sarsa", "expected_sarsa", "a2c", "sac"),
+    seeds=5,
+)
