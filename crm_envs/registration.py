@@ -80,20 +80,6 @@ ENV_INFO: tuple[EnvInfo, ...] = (
         },
     ),
     EnvInfo(
-        env_id="crm_envs/B2BCustomer-v0",
-        paper="Fan (2015), PhD dissertation, Essay 2",
-        description="B2BCustomer with Table 4's average customer (fan2015_essay2), whose high "
-        "state lasts about a month: learning is worth <0.1% (superseded by v1)",
-        entry_point="crm_envs.envs.b2b_customer.env:B2BCustomerEnv",
-        vector_entry_point="crm_envs.envs.b2b_customer.vector_env:B2BCustomerVectorEnv",
-        kwargs={
-            "preset": "fan2015_essay2",
-            "observation": "belief",
-            "horizon": 60,
-            "reward_scale": 0.001,
-        },
-    ),
-    EnvInfo(
         env_id="crm_envs/B2BCustomerEssay1-v0",
         paper="Fan (2015), PhD dissertation, Essay 1",
         description="Essay 1's two-state example: marketing levels 0..4 at no cost, "

@@ -44,7 +44,7 @@ def _constructor_args(env_id: str) -> list[str]:
 VARIANTS = [(i, {}) for i in ENV_IDS]
 VARIANTS += [
     (i, {"observation": o, "continuous": c})
-    for i in ("crm_envs/B2BCustomer-v0", "crm_envs/B2BCustomerEssay1-v0")
+    for i in ("crm_envs/B2BCustomer-v1", "crm_envs/B2BCustomerEssay1-v0")
     for o in ("purchase", "belief", "state")
     for c in (False, True)
 ]

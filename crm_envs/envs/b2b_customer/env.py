@@ -1,4 +1,4 @@
-"""``crm_envs/B2BCustomer-v1`` (and ``-v0``, ``B2BCustomerEssay1-v0``): one B2B customer a month."""
+"""``crm_envs/B2BCustomer-v1`` and ``crm_envs/B2BCustomerEssay1-v0``: one B2B customer a month."""
 
 from __future__ import annotations
 
@@ -323,9 +323,9 @@ class B2BCustomerEnv(NumbaEnv):
 
     ## Registered Configurations
 
-    ``crm_envs/B2BCustomer-v1`` (``fan2015_customer_a``, rewards in $1,000s),
-    ``crm_envs/B2BCustomer-v0`` (``fan2015_essay2``, the average customer, kept for results
-    measured on it) and ``crm_envs/B2BCustomerEssay1-v0`` (``fan2015_essay1``, 100 months).
+    ``crm_envs/B2BCustomer-v1`` (``fan2015_customer_a``, rewards in $1,000s) and
+    ``crm_envs/B2BCustomerEssay1-v0`` (``fan2015_essay1``, 100 months). The average customer
+    of v0 is ``gym.make("crm_envs/B2BCustomer-v1", preset="fan2015_essay2")``.
 
     ## Version History
 

@@ -19,17 +19,20 @@ from numpy.typing import NDArray
 from crm_envs.core.params import check_int
 from crm_envs.core.rng import seed_keys, splitmix_uniform
 from crm_envs.envs.b2b_customer import kernels
+from crm_envs.envs.b2b_customer.evaluate import PolicyValues, policy_values
 from crm_envs.envs.b2b_customer.kernels import advance, next_class, q11_expected
 from crm_envs.envs.b2b_customer.params import B2BCustomerParams
 from crm_envs.envs.b2b_customer.solver import (
     B2BSolution,
     check_resolution,
     month_tables,
+    solve,
     solve_customer,
 )
 
 __all__ = [
-    "FIGURE15_HORIZONS", "TRACE_COLUMNS", "VOLResult", "simulate_sequences", "value_of_learning",
+    "FIGURE15_HORIZONS", "TRACE_COLUMNS", "ExactVOL", "VOLResult", "exact_value_of_learning",
+    "simulate_sequences", "value_of_learning",
 ]  # fmt: skip
 
 #: Figure 15's planning horizons (months).
@@ -246,3 +249,53 @@ def value_of_learning(
     mean, se = _moments(sums, n_sims)
     return VOLResult(checkpoints, mean[:, 0], mean[:, 1], mean[:, 2], se[:, 0], se[:, 1],
                      se[:, 2], n_sims, (int(it_p), int(it_h)))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ExactVOL:
+    """DCV of both policies and the value of learning per horizon, exact (no sampling).
+
+    Attributes:
+        horizons: (H,) months.
+        dcv_pomdp: (H,) expected DCV under the POMDP policy.
+        dcv_hmm: (H,) expected DCV under the HMM policy.
+        vol: (H,) ``dcv_pomdp - dcv_hmm``.
+        pomdp: The POMDP policy's exact monthly path (rewards, states, spends, beliefs).
+        hmm: The HMM policy's.
+    """
+
+    horizons: NDArray[np.int64]
+    dcv_pomdp: NDArray[np.float64]
+    dcv_hmm: NDArray[np.float64]
+    vol: NDArray[np.float64]
+    pomdp: PolicyValues
+    hmm: PolicyValues
+
+
+def exact_value_of_learning(
+    params: B2BCustomerParams, horizon: int | Sequence[int] = 60, resolution: int = 40
+) -> ExactVOL:
+    """The value of learning by exact policy evaluation (forward propagation, no Monte Carlo).
+
+    Both planners are solved and each policy's expected discounted value against the true
+    hidden chain is computed by
+    :func:`~crm_envs.envs.b2b_customer.evaluate.policy_values`; :func:`value_of_learning` is
+    its paired Monte Carlo counterpart, with standard errors.
+
+    Args:
+        params: The customer.
+        horizon: Months, or an increasing list (Figure 15: :data:`FIGURE15_HORIZONS`).
+        resolution: Belief grid points of the planners.
+
+    Returns:
+        The :class:`ExactVOL`.
+    """
+    if not isinstance(params, B2BCustomerParams):
+        raise TypeError(f"params must be B2BCustomerParams, got {type(params).__name__}")
+    hs = _checkpoints(horizon)
+    months = int(hs[-1])
+    pomdp = policy_values(params, solve(params, True, resolution), months)
+    hmm = policy_values(params, solve(params, False, resolution), months)
+    dp = np.array([pomdp.dcv(int(h)) for h in hs])
+    dh = np.array([hmm.dcv(int(h)) for h in hs])
+    return ExactVOL(hs, dp, dh, dp - dh, pomdp, hmm)

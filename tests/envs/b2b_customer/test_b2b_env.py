@@ -48,9 +48,10 @@ def _numpy_filter(p, spends, levels, promos):
     return np.array(out)
 
 
-def test_env_belief_is_the_exact_bayes_filter():
-    p = fan2015_essay2()
-    env = B2BCustomerEnv(observation="purchase")
+@pytest.mark.parametrize("preset", ["fan2015_customer_a", "fan2015_essay2"])
+def test_env_belief_is_the_exact_bayes_filter(preset):
+    env = B2BCustomerEnv(preset=preset, observation="purchase")
+    p = env.params
     env.reset(seed=5)
     rng = np.random.default_rng(0)
     spends, levels, promos, beliefs = [], [], [], []
@@ -66,8 +67,8 @@ def test_env_belief_is_the_exact_bayes_filter():
 
 
 def test_oracle_bounds_the_pomdp_value():
-    p = fan2015_essay2()
     env = B2BCustomerEnv(observation="state")
+    p = env.params
     oracle = value_iteration(env.unwrapped.oracle_model(), tol=1e-6)
     n_class = p.max_tslp + 1
     sol = solve(p, adaptive=True, resolution=101)
@@ -126,7 +127,7 @@ def test_bad_actions_raise():
     for bad in ([-1.001], [float("nan")], [1.001], [151.0]):
         with pytest.raises(ValueError, match="must be finite and lie in"):
             env.step(np.array(bad, dtype=np.float32))
-    env = gym.make("crm_envs/B2BCustomer-v0").unwrapped
+    env = gym.make("crm_envs/B2BCustomer-v1").unwrapped
     env.reset(seed=0)
     with pytest.raises(ValueError, match="Discrete"):
         env.step(16)

@@ -9,7 +9,7 @@ from crm_envs.papers.fan2015.value_of_learning import simulate_sequences, value_
 
 
 def test_simulator_equals_env_episodes_with_the_same_policy():
-    p = fan2015_essay2()
+    p = B2BCustomerEnv().params  # the registered default customer (Table 6's A)
     sol = solve(p, adaptive=True)
     sims = simulate_sequences(p, sol, months=36, n_sims=3, seed=11)
     for j in range(3):
