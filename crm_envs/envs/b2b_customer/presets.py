@@ -115,6 +115,12 @@ def calibrate_emissions() -> tuple[float, float, float, tuple[float, ...]]:
 def fan2015_essay2() -> B2BCustomerParams:
     """The B2B IT firm's average customer (Fan 2015, Essay 2), calibrated to Table 4.
 
+    What it is for: Table 4's *average* probabilities, and the base every Table 6 customer
+    shifts (:func:`table6_customer`). It is not one of Fan's customers: its high state lasts
+    about a month (P(high -> high) = 0.11), so knowing the state is worth little and the
+    value of learning over 60 months is $36 on a DCV of $51,949 (exact). It was the default
+    of ``B2BCustomer-v0``; ``B2BCustomer-v1`` uses Table 6's customer A.
+
     Structure and slopes from Table 3; intercepts, cut points and the high state's error scale
     calibrated so that at the :data:`REFERENCE` month (spend $50, TSLP 6, no promotion offer,
     no maintenance interaction) of the reference customer the initial, transition and emission
