@@ -94,19 +94,21 @@ ENV_INFO: tuple[EnvInfo, ...] = (
         },
     ),
     EnvInfo(
-        env_id="crm_envs/PromotionBandit-v0",
+        env_id="crm_envs/PromotionBandit-v1",
         paper="Mandania, Cadogan, Liu & Kazmi (2025), Journal of Service Research",
-        description="Bandit over (promotion, duration) arms for all segments (rule 3) or one "
-        "segment; noisy realised CLV uplift; true expected rewards in info",
+        description="Bandit over (promotion, duration) arms; a pull promotes a batch of 1,000 "
+        "customers of all segments (rule 3) or of one; noisy realised CLV uplift; true "
+        "expected rewards and regret in info",
         entry_point="crm_envs.envs.promotion.env:PromotionBanditEnv",
         vector_entry_point="crm_envs.envs.promotion.vector_env:PromotionBanditVectorEnv",
-        kwargs={"preset": "mandania2025_ferry", "horizon": 200},
+        kwargs={"preset": "mandania2025_ferry", "batch_size": 1000.0, "horizon": 1000},
     ),
     EnvInfo(
-        env_id="crm_envs/PromotionCampaign-v0",
+        env_id="crm_envs/PromotionCampaign-v1",
         paper="Mandania, Cadogan, Liu & Kazmi (2025), Journal of Service Research",
         description="Campaign cycles: a (promotion, duration) per segment (MultiDiscrete) "
-        "under a business rule; realised transactions and profit per segment",
+        "under business rule 1-4 and an optional budget; realised transactions and profit "
+        "per segment",
         entry_point="crm_envs.envs.promotion.env:PromotionCampaignEnv",
         vector_entry_point="crm_envs.envs.promotion.vector_env:PromotionCampaignVectorEnv",
         kwargs={"preset": "mandania2025_ferry", "rule": 1, "horizon": 12},

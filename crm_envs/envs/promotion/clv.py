@@ -151,6 +151,27 @@ class BGBB:
         alive = betaln(a + x, b + n - x) - betaln(a, b) + betaln(g, d + n + 1) - betaln(g, d)
         return np.exp(alive - self.log_likelihood(x, t_x, n))
 
+    def purchase_propensity(
+        self, x: ArrayLike, t_x: ArrayLike, n: ArrayLike
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Mean purchase probability p of the customers alive and of those gone at n + 1.
+
+        Given (x, t_x, n), p and the dropout history have a joint posterior. Returns
+        ``(E[p | alive at n + 1], E[p | dropped out by n + 1])``: the alive customers' monthly
+        purchase probability, and the category demand of the customers who stopped buying
+        here. E[p | alive] = (alpha + x) / (alpha + beta + n); E[p x likelihood] over all
+        paths is the likelihood with alpha + 1, times alpha / (alpha + beta).
+        """
+        a, b, g, d = self.alpha, self.beta, self.gamma, self.delta
+        x, n = np.asarray(x, dtype=float), np.asarray(n, dtype=float)
+        log_l = self.log_likelihood(x, t_x, n)
+        shifted = BGBB(a + 1.0, b, g, d).log_likelihood(x, t_x, n)
+        p_all = np.exp(np.log(a / (a + b)) + shifted - log_l)  # E[p | history]
+        alive = self.p_alive(x, t_x, n)
+        p_alive_mean = (a + x) / (a + b + n)
+        p_dead = (p_all - alive * p_alive_mean) / np.maximum(1.0 - alive, 1e-300)
+        return p_alive_mean, p_dead
+
     def expected_transactions(self, n: ArrayLike) -> NDArray[np.float64]:
         """Unconditional expected repeat transactions in the first n periods (Eq. 7)."""
         a, b, g, d = self.alpha, self.beta, self.gamma, self.delta

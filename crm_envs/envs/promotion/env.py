@@ -1,4 +1,4 @@
-"""``crm_envs/PromotionBandit-v0`` and ``crm_envs/PromotionCampaign-v0``."""
+"""``crm_envs/PromotionBandit-v1`` and ``crm_envs/PromotionCampaign-v1``."""
 
 from __future__ import annotations
 
@@ -43,12 +43,18 @@ class PromotionSetup(Task):
         campaign: Campaign env (one arm per segment) instead of the bandit.
         segment: Bandit only: ``(group, level)`` to decide for, or None for rule 3 (one arm for
             every segment).
-        rule: Campaign only: business rule 1, 2 or 3.
+        batch_size: Bandit only: customers a pull promotes (> 0), drawn from the segment or,
+            with ``segment=None``, in the cohort's proportions; None promotes the whole
+            cohort (or segment) every pull.
+        rule: Campaign only: business rule 1, 2, 3 or 4.
+        budget: Campaign only: bound on the resource a plan uses per cycle (the expected
+            discount on customary sales, in pounds; ``PromotionModel.resource``), or None.
         horizon: Steps (campaign cycles / bandit pulls) per episode.
         drift_sd: Std. deviation of the per-cycle step of the log lift multipliers.
         drift_max: The lift multipliers stay in ``[1 / drift_max, drift_max]`` (reflected).
         reward_scale: Multiplier of the profit (default 1e-3: thousands).
-        on_violation: Campaign only: ``"reject"`` (run no promotion, flag it) or ``"raise"``.
+        on_violation: Campaign only: what a plan that breaks the rule or the budget gets:
+            ``"reject"`` (run no promotion, flag it) or ``"raise"``.
     """
 
     def __init__(
@@ -57,7 +63,9 @@ class PromotionSetup(Task):
         params: PromotionParams | None,
         campaign: bool,
         segment: tuple[int, int] | None,
+        batch_size: float | None,
         rule: int,
+        budget: float | None,
         horizon: int,
         drift_sd: float,
         drift_max: float,
@@ -75,17 +83,23 @@ class PromotionSetup(Task):
             raise ValueError(
                 f"rule must be one of {RULES} (the paper's business rules), got {rule!r}"
             )
-        if not self.campaign and (rule != 3 or on_violation != "reject"):
+        if not self.campaign and (rule != 3 or on_violation != "reject" or budget is not None):
             raise ValueError(
-                f"rule={rule!r} and on_violation={on_violation!r} apply to the campaign env "
-                "only: a bandit pull promotes every segment alike (rule 3) or the one chosen "
-                "by segment=; leave them at their defaults (3, 'reject')"
+                f"rule={rule!r}, budget={budget!r} and on_violation={on_violation!r} apply to "
+                "the campaign env only: a bandit pull promotes every segment alike (rule 3) or "
+                "the one chosen by segment=; leave them at their defaults (3, None, 'reject')"
             )
-        if self.campaign and segment is not None:
+        if self.campaign and (segment is not None or batch_size is not None):
             raise ValueError(
-                f"segment={segment!r} applies to the bandit only: the campaign env decides for "
-                "every segment at once; leave segment=None"
+                f"segment={segment!r} and batch_size={batch_size!r} apply to the bandit only: "
+                "the campaign env decides for every segment of the whole cohort at once; "
+                "leave them None"
             )
+        self.batch_size = None if batch_size is None else check_scalar(
+            "batch_size", batch_size, low=0.0, low_open=True)  # fmt: skip
+        self.budget = None if budget is None else check_scalar("budget", budget, low=0.0)
+        #: How the benchmark scores this task: cumulative regret for the bandit.
+        self.scoring = "return" if self.campaign else "regret"
         if segment is not None and (not isinstance(segment, (tuple, list)) or len(segment) != 2):
             raise TypeError(
                 f"segment must be a (group, contribution level) pair or None, got {segment!r}"
@@ -125,16 +139,19 @@ class PromotionSetup(Task):
         gi = np.array([g for g, _ in segs])
         ci = np.array([c for _, c in segs])
         disc = m.discount ** np.arange(1, s_max + 1)
-        contribution = m.contribution[ci]
+        contribution = m.contribution[gi, ci]
+        members = m.members[gi, ci].copy()
+        if self.batch_size is not None:  # a pull promotes batch_size customers, cohort's mix
+            members = self.batch_size * members / members.sum()
         self.kp = kernels.PromoKernelParams(
             baseline=np.ascontiguousarray(m.baseline[gi]),
             lift=np.ascontiguousarray(m.lift[gi]),
-            members=m.members[gi, ci].copy(),
+            members=members,
             contribution=contribution.astype(np.float64),
             fare=contribution / m.commission,
             cost=m.cost.copy(),
             disc=disc,
-            base_profit=m.baseline_profit()[gi, ci],
+            base_profit=(m.baseline_profit() / m.members)[gi, ci] * members,
             counted=np.ones(len(segs), dtype=np.int64),
             drift_sd=self.drift_sd,
             drift_log_max=float(np.log(self.drift_max)),
@@ -142,12 +159,47 @@ class PromotionSetup(Task):
             horizon=self.horizon,
         )
         # The uplift is linear in the lift: U(x * lift) = U0 + x * U1 per segment and arm.
-        no_lift = self._per_member(np.zeros_like(m.lift)) * self.kp.members[:, None]
-        with_lift = self._per_member(m.lift) * self.kp.members[:, None]
+        no_lift = self.per_member_uplift(np.zeros_like(m.lift)) * self.kp.members[:, None]
+        with_lift = self.per_member_uplift(m.lift) * self.kp.members[:, None]
         self._uplift0 = no_lift.sum(axis=0) * self.reward_scale  # (A,)
         self._uplift1 = (with_lift - no_lift) * self.reward_scale  # (J, A)
         #: Expected reward of each bandit arm (rule 3 or the chosen segment) without drift.
         self.expected_rewards = self._uplift0 + self._uplift1.sum(axis=0)
+        # Resource per member of every arm (J, A): the discount on customary sales.
+        res = m.resource_per_member()[gi, ci].reshape(len(segs), -1)
+        self._resource = np.concatenate([np.zeros((len(segs), 1)), res], axis=1)
+
+    def reward_sd(self) -> NDArray[np.float64]:
+        """(A,) standard deviation of one step's reward under each arm (drift-free).
+
+        A segment's month-s transactions are Poisson with mean ``members * (baseline +
+        lift)``; each is worth its discounted value (contribution net of the promotion cost),
+        so the reward's variance is the sum of ``mean * value**2`` over segments and months.
+        Poisson noise is the least a real cohort would show: customers differ in their
+        purchase probability, which adds variance.
+        """
+        kp, s_max = self.kp, self.model.horizon
+        var = np.zeros(self.n_arms)
+        for a in range(self.n_arms):
+            k, dur = ((a - 1) // s_max, (a - 1) % s_max + 1) if a > 0 else (0, 0)
+            promoted = np.arange(s_max) < dur
+            mean = kp.baseline + np.where(promoted, kp.lift[:, k, :], 0.0)
+            cost = np.where(promoted, kp.cost[k] * kp.fare[:, None], 0.0)
+            value = kp.disc * (kp.contribution[:, None] - cost)
+            var[a] = (kp.members[:, None] * mean * value**2).sum()
+        return np.sqrt(var) * self.reward_scale
+
+    def difficulty(self) -> float:
+        """Best-arm gap over the best arm's reward s.d. (one step): small = hard to tell apart."""
+        exp = self.expected_rewards
+        best = int(np.argmax(exp))
+        return float((exp[best] - np.sort(exp)[-2]) / self.reward_sd()[best])
+
+    def resource_used(self, arms: NDArray[np.int64]) -> NDArray[np.float64]:
+        """(N,) resource (expected discount on customary sales, pounds) of rows of arms."""
+        arms = np.atleast_2d(arms)
+        per = self._resource[np.arange(arms.shape[1])[None, :], arms]
+        return (per * self.kp.members[None, :]).sum(axis=1)
 
     def apply_options(self, options: dict[str, Any] | None) -> None:
         """Apply reset options: ``{"params": PromotionParams}`` swaps the parameters.
@@ -214,8 +266,15 @@ class PromotionSetup(Task):
             return np.broadcast_to(self.expected_rewards, (len(log_drift), self.n_arms))
         return self._uplift0 + np.exp(log_drift) @ self._uplift1
 
-    def arms(self, actions: Any, n_envs: int) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
-        """Validate a batch of actions; return per-segment arms and which copies were rejected."""
+    def arms(
+        self, actions: Any, n_envs: int
+    ) -> tuple[NDArray[np.int64], NDArray[np.bool_], NDArray[np.bool_]]:
+        """Validate a batch of actions.
+
+        Returns:
+            Per-segment arms to run (no promotion for a rejected copy), which copies were
+            rejected (rule broken or over budget) and which were over budget.
+        """
         arr = np.asarray(actions)
         j = len(self.segments)
         want = (n_envs, j) if self.campaign else (n_envs,)
@@ -230,19 +289,35 @@ class PromotionSetup(Task):
                 f"{int(arr[(arr < 0) | (arr >= self.n_arms)].ravel()[0])}"
             )
         if not self.campaign:
-            return np.ascontiguousarray(np.repeat(arr[:, None], j, axis=1), np.int64), np.zeros(
-                n_envs, bool
-            )
-        bad = ~self.allowed(arr)
-        if bad.any() and self.on_violation == "raise":
+            none = np.zeros(n_envs, bool)
+            return np.ascontiguousarray(np.repeat(arr[:, None], j, axis=1), np.int64), none, none
+        breaks = ~self.allowed(arr)
+        over = self.over_budget(arr)
+        if self.on_violation == "raise" and breaks.any():
             raise ValueError(
                 f"action breaks business rule {self.rule}: {RULE_TEXT[self.rule]}; got "
-                f"{arr[bad][0].tolist()}"
+                f"{arr[breaks][0].tolist()}"
             )
+        if self.on_violation == "raise" and over.any():
+            used = float(self.resource_used(arr[over][:1])[0])
+            raise ValueError(
+                f"action exceeds the budget: it uses {used:,.2f} of resource (expected "
+                f"discount on customary sales) against a budget of {self.budget:,.2f}; "
+                f"shorten or drop promotions (got {arr[over][0].tolist()})"
+            )
+        bad = breaks | over
         out = np.where(bad[:, None], 0, arr)
-        return np.ascontiguousarray(out, np.int64), bad
+        return np.ascontiguousarray(out, np.int64), bad, over
 
-    def _per_member(self, lift: NDArray[np.float64]) -> NDArray[np.float64]:
+    def over_budget(self, arms: NDArray[np.int64]) -> NDArray[np.bool_]:
+        """(N,) whether each row of per-segment arms uses more resource than the budget."""
+        arms = np.atleast_2d(arms)
+        if self.budget is None or not self.campaign:
+            return np.zeros(len(arms), dtype=bool)
+        return self.resource_used(arms) > self.budget * (1 + 1e-9) + 1e-9
+
+    def per_member_uplift(self, lift: NDArray[np.float64]) -> NDArray[np.float64]:
+        """(J, A) per-member uplift of every arm (column 0: no promotion) for a (G, K, S) lift."""
         gi = np.array([g for g, _ in self.segments])
         ci = np.array([c for _, c in self.segments])
         table = self.model.uplift_per_member(lift)[gi, ci]  # (J, K, S)
@@ -250,11 +325,11 @@ class PromotionSetup(Task):
 
     def survey_uplift_per_member(self) -> NDArray[np.float64]:
         """(J, A) per-member uplift of every arm by the survey-based estimates (a prior)."""
-        return self._per_member(self.model.survey_lift)
+        return self.per_member_uplift(self.model.survey_lift)
 
     def true_uplift_per_member(self) -> NDArray[np.float64]:
         """(J, A) true per-member uplift of every arm. A diagnostic: learners must not use it."""
-        return self._per_member(self.model.lift)
+        return self.per_member_uplift(self.model.lift)
 
     @property
     def members(self) -> NDArray[np.float64]:
@@ -272,13 +347,47 @@ class PromotionSetup(Task):
         k, s = self.params.n_promotions, self.model.horizon
         return (per_member[:, 1:] * self.kp.members[:, None]).reshape(n_g, n_c, k, s)
 
+    def resource_table(self) -> NDArray[np.float64]:
+        """(G, C, K, S) resource of every choice, for :func:`plan` with the env's budget."""
+        n_g, n_c = self.model.members.shape
+        k, s = self.params.n_promotions, self.model.horizon
+        return (self._resource[:, 1:] * self.kp.members[:, None]).reshape(n_g, n_c, k, s)
+
     def random_allowed(self, rng: np.random.Generator) -> NDArray[np.int64]:
-        """A uniformly random rule-abiding arm per segment (for exploration)."""
+        """A random plan that obeys the rule and the budget (for exploration).
+
+        Uniform over the rule's plans (rule 2: a random type, or none, and random durations;
+        rule 4: a random arm >= 1 per segment, or none). Over the budget, random promoted
+        segments are shortened by a month at a time (rule 1: down to no promotion) until the
+        plan fits; rule 3 draws among the shared arms that fit. No promotion always fits.
+        """
+        arms = self._random_rule_plan(rng)
+        if self.budget is None or not self.over_budget(arms)[0]:
+            return arms
+        j, s = len(self.segments), self.model.horizon
+        if self.rule == 3:
+            fits = [a for a in range(self.n_arms) if not self.over_budget(np.full(j, a))[0]]
+            return np.full(j, fits[rng.integers(0, len(fits))], dtype=np.int64)
+        arms = arms.copy()
+        while self.over_budget(arms)[0]:
+            dur = np.where(arms > 0, (arms - 1) % s + 1, 0)
+            can = np.flatnonzero(dur > (0 if self.rule == 1 else 1))
+            if can.size == 0:
+                return np.zeros(j, dtype=np.int64)
+            pick = can[rng.integers(0, can.size)]
+            arms[pick] = arms[pick] - 1 if dur[pick] > 1 else 0
+        return arms
+
+    def _random_rule_plan(self, rng: np.random.Generator) -> NDArray[np.int64]:
         j, s, k = len(self.segments), self.model.horizon, self.params.n_promotions
         if self.rule == 1:
             return rng.integers(0, self.n_arms, j)
         if self.rule == 3:
             return np.full(j, rng.integers(0, self.n_arms))
+        if self.rule == 4:
+            if rng.integers(0, k + 1) == 0:
+                return np.zeros(j, dtype=np.int64)
+            return rng.integers(1, self.n_arms, j)
         kind = rng.integers(-1, k)
         if kind < 0:
             return np.zeros(j, dtype=np.int64)
@@ -289,15 +398,17 @@ class PromotionSetup(Task):
 
         With ``drift_sd > 0`` the lifts move away from these values during an episode.
         """
-        return self._best_for(self.true_uplift_per_member())
+        return self.best_action_for(self.true_uplift_per_member())
 
-    def _best_for(self, per_member: NDArray[np.float64]) -> Any:
+    def best_action_for(self, per_member: NDArray[np.float64]) -> Any:
         """The best arm (bandit) or rule-abiding plan (campaign) by per-member uplifts."""
         from crm_envs.envs.promotion.plan import plan
 
         if not self.campaign:
             return int(np.argmax(per_member.T @ self.kp.members))
-        p = plan(self.uplift_table(per_member), rule=self.rule)
+        resource = None if self.budget is None else self.resource_table()
+        p = plan(self.uplift_table(per_member), rule=self.rule, budget=self.budget,
+                 resource=resource)  # fmt: skip
         s = self.model.horizon
         return np.where(p.promotion >= 0, 1 + p.promotion * s + p.duration - 1, 0).ravel()
 
@@ -314,8 +425,10 @@ class PromotionSetup(Task):
         if self.campaign:
             return Planner(
                 Policy("optimal plan", lambda obs, info: best),
-                f"the optimal plan under rule {self.rule} (enumeration over the rule's plans), "
-                "every cycle: exact for the expected profit, as cycles are independent",
+                f"the optimal plan under rule {self.rule}"
+                + ("" if self.budget is None else f" and a budget of {self.budget:,.0f}")
+                + " (enumeration, or an exact MILP with a budget), every cycle: exact for the "
+                "expected profit, as cycles are independent",
             )
         n = self.n_arms
         mdp = TabularMDP(np.ones((n, 1, 1)), self.expected_rewards[:, None], 1.0,
@@ -335,7 +448,7 @@ class PromotionSetup(Task):
             j = len(self.segments)
             out += [("constant", constant_policy(np.full(j, a, dtype=np.int64), f"arm {a} to all"))
                     for a in range(self.n_arms)]  # fmt: skip
-        survey = self._best_for(self.survey_uplift_per_member())
+        survey = self.best_action_for(self.survey_uplift_per_member())
         out.append(("naive", Policy("survey plan", lambda obs, info: survey,
                                     "the best action by the survey's lift estimates")))  # fmt: skip
         return out
@@ -347,6 +460,8 @@ class PromotionSetup(Task):
             return np.ones(len(arms), dtype=bool)
         if self.rule == 3:
             return (arms == arms[:, :1]).all(axis=1)
+        if self.rule == 4:
+            return (arms == 0).all(axis=1) | (arms > 0).all(axis=1)
         s = self.model.horizon
         kind = np.where(arms > 0, (arms - 1) // s, -1)
         none = (arms == 0).all(axis=1)
@@ -358,6 +473,7 @@ RULE_TEXT = {
     1: "any segment may get any promotion or none",
     2: "if any segment is promoted, all get the same promotion type (durations may differ)",
     3: "if any segment is promoted, all get the same promotion and duration",
+    4: "if any segment is promoted, all are (type and duration free per segment)",
 }
 
 
@@ -367,23 +483,10 @@ class _PromotionEnv(NumbaEnv):
     metadata: dict[str, Any] = {"render_modes": []}
     _campaign = False
 
-    def __init__(
-        self,
-        preset: str = "mandania2025_ferry",
-        params: PromotionParams | None = None,
-        segment: tuple[int, int] | None = None,
-        rule: int = 3,
-        horizon: int = 200,
-        drift_sd: float = 0.0,
-        drift_max: float = 2.0,
-        reward_scale: float = 1e-3,
-        on_violation: str = "reject",
-        render_mode: str | None = None,
-    ) -> None:
+    def _build(self, kwargs: dict[str, Any], render_mode: str | None) -> None:
         if render_mode is not None:
             raise ValueError(f"{type(self).__name__} has no render modes, got {render_mode!r}")
-        self._setup = PromotionSetup(preset, params, self._campaign, segment, rule, horizon,
-                                     drift_sd, drift_max, reward_scale, on_violation)  # fmt: skip
+        self._setup = PromotionSetup(campaign=self._campaign, **kwargs)
         self.observation_space = self._setup.observation_space
         self.action_space = self._setup.action_space
         j = len(self._setup.segments)
@@ -415,12 +518,12 @@ class _PromotionEnv(NumbaEnv):
         kernels.promo_reset_serial(self._setup.kp, self._fstate, self._state, self._obs)
         self._means = self._setup.expected_rewards_now(self._fstate)[0]
         self._ended = False
-        return self._observation(), self._info(None, False)
+        return self._observation(), self._info(None, False, False)
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Run one campaign cycle with ``action``."""
         self._check_running()
-        arms, rejected = self._setup.arms(np.asarray(action)[None], 1)
+        arms, rejected, over = self._setup.arms(np.asarray(action)[None], 1)
         self._arms[:] = arms
         self._means = self._setup.expected_rewards_now(self._fstate)[0]  # before the drift
         self._step_kernel(*self._step_kernel_args())
@@ -431,13 +534,13 @@ class _PromotionEnv(NumbaEnv):
             float(self._rew[0]),
             False,
             trunc,
-            self._info(action, rejected[0]),
+            self._info(action, rejected[0], over[0]),
         )
 
     def _observation(self) -> Any:
         return self._obs[0].copy() if self._campaign else 0
 
-    def _info(self, action: Any, rejected: bool) -> dict[str, Any]:
+    def _info(self, action: Any, rejected: bool, over: bool) -> dict[str, Any]:
         raise NotImplementedError
 
 
@@ -446,11 +549,38 @@ class PromotionBanditEnv(_PromotionEnv):
 
     ## Description
 
-    A ferry travel agency (Mandania, Cadogan, Liu & Kazmi 2025) picks, each cycle, one arm:
-    no promotion, or promotion type k for D = 1..5 months. The arm runs either for one
-    segment (``segment=(group, level)``) or, by default, for every segment at once (business
-    rule 3). The reward is the realised profit over the expected baseline: noisy, with
-    expectation equal to the arm's true CLV uplift, which the learner does not know.
+    A ferry travel agency (Mandania, Cadogan, Liu & Kazmi 2025) picks, each pull, one arm:
+    no promotion, or promotion type k for D = 1..5 months. A pull promotes a batch of
+    ``batch_size`` customers (default 1,000): of one segment (``segment=(group, level)``) or,
+    by default, drawn in the cohort's proportions from every segment, all getting the same
+    arm (business rule 3). The reward is the batch's realised discounted profit over the
+    horizon minus its expected baseline profit: noisy, with expectation equal to the arm's
+    true CLV uplift, which the learner does not know. The unit of a pull sets the
+    difficulty: a pull that promotes the paper's whole cohort of 387,000 customers puts the
+    best arm 11.8 reward standard deviations ahead of the runner-up, so one pull per arm
+    finds it; a batch of 1,000 puts it 0.60 s.d. ahead (the gap over s.d. grows with the
+    square root of the batch).
+
+    ## Difficulty (best-arm gap / reward s.d. of one pull, ``setup.difficulty()``)
+
+    On the ``mandania2025_ferry`` preset at the default batch of 1,000 (Poisson noise, the
+    least a real batch would show; the three contribution levels of a group are equally
+    hard). ``crm_envs.papers.mandania2025.bandit.bandit_difficulty`` recomputes the table.
+
+    | variant | best arm | gap / s.d. |
+    |---|---|---:|
+    | all segments (default) | 7% discount, 5 months | 0.60 |
+    | whole cohort (``batch_size=None``) | 7% discount, 5 months | 11.8 |
+    | no repeat | 7% discount, 5 months | 0.40 |
+    | 1/up to 1, 1/1-3, 1/3-6 months | 7% discount, 5 months | 1.23, 1.69, 3.68 |
+    | 2/up to 1, 2/1-3, 2/3-6 months | none; 7%, 5 months; 7%, 5 months | 0.38, 1.52, 4.46 |
+    | 3/up to 1, 3/1-3, 3/3-6 months | none; none; 7%, 5 months | 0.62, 0.44, 5.32 |
+    | 4/up to 1, 4/1-3 months | none | 0.88, 0.63 |
+    | 5+/up to 1, 5+/1-3 months | none | 1.14, 0.86 |
+
+    No segment is a near-tie (gap under 0.02 s.d.): the closest two best arms are 0.38 s.d.
+    apart. Segments above 1 s.d. are easy at this batch; a smaller ``batch_size`` makes them
+    hard (0.60 / 2 at 250 customers).
 
     ## Action Space
 
@@ -462,32 +592,57 @@ class PromotionBanditEnv(_PromotionEnv):
 
     ## Rewards
 
-    Realised discounted profit of the cycle minus the expected baseline profit, times
-    ``reward_scale`` (default: thousands of pounds).
+    Realised discounted profit of the batch minus its expected baseline profit, times
+    ``reward_scale`` (default 1: pounds).
 
     ## Starting State / Episode End
 
-    No state; truncated after ``horizon`` pulls (default 200).
+    No state; truncated after ``horizon`` pulls (default 1,000).
 
     ## Arguments
 
-    ``preset``, ``params``, ``segment`` (None = rule 3), ``horizon``, ``reward_scale``.
+    ``preset``, ``params``, ``segment`` (None = rule 3), ``batch_size`` (customers per pull,
+    None = all), ``horizon``, ``drift_sd``, ``drift_max``, ``reward_scale``.
 
     ## Calibration & References
 
     Mandania et al. (2025), Journal of Service Research: BG/BB groups, promotions, business
-    rules; see the ``mandania2025_ferry`` preset for every assumption. ``info`` carries the
-    true expected reward of every arm (``"expected_rewards"``), the best arm and the regret
-    of the pulled arm, so regret is measured exactly. With ``drift_sd > 0`` these are the
-    means in force for that pull (the drift moves them between pulls); after ``reset`` they
-    are the first pull's.
+    rules; see the ``mandania2025_ferry`` preset for every calibrated number and assumption.
+    ``info`` carries the true expected reward of every arm (``"expected_rewards"``), the
+    best arm (``"best_arm"``) and, after a step, the regret of the pulled arm
+    (``"regret"``), so regret is exact; the task's ``scoring`` is ``"regret"``. With
+    ``drift_sd > 0`` these are the means in force for that pull (the drift moves them
+    between pulls); after ``reset`` they are the first pull's.
 
     ## Version History
 
+    * v1: issue 17. A pull promotes a batch of 1,000 customers (was the whole cohort, whose
+      best arm a single pull identified: gap 7.3 s.d.); the recalibrated preset (cohort of
+      386,814, gamma-gamma spend, win-back of lapsed customers, rising month effect, survey
+      preferences); reward in pounds; 1,000 pulls.
     * v0: initial release.
     """
 
-    def _info(self, action: Any, rejected: bool) -> dict[str, Any]:
+    def __init__(
+        self,
+        preset: str = "mandania2025_ferry",
+        params: PromotionParams | None = None,
+        segment: tuple[int, int] | None = None,
+        batch_size: float | None = 1000.0,
+        horizon: int = 1000,
+        drift_sd: float = 0.0,
+        drift_max: float = 2.0,
+        reward_scale: float = 1.0,
+        render_mode: str | None = None,
+    ) -> None:
+        self._build(
+            dict(preset=preset, params=params, segment=segment, batch_size=batch_size, rule=3,
+                 budget=None, horizon=horizon, drift_sd=drift_sd, drift_max=drift_max,
+                 reward_scale=reward_scale, on_violation="reject"),
+            render_mode,
+        )  # fmt: skip
+
+    def _info(self, action: Any, rejected: bool, over: bool) -> dict[str, Any]:
         # After reset: the means of the first pull; after a step: the means that pull had
         # (with drift_sd > 0 they move between pulls).
         exp = self._means
@@ -499,16 +654,22 @@ class PromotionBanditEnv(_PromotionEnv):
 
 
 class PromotionCampaignEnv(_PromotionEnv):
-    """A promotion campaign for every customer segment under a business rule.
+    """A promotion campaign for every customer segment under a business rule and a budget.
 
     ## Description
 
     Each step is a campaign cycle of the ferry agency (Mandania et al. 2025): the action
     assigns an arm (no promotion, or promotion k for D months) to each of the 42 segments (14
-    frequency/recency groups x 3 contribution levels). The business rule (1, 2 or 3) couples
-    the segments; ``env.unwrapped.allowed(arms)`` checks an action. An action that breaks the
-    rule is *rejected*: no segment is promoted that cycle and ``info["rejected"]`` is True
-    (or, with ``on_violation="raise"``, it raises). Nothing is silently changed otherwise.
+    frequency/recency groups x 3 contribution levels) of the whole cohort. The business rule
+    couples the segments: 1 (any plan), 2 (one promotion type for all, durations free), 3
+    (one arm for all) or 4 (the paper's Figure 8: everyone or no one promoted, type and
+    duration free per segment); ``env.unwrapped.allowed(arms)`` checks an action. With a
+    ``budget``, a plan's resource (the expected discount on customary sales,
+    ``env.unwrapped.setup.resource_used(arms)``) must not exceed it. An action that breaks
+    the rule or the budget is *rejected*: no segment is promoted that cycle and
+    ``info["rejected"]`` is True (``info["over_budget"]`` says whether the budget was the
+    reason), or, with ``on_violation="raise"``, it raises. Nothing is silently changed
+    otherwise.
 
     ## Action Space
 
@@ -522,7 +683,7 @@ class PromotionCampaignEnv(_PromotionEnv):
     ## Rewards
 
     Realised profit of all segments minus the expected baseline profit, times
-    ``reward_scale``.
+    ``reward_scale`` (default 1e-3: thousands of pounds).
 
     ## Episode End
 
@@ -537,22 +698,41 @@ class PromotionCampaignEnv(_PromotionEnv):
     ## Calibration & References
 
     Mandania et al. (2025); the ``mandania2025_ferry`` preset. ``info`` holds ``"rejected"``
-    (single and vector alike); every segment may take every arm on its own, so there is no
-    action mask: the rule's coupling is checked by ``allowed``.
+    and ``"over_budget"`` (single and vector alike); every segment may take every arm on its
+    own, so there is no action mask: the rule's coupling is checked by ``allowed``.
 
     ## Version History
 
+    * v1: issue 17. The recalibrated preset (see the bandit); business rule 4; the resource
+      budget enforced (``budget``, ``info["over_budget"]``).
     * v0: initial release.
     """
 
     _campaign = True
 
-    def __init__(self, *args: Any, rule: int = 1, horizon: int = 12, **kwargs: Any) -> None:
-        super().__init__(*args, rule=rule, horizon=horizon, **kwargs)
+    def __init__(
+        self,
+        preset: str = "mandania2025_ferry",
+        params: PromotionParams | None = None,
+        rule: int = 1,
+        budget: float | None = None,
+        horizon: int = 12,
+        drift_sd: float = 0.0,
+        drift_max: float = 2.0,
+        reward_scale: float = 1e-3,
+        on_violation: str = "reject",
+        render_mode: str | None = None,
+    ) -> None:
+        self._build(
+            dict(preset=preset, params=params, segment=None, batch_size=None, rule=rule,
+                 budget=budget, horizon=horizon, drift_sd=drift_sd, drift_max=drift_max,
+                 reward_scale=reward_scale, on_violation=on_violation),
+            render_mode,
+        )  # fmt: skip
 
     def allowed(self, arms: Any) -> bool:
-        """Whether per-segment ``arms`` obey the business rule."""
+        """Whether per-segment ``arms`` obey the business rule (the budget aside)."""
         return bool(self._setup.allowed(np.asarray(arms)[None])[0])
 
-    def _info(self, action: Any, rejected: bool) -> dict[str, Any]:
-        return {"rejected": bool(rejected)}
+    def _info(self, action: Any, rejected: bool, over: bool) -> dict[str, Any]:
+        return {"rejected": bool(rejected), "over_budget": bool(over)}

@@ -15,7 +15,7 @@ from crm_envs.core.params import (
     check_range_array,
     check_scalar,
 )
-from crm_envs.envs.promotion.clv import BGBB
+from crm_envs.envs.promotion.clv import BGBB, GammaGamma
 from crm_envs.envs.promotion.model import GROUPS, PromotionModel, group_average, group_weights
 
 __all__ = ["PromotionParams"]
@@ -30,20 +30,28 @@ class PromotionParams:
         n_calibration: Months in the calibration window (the paper: 6).
         horizon: Months in the planning horizon = longest promotion (the paper: 5).
         cohort_size: Customers in the cohort (> 0).
-        contributions: Contribution per transaction of each level (the paper: 15, 22, 40).
+        contributions: Observed average contribution per transaction of each level (the
+            paper: 15, 22, 40).
         contribution_shares: Share of customers at each contribution level (sums to 1).
+        spend: (p, q, v) of a gamma-gamma spend model (q > 1), or None. With a spend model
+            a segment's contribution per future transaction is the gamma-gamma conditional
+            expectation given its transactions (repeat ones plus the first) and its level's
+            observed average; without one it is the level itself.
         commission: Contribution as a fraction of the fare, in (0, 1].
         discount: Monthly discount factor of cash flows, in (0, 1].
         promotion_names: Name of each promotion type.
         promotion_costs: Cost of each promotion per transaction as a fraction of the fare,
             in [0, 1).
-        appeal: (K,) true extra transactions per month per alive member with full wallet
-            headroom, for each promotion type.
-        wallet: Monthly transactions a customer would make at most with any operator (> 0);
-            members already buying at that rate have no headroom, so a promotion only costs.
+        appeal: (K,) relative increase of an alive customer's purchase rate under each
+            promotion type, at full wallet headroom, in an average month (>= 0).
+        winback: Extra transactions a month a promotion wins back per lapsed customer, per
+            unit of appeal and of the lapsed customer's purchase probability (>= 0).
+        wallet: Monthly purchase probability at which a customer's wallet is full (> 0):
+            alive members buying at that rate have no headroom, so a promotion only costs.
         month_profile: (S,) true relative effect of a promotion in its 1st..S-th month.
-        survey_bias: (K,) factor by which the survey over- or under-states each type's lift.
-            The survey estimate also ignores wallet headroom and assumes equal months.
+        survey_preference: (G, K) share of each group's survey answers preferring each
+            promotion type (rows sum to 1): the survey's preferences, which with a flat month
+            profile make the learner's prior.
     """
 
     bgbb: tuple[float, float, float, float]
@@ -52,14 +60,16 @@ class PromotionParams:
     cohort_size: float = 10_000.0
     contributions: tuple[float, ...] = (15.0, 22.0, 40.0)
     contribution_shares: tuple[float, ...] = (0.5, 0.3, 0.2)
+    spend: tuple[float, float, float] | None = None
     commission: float = 0.25
     discount: float = 0.99
     promotion_names: tuple[str, ...]
     promotion_costs: tuple[float, ...]
     appeal: tuple[float, ...]
+    winback: float = 0.0
     wallet: float = 1.0
     month_profile: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0, 1.0)
-    survey_bias: tuple[float, ...]
+    survey_preference: tuple[tuple[float, ...], ...]
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -72,6 +82,14 @@ class PromotionParams:
             raise ValueError(f"contributions must be > 0, got {c}")
         shares = check_array("contribution_shares", self.contribution_shares, shape=(len(c),))
         check_prob_vector("contribution_shares", shares)
+        if self.spend is not None:
+            spend = check_array("spend", self.spend, shape=(3,))
+            gg = GammaGamma(*spend)
+            if gg.q <= 1:
+                raise ValueError(
+                    f"spend (p, q, v) needs q > 1 for a finite expected spend, got q = {gg.q}"
+                )
+            set_(self, "spend", (gg.p, gg.q, gg.v))
         check_scalar("commission", self.commission, low=0.0, high=1.0, low_open=True)
         check_scalar("discount", self.discount, low=0.0, high=1.0, low_open=True)
         k = len(self.promotion_names)
@@ -82,15 +100,23 @@ class PromotionParams:
             raise ValueError(f"promotion_costs (discounts) must lie in [0, 1), got {costs}")
         appeal = check_array("appeal", self.appeal, shape=(k,))
         check_range_array("appeal", appeal, 0.0, np.inf)
+        check_scalar("winback", self.winback, low=0.0)
         check_scalar("wallet", self.wallet, low=0.0, low_open=True)
         profile = check_array("month_profile", self.month_profile, shape=(self.horizon,))
         check_range_array("month_profile", profile, 0.0, np.inf)
-        bias = check_array("survey_bias", self.survey_bias, shape=(k,))
-        check_range_array("survey_bias", bias, 0.0, np.inf)
+        pref = check_array("survey_preference", self.survey_preference, shape=(len(GROUPS), k))
+        check_range_array("survey_preference", pref, 0.0, 1.0)
+        bad = np.flatnonzero(np.abs(pref.sum(axis=1) - 1.0) > 1e-6)
+        if bad.size:
+            raise ValueError(
+                f"survey_preference rows are shares and must sum to 1; row {bad[0]} "
+                f"({GROUPS[bad[0]].name}) sums to {pref[bad[0]].sum():.6g}"
+            )
         for name, arr in (("contributions", c), ("contribution_shares", shares),
                           ("promotion_costs", costs), ("appeal", appeal),
-                          ("month_profile", profile), ("survey_bias", bias)):  # fmt: skip
+                          ("month_profile", profile)):  # fmt: skip
             set_(self, name, tuple(float(v) for v in arr))
+        set_(self, "survey_preference", tuple(tuple(float(v) for v in row) for row in pref))
 
     @property
     def n_promotions(self) -> int:
@@ -101,6 +127,11 @@ class PromotionParams:
     def model(self) -> BGBB:
         """The cohort's BG/BB model."""
         return BGBB(*self.bgbb)
+
+    @property
+    def spend_model(self) -> GammaGamma | None:
+        """The gamma-gamma spend model, or None."""
+        return None if self.spend is None else GammaGamma(*self.spend)
 
     def build(self) -> PromotionModel:
         """Derive groups, baselines, lifts and survey estimates (see ``model``).
@@ -120,29 +151,50 @@ class PromotionParams:
     def _derive(self) -> PromotionModel:
         m, n, s_max = self.model, self.n_calibration, self.horizon
         weights = group_weights(m, n)
-        cum = np.array(
-            [
-                group_average(
-                    m, lambda x, t, s=s: m.conditional_expected_transactions(s, x, t, n), n
-                )
-                for s in range(s_max + 1)
-            ]
-        ).T  # fmt: skip  (G, S + 1)
-        baseline = np.diff(cum, axis=1)
-        p_alive = group_average(m, lambda x, t: m.p_alive(x, t, n), n)
-        rate = baseline.mean(axis=1) / np.maximum(p_alive, 1e-12)  # per alive member
+
+        def cum_tx(x, t):
+            return [m.conditional_expected_transactions(s, x, t, n) for s in range(s_max + 1)]
+
+        baseline = np.diff(group_average(m, cum_tx, n), axis=1)  # (G, S)
+
+        def alive_split(x, t):
+            alive = float(m.p_alive(x, t, n))
+            rate, lapsed = m.purchase_propensity(x, t, n)
+            return [alive, alive * rate, (1.0 - alive) * lapsed]
+
+        alive, alive_p, lapsed_p = group_average(m, alive_split, n).T
+        rate = alive_p / alive
+        lapsed_rate = lapsed_p / np.maximum(1.0 - alive, 1e-300)
         headroom = np.maximum(0.0, 1.0 - rate / self.wallet)
         appeal, profile = np.array(self.appeal), np.array(self.month_profile)
-        lift = (p_alive * headroom)[:, None, None] * appeal[None, :, None] * profile[None, None, :]
-        # The survey measures stated interest: it misses the wallet headroom (frequent buyers
-        # say they would buy more) and assumes equal months (the paper's naive assumption).
-        uniform = np.full(s_max, profile.mean())
-        survey = (p_alive[:, None, None] * (appeal * np.array(self.survey_bias))[None, :, None]
-                  * uniform[None, None, :])  # fmt: skip
+        # Lapsed members are won back only if they once bought again (x >= 1): a customer
+        # who never repeated has no habit here to revive.
+        winnable = np.array([g.cells[0][0] >= 1 for g in GROUPS], dtype=float)
+        response = baseline * headroom[:, None] + (self.winback * winnable * lapsed_p)[:, None]
+        lift = appeal[None, :, None] * profile[None, None, :] * response[:, None, :]
+        # The survey: stated preference x the group's total demand for trips (with any
+        # operator: it cannot tell what share of the wallet is already here), equal months;
+        # right about each promotion type's lift on average over the cohort.
+        pref = np.array(self.survey_preference)
+        demand = alive_p + lapsed_p  # (G,) E[p] per member, alive or lapsed
+        sigma = (weights @ lift.sum(-1)) / (s_max * weights @ (pref * demand[:, None]))  # (K,)
+        survey = np.broadcast_to(
+            (sigma[None] * pref * demand[:, None])[:, :, None], lift.shape
+        ).copy()
+        levels = np.array(self.contributions)
+        gg = self.spend_model
+        if gg is None:
+            contribution = np.broadcast_to(levels, (len(GROUPS), len(levels))).copy()
+        else:  # per transaction: cells weighted by probability x expected transactions
+            contribution = group_average(
+                m, lambda x, t: gg.conditional_expected_value(x + 1, levels), n,
+                weights=lambda x, t: m.conditional_expected_transactions(s_max, x, t, n),
+            )  # fmt: skip
         members = self.cohort_size * weights[:, None] * np.array(self.contribution_shares)[None]
         return PromotionModel(
-            weights=weights, baseline=baseline, p_alive=p_alive, lift=lift, survey_lift=survey,
-            contribution=np.array(self.contributions), members=members,
+            weights=weights, baseline=baseline, p_alive=alive, rate=rate,
+            lapsed_rate=lapsed_rate, headroom=headroom, lift=lift, survey_lift=survey,
+            contribution=contribution, members=members,
             cost=np.array(self.promotion_costs), commission=self.commission,
             discount=self.discount, names=tuple(g.name for g in GROUPS),
         )  # fmt: skip

@@ -7,11 +7,15 @@ planning horizon (an uplift table ``(G, C, K, S)`` from ``PromotionModel.uplift`
 * rule 1 -- each segment independently gets its best (k, D), or nothing when no promotion is
   profitable for it;
 * rule 2 -- if any segment is promoted, all are, with the same type k; durations may differ;
-* rule 3 -- if any segment is promoted, all get the same (k, D).
+* rule 3 -- if any segment is promoted, all get the same (k, D);
+* rule 4 (the paper's Figure 8) -- if any segment is promoted, all are; type and duration are
+  free per segment.
 
-An optional resource budget bounds the total expected promotion cost (the discounts paid).
-Without a budget the plans follow by enumeration; with one, rule 1 and rule 2 are
-multiple-choice knapsacks solved exactly with ``scipy.optimize.milp``.
+An optional resource budget bounds the total resource the plan uses (a ``(G, C, K, S)``
+table, e.g. ``PromotionModel.resource()``: the discount paid on customary sales). Without a
+budget the plans follow by enumeration; with one, rules 1, 2 and 4 are multiple-choice
+knapsacks solved exactly with ``scipy.optimize.milp`` (rule 2: one per promotion type), and
+rule 3 enumerates its (k, D) choices that fit.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 __all__ = ["RULES", "Plan", "plan"]
 
-RULES = (1, 2, 3)
+RULES = (1, 2, 3, 4)
+"""The business rules: 1-3 of the paper's text and 4 of its Figure 8."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,7 @@ def plan(
 
     Args:
         uplift_table: (G, C, K, S) expected uplift of promotion k for D = 1..S months.
-        rule: Business rule 1, 2 or 3.
+        rule: Business rule 1, 2, 3 or 4.
         budget: Bound on the total resource used (None = no budget).
         resource: (G, C, K, S) resource each choice uses (needed with a budget).
 
@@ -116,17 +121,24 @@ def plan(
         for k in range(n_k):
             d = table[:, :, k, :].argmax(axis=-1) + 1
             consider(np.full((n_g, n_c), k), d)
-    else:  # budgeted rule 1 or 2: multiple-choice knapsack
+    elif budget is None and rule == 4:
+        idx = table.reshape(n_g, n_c, -1).argmax(axis=-1)
+        consider(idx // n_s, idx % n_s + 1)
+    else:  # budgeted rule 1, 2 or 4: multiple-choice knapsack
         for k in range(n_k) if rule == 2 else [None]:
-            p, d = _knapsack(table, resource, budget, k)
+            p, d = _knapsack(table, resource, budget, k, every=rule != 1)
             if p is not None:
                 consider(p, d)
     total, p, d = best
     return Plan(p, d, _plan_uplift(table, p, d), total, rule, budget)
 
 
-def _knapsack(table, resource, budget, k):
-    """Best choice per segment under the budget (one choice each; with k: type k, D >= 1)."""
+def _knapsack(table, resource, budget, k, every):
+    """Best choice per segment under the budget (one choice each; only type k if given).
+
+    With ``every`` each segment must be promoted (rules 2 and 4); the problem may then be
+    infeasible, and None is returned.
+    """
     n_g, n_c, n_k, n_s = table.shape
     ks = range(n_k) if k is None else [k]
     choices = [(kk, s) for kk in ks for s in range(n_s)]
@@ -136,7 +148,7 @@ def _knapsack(table, resource, budget, k):
     use = np.array([[resource[g, c, kk, s] for kk, s in choices] for g in range(n_g)
                     for c in range(n_c)])  # fmt: skip
     one = np.kron(np.eye(n_seg), np.ones(n_ch))
-    lower = np.ones(n_seg) if k is not None else np.zeros(n_seg)
+    lower = np.ones(n_seg) if every else np.zeros(n_seg)
     cons = [LinearConstraint(one, lower, np.ones(n_seg)),
             LinearConstraint(use.ravel()[None, :], -np.inf, budget)]  # fmt: skip
     res = milp(-value.ravel(), constraints=cons, integrality=np.ones(n_seg * n_ch),

@@ -15,7 +15,7 @@ __all__ = ["PromotionBanditVectorEnv", "PromotionCampaignVectorEnv"]
 
 
 class PromotionBanditVectorEnv(NumbaVectorEnv):
-    """N promotion bandits (or campaigns) stepped by one numba kernel.
+    """N promotion bandits stepped by one numba kernel (base of the campaign's too).
 
     Same arguments as the single envs; copy ``i`` reset with ``seed`` behaves as a single env
     reset with ``seed + i``. Autoreset: ``NEXT_STEP``.
@@ -29,15 +29,21 @@ class PromotionBanditVectorEnv(NumbaVectorEnv):
         preset: str = "mandania2025_ferry",
         params: PromotionParams | None = None,
         segment: tuple[int, int] | None = None,
-        rule: int = 3,
-        horizon: int = 200,
+        batch_size: float | None = 1000.0,
+        horizon: int = 1000,
         drift_sd: float = 0.0,
         drift_max: float = 2.0,
-        reward_scale: float = 1e-3,
-        on_violation: str = "reject",
+        reward_scale: float = 1.0,
     ) -> None:
-        self._setup = PromotionSetup(preset, params, self._campaign, segment, rule, horizon,
-                                     drift_sd, drift_max, reward_scale, on_violation)  # fmt: skip
+        self._build(
+            num_envs,
+            dict(preset=preset, params=params, segment=segment, batch_size=batch_size, rule=3,
+                 budget=None, horizon=horizon, drift_sd=drift_sd, drift_max=drift_max,
+                 reward_scale=reward_scale, on_violation="reject"),
+        )  # fmt: skip
+
+    def _build(self, num_envs: int, kwargs: dict[str, Any]) -> None:
+        self._setup = PromotionSetup(campaign=self._campaign, **kwargs)
         super().__init__(
             num_envs, self._setup.observation_space, self._setup.action_space, kernels.INT_WIDTH
         )
@@ -63,16 +69,17 @@ class PromotionBanditVectorEnv(NumbaVectorEnv):
         self._setup.apply_options(options)
         kernels.promo_reset(self._setup.kp, self._fstate, self._state, self._kobs)
         self._publish()
-        return self._info(None, np.zeros(self.num_envs, bool))
+        none = np.zeros(self.num_envs, bool)
+        return self._info(None, none, none)
 
     def _step_envs(self, actions: Any) -> dict[str, Any]:
-        arms, rejected = self._setup.arms(actions, self.num_envs)
+        arms, rejected, over = self._setup.arms(actions, self.num_envs)
         if not self._setup.campaign:  # the means each copy's pull has, before the drift
             self._means = self._setup.expected_rewards_now(self._fstate)
         kernels.promo_step(self._setup.kp, self._fstate, self._state, arms, self._kobs,
                            self._rew, self._term, self._trunc)  # fmt: skip
         self._publish()
-        return self._info(actions, rejected)
+        return self._info(actions, rejected, over)
 
     def _publish(self) -> None:
         if self._setup.campaign:
@@ -80,7 +87,7 @@ class PromotionBanditVectorEnv(NumbaVectorEnv):
         else:
             self._obs = np.zeros(self.num_envs, dtype=np.int64)
 
-    def _info(self, actions: Any, rejected: np.ndarray) -> dict[str, Any]:
+    def _info(self, actions: Any, rejected: np.ndarray, over: np.ndarray) -> dict[str, Any]:
         # As in the single env: the means of the pull just made, or after reset of the first.
         exp = self._setup.expected_rewards_now(self._fstate) if actions is None else self._means
         best = np.argmax(exp, axis=1)
@@ -92,17 +99,33 @@ class PromotionBanditVectorEnv(NumbaVectorEnv):
 
 
 class PromotionCampaignVectorEnv(PromotionBanditVectorEnv):
-    """Vector version of ``PromotionCampaign-v0``."""
+    """Vector version of ``PromotionCampaign-v1``."""
 
     _campaign = True
 
-    def __init__(self, num_envs: int = 1, *args: Any, rule: int = 1, horizon: int = 12,
-                 **kwargs: Any) -> None:  # fmt: skip
-        super().__init__(num_envs, *args, rule=rule, horizon=horizon, **kwargs)
+    def __init__(
+        self,
+        num_envs: int = 1,
+        preset: str = "mandania2025_ferry",
+        params: PromotionParams | None = None,
+        rule: int = 1,
+        budget: float | None = None,
+        horizon: int = 12,
+        drift_sd: float = 0.0,
+        drift_max: float = 2.0,
+        reward_scale: float = 1e-3,
+        on_violation: str = "reject",
+    ) -> None:
+        self._build(
+            num_envs,
+            dict(preset=preset, params=params, segment=None, batch_size=None, rule=rule,
+                 budget=budget, horizon=horizon, drift_sd=drift_sd, drift_max=drift_max,
+                 reward_scale=reward_scale, on_violation=on_violation),
+        )  # fmt: skip
 
     def allowed(self, arms: Any) -> np.ndarray:
         """(N,) whether each row of per-segment arms obeys the business rule."""
         return self._setup.allowed(np.asarray(arms))
 
-    def _info(self, actions: Any, rejected: np.ndarray) -> dict[str, Any]:
-        return {"rejected": rejected}
+    def _info(self, actions: Any, rejected: np.ndarray, over: np.ndarray) -> dict[str, Any]:
+        return {"rejected": rejected, "over_budget": over}

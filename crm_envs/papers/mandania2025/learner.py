@@ -1,10 +1,10 @@
-"""Mandania et al. (2025)'s campaign learner on ``PromotionCampaign-v0``.
+"""Mandania et al. (2025)'s campaign learner on ``PromotionCampaign-v1``.
 
-The paper's approach: keep an estimate of each segment's per-member uplift for every
-(promotion, duration) arm, initialised from the survey, plan with
-:func:`~crm_envs.envs.promotion.plan.plan` under the business rule, explore a random
-rule-abiding plan with probability epsilon, and move the estimates of the arms that ran
-towards the observed uplift with constant rate alpha.
+The paper's approach: keep an estimate of each group's extra transactions per member in each
+month of each promotion type (the paper's lift parameters), initialised from the survey, plan
+with :func:`~crm_envs.envs.promotion.plan.plan` under the business rule and the budget,
+explore a random plan that obeys both with probability epsilon, and move the estimates of
+the arms that ran towards the observed response with constant rate alpha.
 
 It is paper-specific, not a generic agent: it plans with the env's promotion model (CLV
 baseline, survey lifts, business rules) and, for its learning curve, scores each plan with the
@@ -30,7 +30,6 @@ from agents.common import (
     config_from_kwargs,
 )
 from crm_envs.core.params import check_array, check_choice, check_prob, check_scalar
-from crm_envs.envs.promotion.plan import plan
 
 __all__ = ["CampaignLearner", "CampaignLearnerConfig"]
 
@@ -40,8 +39,8 @@ class CampaignLearnerConfig:
     """Configuration of :class:`CampaignLearner`.
 
     Attributes:
-        epsilon: Probability in [0, 1] of running a random rule-abiding plan instead of the
-            best one.
+        epsilon: Probability in [0, 1] of running a random plan that obeys the rule and the
+            budget instead of the best one.
         alpha: Constant learning rate in (0, 1] of the lift estimates.
         prior: ``"survey"`` or ``"zero"`` initial lift estimates (``"array"`` records that
             :class:`CampaignLearner` was given an array of them).
@@ -63,19 +62,23 @@ class CampaignLearnerConfig:
 
 
 class CampaignLearner(SavableAgent):
-    """The paper's learner: plan under the business rule, explore, update lifts with alpha.
+    """The paper's learner: plan under the rule and budget, explore, update lifts with alpha.
 
-    The learner keeps, for every group g, promotion k and duration D, an estimate of the
-    cumulative extra transactions per member that k brings in its first D months, starting
-    from the survey's. After a cycle, each group's observed extra transactions (its members'
-    transactions minus the CLV model's baseline, pooled over the contribution levels that ran
-    the same arm) move the estimate of that arm by ``alpha``. Month-by-month lifts are the
-    differences over D, the uplift table follows from the CLV model, and the next plan is
-    :func:`~crm_envs.envs.promotion.plan.plan` under the business rule -- or, with probability
-    ``epsilon``, a random rule-abiding plan.
+    The learner keeps, for every group g, promotion k and month s, an estimate of the extra
+    transactions per member that k brings in its s-th month, starting from the survey's
+    (equal in every month). After a cycle, each group's observed extra transactions (its
+    members' transactions over the horizon minus the CLV model's baseline, pooled over the
+    contribution levels that ran the same arm) move the arm's cumulative estimate (the sum
+    over its D months) by ``alpha`` towards the observation, the error spread evenly over
+    those D months: a normalised least-mean-squares step, so that a 5-month promotion also
+    teaches the 1- to 4-month ones. The uplift table follows from the CLV model, and the next
+    plan is :func:`~crm_envs.envs.promotion.plan.plan` under the business rule and the
+    env's budget -- or, with probability ``epsilon``, a random plan obeying both. Months a
+    promotion never ran keep their estimate: only exploration corrects an estimate too
+    pessimistic to be tried.
 
     Args:
-        env: A ``PromotionCampaign-v0`` env (``gym.make`` result or unwrapped).
+        env: A ``PromotionCampaign-v1`` env (``gym.make`` result or unwrapped).
         **config: :class:`CampaignLearnerConfig` fields; ``prior`` may also be a (G, K, S)
             array of month-by-month lift estimates.
     """
@@ -115,11 +118,9 @@ class CampaignLearner(SavableAgent):
         return np.diff(self.cum_lift, axis=-1, prepend=0.0)
 
     def current_plan(self) -> NDArray[np.int64]:
-        """(J,) arms of the best plan under the current estimates and the business rule."""
-        p = plan(self.model.uplift(self.lift), rule=self.setup.rule)
-        s = self.model.horizon
-        arms = np.where(p.promotion >= 0, 1 + p.promotion * s + p.duration - 1, 0)
-        return arms.ravel().astype(np.int64)
+        """(J,) arms of the best plan by the current estimates, under the rule and budget."""
+        per_member = self.setup.per_member_uplift(self.lift)
+        return np.asarray(self.setup.best_action_for(per_member), dtype=np.int64)
 
     def plan_value(self, arms: NDArray[np.int64]) -> float:
         """True expected uplift of per-segment ``arms`` (a diagnostic for learning curves)."""
@@ -133,6 +134,7 @@ class CampaignLearner(SavableAgent):
         counts = per_member_counts.reshape(n_g, n_c) * members
         arms = arms.reshape(n_g, n_c)
         expected_base = self.model.baseline.sum(axis=1)  # (G,) per member over the horizon
+        lift = self.lift
         for g in range(n_g):
             for arm in np.unique(arms[g]):
                 if arm == 0:
@@ -140,8 +142,12 @@ class CampaignLearner(SavableAgent):
                 ran = arms[g] == arm
                 m = members[g, ran].sum()
                 extra = counts[g, ran].sum() / m - expected_base[g]
-                k, d = (arm - 1) // s, (arm - 1) % s
-                self.cum_lift[g, k, d] += self.alpha * (extra - self.cum_lift[g, k, d])
+                k, d = (arm - 1) // s, (arm - 1) % s + 1
+                # The arm's cumulative lift moves by alpha towards the observed extra
+                # transactions; the error is spread evenly over the months that ran.
+                error = extra - lift[g, k, :d].sum()
+                lift[g, k, :d] += self.alpha * error / d
+        self.cum_lift = np.cumsum(lift, axis=-1)
 
     def learn(self, total_timesteps: int, progress_bar: bool = False, callback: Any = None):
         """Run ``total_timesteps`` campaign cycles; returns self."""

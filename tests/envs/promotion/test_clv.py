@@ -56,6 +56,26 @@ def test_conditional_expectation_and_p_alive_match_simulation(panel, x, t_x):
     assert 0 < TRUE.p_alive(x, t_x, 6) <= 1
 
 
+@pytest.mark.parametrize("x,t_x", [(0, 0), (1, 2), (2, 4), (3, 6)])
+def test_purchase_propensity_of_alive_and_lapsed_customers_matches_simulation(x, t_x):
+    rng = np.random.default_rng(11)
+    n_cust = 300_000
+    p = rng.beta(TRUE.alpha, TRUE.beta, n_cust)
+    death = rng.geometric(rng.beta(TRUE.gamma, TRUE.delta, n_cust))
+    buys = (np.arange(1, 7)[None, :] < death[:, None]) & (rng.random((n_cust, 6)) < p[:, None])
+    freq = buys.sum(axis=1)
+    last = np.where(freq > 0, 6 - np.argmax(buys[:, ::-1], axis=1), 0)
+    sel = (freq == x) & (last == t_x)
+    alive = 7 < death  # still alive at opportunity n + 1 = 7
+    want_alive, want_lapsed = TRUE.purchase_propensity(x, t_x, 6)
+    assert want_alive == pytest.approx((TRUE.alpha + x) / (TRUE.alpha + TRUE.beta + 6))
+    for group, want in ((sel & alive, want_alive), (sel & ~alive, want_lapsed)):
+        if group.sum() < 500:  # (3, 6): hardly anyone active in the last month has lapsed
+            continue
+        se = p[group].std() / np.sqrt(group.sum())
+        assert abs(p[group].mean() - want) < 4 * se
+
+
 def test_likelihood_sums_to_one_over_all_histories():
     total = float(np.exp(TRUE.log_likelihood(0, 0, 5)))
     from scipy.special import comb

@@ -1,4 +1,4 @@
-"""PromotionBandit-v0 / PromotionCampaign-v0: dynamics, rules, rewards, references."""
+"""PromotionBandit-v1 / PromotionCampaign-v1: dynamics, rules, budget, rewards, references."""
 
 import gymnasium as gym
 import numpy as np
@@ -13,18 +13,42 @@ from crm_envs.envs.promotion.vector_env import PromotionBanditVectorEnv
 
 P = get_preset("mandania2025_ferry")
 M = P.build()
+BANDIT, CAMPAIGN = "crm_envs/PromotionBandit-v1", "crm_envs/PromotionCampaign-v1"
 
 
-def test_bandit_rewards_average_to_the_true_expected_uplift():
-    env = PromotionBanditVectorEnv(4000, horizon=5)
-    _, _info = env.reset(seed=0)
-    exp = gym.make("crm_envs/PromotionBandit-v0").unwrapped.setup.expected_rewards
+def test_bandit_pull_is_a_batch_of_customers_in_the_cohorts_mix():
+    exp = gym.make(BANDIT).unwrapped.setup.expected_rewards
     assert exp[0] == 0.0 and int(np.argmax(exp)) == 1 + 0 * 5 + 4  # 7% for 5 months
-    np.testing.assert_allclose(exp[1:].reshape(4, 5), M.uplift().sum(axis=(0, 1)) * 1e-3)
+    per_customer = M.uplift().sum(axis=(0, 1)) / M.members.sum()  # (K, S)
+    np.testing.assert_allclose(exp[1:].reshape(4, 5), 1000 * per_customer, rtol=1e-12)
+    whole = PromotionBanditEnv(batch_size=None, reward_scale=1e-3).setup.expected_rewards
+    np.testing.assert_allclose(whole[1:].reshape(4, 5), M.uplift().sum(axis=(0, 1)) * 1e-3)
+
+
+def test_bandit_rewards_have_the_stated_mean_and_standard_deviation():
+    env = PromotionBanditVectorEnv(4000, horizon=5)
+    env.reset(seed=0)
+    setup = env.setup
+    exp, sd = setup.expected_rewards, setup.reward_sd()
     for arm in (0, 5, 7, 20):
         _, rew, *_ = env.step(np.full(4000, arm))
-        se = rew.std() / np.sqrt(4000)
-        assert abs(rew.mean() - exp[arm]) < 4 * se + 1e-9
+        assert abs(rew.mean() - exp[arm]) < 4 * rew.std() / np.sqrt(4000)
+        assert rew.std() == pytest.approx(sd[arm], rel=0.06)
+
+
+def test_default_bandit_is_a_real_bandit_problem():
+    # Issue 17: v0's best arm was 7.3 reward s.d. ahead; one pull per arm identified it.
+    setup = gym.make(BANDIT).unwrapped.setup
+    exp, sd = setup.expected_rewards, setup.reward_sd()
+    second = np.sort(exp)[-2]
+    assert 0.3 < (exp.max() - second) / sd[exp.argmax()] <= 1.0
+    assert setup.difficulty() == pytest.approx((exp.max() - second) / sd[exp.argmax()])
+    whole = PromotionBanditEnv(batch_size=None).setup.difficulty()
+    assert whole > 10  # a whole-cohort pull is easy: the reason a pull is a batch
+    # Difficulty grows with the square root of the batch.
+    small = PromotionBanditEnv(batch_size=250.0).setup.difficulty()
+    assert small == pytest.approx(setup.difficulty() / 2, rel=1e-9)
+    assert setup.scoring == "regret"
 
 
 def test_single_segment_bandit_and_regret_info():
@@ -34,17 +58,17 @@ def test_single_segment_bandit_and_regret_info():
     assert exp.max() == 0.0  # every promotion loses money for the most frequent buyers
     _, _, _, _, info = env.step(5)
     assert info["regret"] == pytest.approx(exp.max() - exp[5]) and info["regret"] > 0
+    assert info["best_arm"] == 0
 
 
 def test_epsilon_greedy_regret_is_the_exploration_cost_once_the_best_arm_is_found():
-    env = PromotionBanditEnv(horizon=2000)
+    env = PromotionBanditEnv(batch_size=None, horizon=2000)  # easy: a whole cohort per pull
     survey = env.setup.survey_uplift_per_member()
-    initial = np.concatenate([[0.0], (survey[:, 1:] * env.setup.members[:, None]).sum(0)]) * 1e-3
+    initial = np.concatenate([[0.0], (survey[:, 1:] * env.setup.members[:, None]).sum(0)])
     agent = EpsilonGreedy(env, epsilon=0.1, alpha=0.1, initial=initial, seed=1).learn(2000)
     regret = np.cumsum(agent.regrets)
     assert len(regret) == 2000
     assert agent.predict(0)[0] == env.setup.expected_rewards.argmax()
-    # With the greedy arm right, a pull costs only when exploring: epsilon * mean gap.
     exp = env.setup.expected_rewards
     per_pull = (regret[-1] - regret[999]) / 1000
     assert per_pull == pytest.approx(0.1 * (exp.max() - exp).mean(), rel=0.25)
@@ -57,7 +81,7 @@ def test_campaign_rejects_rule_breaking_actions_and_can_raise():
     mixed[0] = 5
     assert not env.allowed(mixed) and env.allowed(np.full(42, 5))
     _obs, _, _, _, info = env.step(mixed)
-    assert info["rejected"]
+    assert info["rejected"] and not info["over_budget"]
     strict = PromotionCampaignEnv(rule=2, on_violation="raise")
     strict.reset(seed=0)
     two_types = np.full(42, 5)
@@ -67,6 +91,56 @@ def test_campaign_rejects_rule_breaking_actions_and_can_raise():
     assert strict.allowed(np.zeros(42, dtype=np.int64))
     with pytest.raises(ValueError, match=r"arms must lie in 0..20"):
         strict.step(np.full(42, 21))
+
+
+def test_rule4_needs_everyone_or_no_one_promoted_with_free_choices():
+    env = PromotionCampaignEnv(rule=4)
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    free = rng.integers(1, 21, 42)
+    assert env.allowed(free) and env.allowed(np.zeros(42, dtype=np.int64))
+    some = free.copy()
+    some[7] = 0
+    assert not env.allowed(some)
+    assert env.step(some)[4]["rejected"]
+    ref = env.setup.best_action()
+    assert (ref > 0).all() and env.allowed(ref)
+
+
+def test_budget_is_enforced_by_the_env_and_the_reference_respects_it():
+    full = PromotionCampaignEnv(rule=1).setup
+    best = np.asarray(full.best_action())
+    budget = 0.5 * float(full.resource_used(best)[0])
+    env = PromotionCampaignEnv(rule=1, budget=budget)
+    env.reset(seed=0)
+    _, reward, _, _, info = env.step(best)  # rule-abiding but over budget
+    assert info["rejected"] and info["over_budget"]
+    # Rejected: nothing is promoted, so the reward is noise around 0.
+    assert abs(reward) < 0.02 * full.expected_rewards.max() + 5
+    ref = np.asarray(env.setup.best_action())
+    assert env.setup.resource_used(ref)[0] <= budget * (1 + 1e-9)
+    _, _, _, _, info = env.step(ref)
+    assert not info["rejected"] and not info["over_budget"]
+    # The resource is the discount on customary sales: cost x fare x baseline months x members.
+    arms = np.full(42, 1 + 0 * 5 + 2)  # 7% for 3 months everywhere
+    want = (0.07 * M.fare * M.baseline[:, :3].sum(1)[:, None] * M.members).sum()
+    assert env.setup.resource_used(arms)[0] == pytest.approx(want)
+    raising = PromotionCampaignEnv(rule=1, budget=budget, on_violation="raise")
+    raising.reset(seed=0)
+    with pytest.raises(ValueError, match="exceeds the budget"):
+        raising.step(best)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'budget'"):
+        PromotionBanditEnv(budget=1.0)  # a bandit pull has no plan to budget
+
+
+def test_random_exploration_obeys_rule_and_budget():
+    full = PromotionCampaignEnv(rule=4).setup
+    budget = 0.3 * float(full.resource_used(np.asarray(full.best_action()))[0])
+    setup = PromotionCampaignEnv(rule=4, budget=budget).setup
+    rng = np.random.default_rng(1)
+    plans = np.array([setup.random_allowed(rng) for _ in range(50)])
+    assert setup.allowed(plans).all() and not setup.over_budget(plans).any()
+    assert (plans > 0).all(axis=1).any()  # not only the empty plan
 
 
 def test_campaign_observation_reports_transactions_and_profit():
@@ -85,19 +159,21 @@ def test_bad_arguments_raise():
         PromotionBanditEnv(segment=(14, 0))
     with pytest.raises(ValueError, match="epsilon must lie in"):
         EpsilonGreedy(PromotionBanditEnv(), epsilon=1.5)
+    with pytest.raises(ValueError, match="batch_size must"):
+        PromotionBanditEnv(batch_size=0.0)
+    with pytest.raises(ValueError, match="budget must"):
+        PromotionCampaignEnv(budget=-5.0)
 
 
 def test_reference_actions_are_the_exact_optima():
-    vec = gym.make_vec("crm_envs/PromotionCampaign-v0", num_envs=3,
-                       vectorization_mode="vector_entry_point")  # fmt: skip
+    vec = gym.make_vec(CAMPAIGN, num_envs=3, vectorization_mode="vector_entry_point")
     ref = vec.unwrapped.reference_action(None)
     setup = vec.unwrapped.setup
     true = setup.true_uplift_per_member()
     best = plan(setup.uplift_table(true), rule=1).total
     assert ref.shape == (3, 42)
     assert (true[np.arange(42), ref[0]] * setup.members).sum() == pytest.approx(best)
-    bandit = gym.make_vec("crm_envs/PromotionBandit-v0", num_envs=2,
-                          vectorization_mode="vector_entry_point")  # fmt: skip
+    bandit = gym.make_vec(BANDIT, num_envs=2, vectorization_mode="vector_entry_point")
     assert bandit.unwrapped.reference_action(None).tolist() == [5, 5]
 
 
@@ -107,14 +183,12 @@ def _expected_rewards_by_segment(setup, log_drift):
     out = np.zeros(setup.n_arms)
     for j, (g, c) in enumerate(setup.segments):
         table = m.uplift_per_member(m.lift * np.exp(log_drift[j]))[g, c].ravel()
-        out[1:] += table * m.members[g, c]
+        out[1:] += table * setup.kp.members[j]
     return out * setup.kp.reward_scale
 
 
 @pytest.mark.parametrize("drift_sd", [0.3, 2.0, 50.0])
 def test_drift_is_bounded_and_regret_uses_the_current_means(drift_sd):
-    # Issue 13: the drift was an unbounded walk (inf rewards at drift_sd=2, or a lift stuck
-    # at 0) and regret came from the drift-free means.
     env = PromotionBanditEnv(drift_sd=drift_sd, drift_max=3.0, horizon=60)
     _, info = env.reset(seed=4)
     setup = env.setup
@@ -142,14 +216,15 @@ def test_vector_bandit_regret_equals_single_envs_with_drift():
         _, _, _, _, info = vec.step(arms)
         for i, e in enumerate(singles):
             _, _, _, _, one = e.step(int(arms[i]))
-            assert info["regret"][i] == pytest.approx(one["regret"], abs=1e-12)
+            assert info["regret"][i] == pytest.approx(one["regret"], rel=1e-12, abs=1e-9)
+            assert info["best_arm"][i] == one["best_arm"]
             np.testing.assert_allclose(info["expected_rewards"][i], one["expected_rewards"])
 
 
 @pytest.mark.parametrize(
     "make,error,match",
     [
-        (lambda: PromotionCampaignEnv(segment=(0, 0)), ValueError, "bandit only"),
+        (lambda: PromotionCampaignEnv(params=object()), TypeError, "params must be"),
         (lambda: PromotionCampaignEnv(rule=True), TypeError, "rule must be an integer"),
         (lambda: PromotionBanditEnv(segment=3), TypeError, "segment must be a"),
         (lambda: PromotionBanditEnv(drift_max=1.0), ValueError, "drift_max must lie in"),
@@ -162,13 +237,8 @@ def test_kwargs_are_not_ignored_or_coerced(make, error, match):
 
 
 def test_campaign_observations_stay_in_finite_bounds():
-    env = gym.make_vec(
-        "crm_envs/PromotionCampaign-v0",
-        num_envs=64,
-        vectorization_mode="vector_entry_point",
-        drift_sd=1.0,
-        horizon=50,
-    )
+    env = gym.make_vec(CAMPAIGN, num_envs=64, vectorization_mode="vector_entry_point",
+                       drift_sd=1.0, horizon=50)  # fmt: skip
     space = env.single_observation_space
     assert np.all(np.isfinite(space.low)) and np.all(np.isfinite(space.high))
     obs, _ = env.reset(seed=0)
