@@ -14,6 +14,7 @@ Mandania et al. (2025)'s campaign learner, which plans with the promotion model,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,14 +23,12 @@ import numpy as np
 from numpy.typing import NDArray
 from tqdm.auto import tqdm
 
+from agents.base import Agent
 from agents.common import (
     SavableAgent,
-    check_env,
     check_field,
-    check_learn_args,
     check_reward,
     check_seed,
-    config_from_kwargs,
 )
 from crm_envs.core.params import (
     check_array,
@@ -162,31 +161,31 @@ def _check_alpha(name: str, alpha: float | None) -> float | None:
                                                    low_open=True)  # fmt: skip
 
 
-class _Bandit(SavableAgent):
+class _Bandit(Agent, SavableAgent):
     """Shared loop of the stateless bandits: pull, observe, update, track regret.
 
     Subclasses implement :meth:`_select` (the arm to pull) and :meth:`_observe` (the update).
-    Regret is read from ``info["regret"]`` when the env reports it (``PromotionBandit-v0``).
+    ``episode_returns`` holds every pull's reward. Regret is read from ``info["regret"]`` when
+    the env reports it (the promotion bandit does).
+
+    Attributes:
+        regrets: Regret of every pull, when the env reports it.
     """
 
-    _config_cls: type = EpsilonGreedyConfig
+    config_class: type = EpsilonGreedyConfig
+    action_spaces = (gym.spaces.Discrete,)
+    needs = ("bandit",)
 
     def __init__(self, env: gym.Env, **config: Any) -> None:
-        self.config = config_from_kwargs(self._config_cls, config)
-        seed = self.config.seed
-        check_env(env, type(self).__name__)
-        if not isinstance(env.action_space, gym.spaces.Discrete):
-            raise TypeError(
-                f"{type(self).__name__} needs a Discrete action space, got {env.action_space}"
-            )
-        self.env = env
+        super().__init__(env, **config)
         self.n_arms = int(env.action_space.n)
         self.counts = np.zeros(self.n_arms)
-        self.seed = seed
-        self.rng = np.random.default_rng(seed)
-        self.rewards: list[float] = []
         self.regrets: list[float] = []
-        self.t = 0
+
+    @property
+    def t(self) -> int:
+        """Pulls so far (``num_timesteps``)."""
+        return self.num_timesteps + self._pulls
 
     def _select(self) -> int:
         raise NotImplementedError
@@ -197,25 +196,30 @@ class _Bandit(SavableAgent):
     def _best(self) -> int:
         raise NotImplementedError
 
-    def learn(self, total_timesteps: int, progress_bar: bool = False, callback: Any = None):
-        """Pull ``total_timesteps`` arms, updating the estimates; returns self."""
-        total_timesteps = check_learn_args(total_timesteps, progress_bar, callback)
-        self.env.reset(seed=self.seed + self.t)
-        for _ in tqdm(range(total_timesteps), disable=not progress_bar, desc=type(self).__name__):
-            arm = self._select()
-            _, reward, term, trunc, info = self.env.step(arm)
-            self.t += 1
-            self.counts[arm] += 1
-            reward = check_reward(reward, type(self).__name__)
-            self._observe(arm, reward)
-            self.rewards.append(reward)
-            if "regret" in info:
-                self.regrets.append(float(info["regret"]))
-            if callback is not None and callback(locals()) is False:
-                break
-            if term or trunc:
-                self.env.reset()
-        return self
+    _pulls = 0  # pulls of the current learn call (``t`` counts them before they are added)
+
+    def _learn(self, obs: Any, total: int, bar: tqdm, stop: Callable[[dict], bool]) -> int:
+        """Pull ``total`` arms, updating the estimates; the callback runs after every pull."""
+        self._pulls = 0
+        try:
+            for _ in range(total):
+                arm = self._select()
+                _, reward, term, trunc, info = self.env.step(arm)
+                self._pulls += 1
+                bar.update(1)
+                self.counts[arm] += 1
+                reward = check_reward(reward, type(self).__name__)
+                self._observe(arm, reward)
+                self._returns.append(reward)
+                if "regret" in info:
+                    self.regrets.append(float(info["regret"]))
+                if stop(locals()):
+                    break
+                if term or trunc:
+                    self.env.reset()
+            return self._pulls
+        finally:
+            self._pulls = 0
 
     def predict(self, obs: Any, deterministic: bool = True) -> tuple[int, None]:
         """The arm believed best (the exploring choice when ``deterministic=False``)."""
@@ -230,7 +234,7 @@ class EpsilonGreedy(_Bandit):
         **config: :class:`EpsilonGreedyConfig` fields.
     """
 
-    _config_cls = EpsilonGreedyConfig
+    config_class = EpsilonGreedyConfig
     _arrays = ("q", "counts")
 
     def __init__(self, env: gym.Env, **config: Any) -> None:
@@ -268,7 +272,7 @@ class UCB1(_Bandit):
         **config: :class:`UCB1Config` fields.
     """
 
-    _config_cls = UCB1Config
+    config_class = UCB1Config
     _arrays = ("means", "counts")
 
     def __init__(self, env: gym.Env, **config: Any) -> None:
@@ -304,7 +308,7 @@ class ThompsonSampling(_Bandit):
         **config: :class:`ThompsonConfig` fields.
     """
 
-    _config_cls = ThompsonConfig
+    config_class = ThompsonConfig
     _arrays = ("post_mean", "post_prec", "alpha_b", "beta_b", "counts")
     _positive = ("post_prec", "alpha_b", "beta_b")
 
@@ -360,7 +364,7 @@ class GradientBandit(_Bandit):
         **config: :class:`GradientBanditConfig` fields.
     """
 
-    _config_cls = GradientBanditConfig
+    config_class = GradientBanditConfig
     _arrays = ("h", "counts")
 
     def __init__(self, env: gym.Env, **config: Any) -> None:

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,16 +21,14 @@ import numpy as np
 from numpy.typing import NDArray
 from tqdm.auto import tqdm
 
+from agents.base import Agent
 from agents.common import (
     ObsIndexer,
     SavableAgent,
-    check_env,
     check_field,
-    check_learn_args,
     check_observation,
     check_reward,
     check_seed,
-    config_from_kwargs,
 )
 from crm_envs.core.params import check_bool, check_int, check_scalar
 
@@ -83,7 +82,7 @@ def _returns(rewards: list[float], gamma: float) -> NDArray[np.float64]:
     return out
 
 
-class TabularReinforce(SavableAgent):
+class TabularReinforce(Agent, SavableAgent):
     """REINFORCE with a tabular softmax policy ``pi(a|s) ∝ exp(theta[s, a])``.
 
     Args:
@@ -92,30 +91,24 @@ class TabularReinforce(SavableAgent):
     """
 
     _arrays = ("theta", "value")
+    config_class = ReinforceConfig
+    action_spaces = (gym.spaces.Discrete,)
+    observation_spaces = (gym.spaces.Discrete, gym.spaces.MultiDiscrete)
 
     def __init__(self, env: gym.Env, **config: Any) -> None:
-        self.config: ReinforceConfig = config_from_kwargs(ReinforceConfig, config)
-        check_env(env, type(self).__name__)
-        if not isinstance(env.action_space, gym.spaces.Discrete):
-            raise TypeError(f"REINFORCE needs a Discrete action space, got {env.action_space}")
-        self.env = env
+        super().__init__(env, **config)
         self.indexer = ObsIndexer(env.observation_space)
         self.theta = np.zeros((self.indexer.n, int(env.action_space.n)))
         self.value = np.zeros(self.indexer.n)
-        self.rng = np.random.default_rng(self.config.seed)
-        self.episode_returns: list[float] = []
 
     def _pi(self, s: int) -> NDArray[np.float64]:
         z = np.exp(self.theta[s] - self.theta[s].max())
         return z / z.sum()
 
-    def learn(self, total_timesteps: int, progress_bar: bool = False, callback: Any = None):
-        """Run whole episodes until ``total_timesteps`` env steps were taken; returns self."""
-        total = check_learn_args(total_timesteps, progress_bar, callback)
+    def _learn(self, obs: Any, total: int, bar: tqdm, stop: Callable[[dict], bool]) -> int:
+        """Whole episodes until ``total`` env steps; the callback runs after each episode."""
         c = self.config
         steps = 0
-        obs, _ = self.env.reset(seed=c.seed + len(self.episode_returns))
-        bar = tqdm(total=total, disable=not progress_bar, desc=type(self).__name__)
         while steps < total:
             states, actions, rewards = [], [], []
             done = False
@@ -137,12 +130,11 @@ class TabularReinforce(SavableAgent):
                 grad = -self._pi(s)
                 grad[a] += 1.0
                 self.theta[s] += c.lr * (c.gamma**t) * adv * grad
-            self.episode_returns.append(float(sum(rewards)))
-            if callback is not None and callback(locals()) is False:
+            self._returns.append(float(sum(rewards)))
+            if stop(locals()):
                 break
             obs, _ = self.env.reset()
-        bar.close()
-        return self
+        return steps
 
     def predict(self, obs: Any, deterministic: bool = True) -> tuple[int, None]:
         """Most probable action (or a draw from the policy when not deterministic)."""
@@ -174,7 +166,7 @@ def _encoder(space: gym.Space[Any]):
     )
 
 
-class MLPReinforce:
+class MLPReinforce(Agent):
     """REINFORCE with a torch MLP softmax policy over ``Discrete`` actions.
 
     Args:
@@ -182,15 +174,15 @@ class MLPReinforce:
         **config: :class:`ReinforceConfig` fields (``lr`` is Adam's learning rate).
     """
 
+    config_class = ReinforceConfig
+    action_spaces = (gym.spaces.Discrete,)
+    observation_spaces = (gym.spaces.Box, gym.spaces.Discrete, gym.spaces.MultiDiscrete)
+
     def __init__(self, env: gym.Env, **config: Any) -> None:
         import torch
 
         config.setdefault("lr", 0.01)
-        self.config: ReinforceConfig = config_from_kwargs(ReinforceConfig, config)
-        check_env(env, type(self).__name__)
-        if not isinstance(env.action_space, gym.spaces.Discrete):
-            raise TypeError(f"REINFORCE needs a Discrete action space, got {env.action_space}")
-        self.env = env
+        super().__init__(env, **config)
         self.space = env.observation_space
         n_in, self.encode = _encoder(env.observation_space)
         torch.manual_seed(self.config.seed)
@@ -201,21 +193,17 @@ class MLPReinforce:
         )  # fmt: skip
         self.opt = torch.optim.Adam(self.net.parameters(), lr=self.config.lr)
         self.gen = torch.Generator().manual_seed(self.config.seed)
-        self.episode_returns: list[float] = []
 
     def _check(self, obs: Any) -> NDArray[np.float32]:
         check_observation(self.space, obs)
         return self.encode(obs)
 
-    def learn(self, total_timesteps: int, progress_bar: bool = False, callback: Any = None):
-        """Run batches of whole episodes until ``total_timesteps`` env steps; returns self."""
+    def _learn(self, obs: Any, total: int, bar: tqdm, stop: Callable[[dict], bool]) -> int:
+        """Batches of whole episodes until ``total`` env steps; the callback runs per batch."""
         import torch
 
-        total = check_learn_args(total_timesteps, progress_bar, callback)
         c = self.config
         steps = 0
-        obs, _ = self.env.reset(seed=c.seed + len(self.episode_returns))
-        bar = tqdm(total=total, disable=not progress_bar, desc=type(self).__name__)
         while steps < total:
             feats, acts, rets, step_idx = [], [], [], []
             for _ in range(c.batch_episodes):
@@ -235,7 +223,7 @@ class MLPReinforce:
                     done = term or trunc
                     t += 1
                 rets.extend(_returns(rewards, c.gamma))
-                self.episode_returns.append(float(sum(rewards)))
+                self._returns.append(float(sum(rewards)))
                 steps += len(rewards)
                 bar.update(len(rewards))
                 obs, _ = self.env.reset()
@@ -253,10 +241,9 @@ class MLPReinforce:
             self.opt.zero_grad()
             loss.backward()
             self.opt.step()
-            if callback is not None and callback(locals()) is False:
+            if stop(locals()):
                 break
-        bar.close()
-        return self
+        return steps
 
     def predict(self, obs: Any, deterministic: bool = True) -> tuple[int, None]:
         """Most probable action (or a draw from the policy when not deterministic)."""

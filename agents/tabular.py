@@ -31,6 +31,7 @@ paper.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,16 +42,14 @@ from numba import njit
 from numpy.typing import NDArray
 from tqdm.auto import tqdm
 
+from agents.base import Agent
 from agents.common import (
     SEED_MAX,
     ObsIndexer,
     SavableAgent,
-    check_env,
     check_field,
-    check_learn_args,
     check_reward,
     check_seed,
-    config_from_kwargs,
 )
 from crm_envs.core.params import check_scalar
 
@@ -348,7 +347,7 @@ def select_backend(env: gym.Env) -> tuple[str, str]:
     return "numba", f"{type(base).__name__} kernel; every wrapper passes steps through unchanged"
 
 
-class _TabularAgent(SavableAgent):
+class _TabularAgent(Agent, SavableAgent):
     """Common implementation of the four TD agents (see the module docstring).
 
     Args:
@@ -369,22 +368,17 @@ class _TabularAgent(SavableAgent):
 
     _algo = Q_LEARNING
     _arrays = ("q", "q2", "counts")
+    config_class = TabularConfig
+    action_spaces = (gym.spaces.Discrete,)
+    observation_spaces = (gym.spaces.Discrete, gym.spaces.MultiDiscrete)
 
     def __init__(self, env: gym.Env, **config: Any) -> None:
-        self.config: TabularConfig = config_from_kwargs(TabularConfig, config)
-        check_env(env, type(self).__name__)
-        if not isinstance(env.action_space, gym.spaces.Discrete):
-            raise TypeError(f"tabular agents need a Discrete action space, got {env.action_space}")
-        self.env = env
+        super().__init__(env, **config)
         self.indexer = ObsIndexer(env.observation_space)
         n_s, n_a = self.indexer.n, int(env.action_space.n)
         self.q = np.full((n_s, n_a), float(self.config.initial_q))
         self.q2 = np.full((n_s, n_a), float(self.config.initial_q))
         self.counts = np.zeros((n_s, n_a))
-        self.episode_returns: NDArray[np.float64] = np.zeros(0)
-        self.num_timesteps = 0
-        #: Draws of ``predict(deterministic=False)``, seeded by ``config.seed`` (reproducible).
-        self.predict_rng = np.random.default_rng(self.config.seed)
         self.backend: str | None = None
         self.backend_reason = ""
 
@@ -393,60 +387,52 @@ class _TabularAgent(SavableAgent):
         """(S, A) action values used to act (the mean of both tables for Double Q)."""
         return (self.q + self.q2) / 2.0 if self._algo == DOUBLE_Q else self.q
 
-    def learn(self, total_timesteps: int, progress_bar: bool = False, callback: Any = None):
-        """Train for ``total_timesteps`` env steps; returns self.
+    def _learn(self, obs: Any, total: int, bar: tqdm, stop: Callable[[dict], bool]) -> int:
+        """Train on the numba or the Gymnasium backend (:func:`select_backend`).
 
-        Args:
-            total_timesteps: Env steps (>= 1).
-            progress_bar: Show a tqdm bar of env steps.
-            callback: ``callback(locals()) -> False`` stops training early. It is called after
-                every step on the Gymnasium backend, and after every ``CHUNK`` steps on the
-                numba backend. The locals hold ``self`` and ``t``, the steps done so far.
+        The callback is called after every step on the Gymnasium backend and after every
+        ``CHUNK`` steps on the numba backend; its locals hold ``self`` and ``t``, the steps
+        done so far.
         """
-        total = check_learn_args(total_timesteps, progress_bar, callback)
         self.backend, self.backend_reason = select_backend(self.env)
-        obs, _ = self.env.reset(seed=(self.config.seed + self.num_timesteps) % (SEED_MAX + 1))
         returns = np.zeros(total)
         if self.backend == "numba":
-            n_ep, done = self._learn_jit(self.env.unwrapped, total, returns, progress_bar,
-                                         callback)  # fmt: skip
+            n_ep, done = self._learn_jit(self.env.unwrapped, total, returns, bar, stop)
         else:
-            n_ep, done = self._learn_gym(obs, total, returns, progress_bar, callback)
-        self.num_timesteps += done
-        self.episode_returns = np.concatenate([self.episode_returns, returns[:n_ep]])
-        return self
+            n_ep, done = self._learn_gym(obs, total, returns, bar, stop)
+        self._returns.extend(returns[:n_ep].tolist())
+        return done
 
     def _numba_seed(self, t: int) -> int:
         """Seed of the agent's numba generator for the chunk starting at step ``t``."""
         return (self.config.seed + self.num_timesteps + t) % (SEED_MAX + 1)
 
     def _learn_jit(
-        self, base: Any, total: int, returns: NDArray, progress_bar: bool, callback: Any
+        self, base: Any, total: int, returns: NDArray, bar: tqdm, stop: Callable[[dict], bool]
     ) -> tuple[int, int]:
         c = self.config
         it = base.jit_interface()
         act = np.zeros(1, np.int64)
         n_ep, ep_return, explore_ok, a, t = 0, 0.0, c.explore_threshold is None, -1, 0
-        with tqdm(total=total, disable=not progress_bar, desc=type(self).__name__) as bar:
-            while t < total:
-                end = min(t + CHUNK, total)
-                n_ep, ep_return, explore_ok, a = _train_jit(
-                    self._algo, it.step, it.kp, it.state, it.obs, it.rew, it.term, it.trunc,
-                    it.extra, act, self.indexer.strides, self.q, self.q2, self.counts, t, end,
-                    total, c.gamma, c.lr, c.lr_power, c.epsilon_start, c.epsilon_end,
-                    c.epsilon_decay, c.explore_threshold is not None,
-                    float(c.explore_threshold or 0.0), self._numba_seed(t), returns,
-                    n_ep, ep_return, explore_ok, a,
-                )  # fmt: skip
-                bar.update(end - t)
-                t = end
-                if callback is not None and callback(locals()) is False:
-                    break
+        while t < total:
+            end = min(t + CHUNK, total)
+            n_ep, ep_return, explore_ok, a = _train_jit(
+                self._algo, it.step, it.kp, it.state, it.obs, it.rew, it.term, it.trunc,
+                it.extra, act, self.indexer.strides, self.q, self.q2, self.counts, t, end,
+                total, c.gamma, c.lr, c.lr_power, c.epsilon_start, c.epsilon_end,
+                c.epsilon_decay, c.explore_threshold is not None,
+                float(c.explore_threshold or 0.0), self._numba_seed(t), returns,
+                n_ep, ep_return, explore_ok, a,
+            )  # fmt: skip
+            bar.update(end - t)
+            t = end
+            if stop(locals()):
+                break
         base._ended = True  # the env's episode state now belongs to the learner's loop
         return n_ep, t
 
     def _learn_gym(
-        self, obs: Any, total: int, returns: NDArray, progress_bar: bool, callback: Any
+        self, obs: Any, total: int, returns: NDArray, bar: tqdm, stop: Callable[[dict], bool]
     ) -> tuple[int, int]:
         """:func:`_train_jit`'s loop over ``env.step``/``env.reset``: same draws, same order."""
         c = self.config
@@ -457,7 +443,8 @@ class _TabularAgent(SavableAgent):
         eps_args = (total, c.epsilon_start, c.epsilon_end, c.epsilon_decay)
         s, ep_return, explore_ok = self.indexer(obs), 0.0, not use_threshold
         n_ep, a, done = 0, -1, 0
-        for t in tqdm(range(total), disable=not progress_bar, desc=type(self).__name__):
+        for t in range(total):
+            bar.update(1)
             if t % CHUNK == 0:  # where _train_jit starts a call
                 _seed_numba(self._numba_seed(t))
                 if a < 0:
@@ -480,7 +467,7 @@ class _TabularAgent(SavableAgent):
                 a = int(_choose(q, q2, s, double, eps, explore_ok))
             else:
                 s, a, explore_ok = s2, a2, explore_next
-            if callback is not None and callback(locals()) is False:
+            if stop(locals()):
                 break
         return n_ep, done
 
@@ -491,8 +478,8 @@ class _TabularAgent(SavableAgent):
             ValueError: If ``obs`` is not in the env's observation space.
         """
         s = self.indexer(obs)
-        if not deterministic and self.predict_rng.random() < self.config.epsilon_end:
-            return int(self.predict_rng.integers(self.q.shape[1])), None
+        if not deterministic and self.rng.random() < self.config.epsilon_end:
+            return int(self.rng.integers(self.q.shape[1])), None
         return int(np.argmax(self.values[s])), None
 
 

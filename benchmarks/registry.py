@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import difflib
+import importlib
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -40,7 +41,6 @@ _BOX, _DISC, _MDISC, _MBIN = (
     gym.spaces.MultiBinary,
 )
 _ANY_OBS = (_BOX, _DISC, _MDISC, _MBIN)
-_TABLE_OBS = (_DISC, _MDISC)
 _SB3_ON_POLICY_ACTIONS = (_BOX, _DISC, _MDISC, _MBIN)
 
 
@@ -111,6 +111,20 @@ class AgentSpec:
                 f"got {self.build!r}"
             )
 
+    def requirements(self) -> tuple[tuple[type, ...] | None, tuple[type, ...] | None, tuple]:
+        """``(actions, observations, needs)``; an agent of ours declares them on its class.
+
+        For an ``agents.base.Agent`` subclass the class attributes ``action_spaces``,
+        ``observation_spaces`` and ``needs`` are the one declaration (the spec's own fields
+        are then ignored, except that its ``needs`` are added).
+        """
+        if isinstance(self.build, str) and ":" not in self.build:
+            module, name = self.build.rsplit(".", 1)
+            cls = getattr(importlib.import_module(module), name)
+            if hasattr(cls, "action_spaces"):
+                return cls.action_spaces, cls.observation_spaces, (*cls.needs, *self.needs)
+        return self.actions, self.observations, self.needs
+
     @property
     def declared(self) -> str | None:
         """``"random"`` or ``"reference"`` for the task's declared policies, else None."""
@@ -139,50 +153,27 @@ NEEDS: dict[str, tuple[Callable[[gym.Env], bool], str]] = {
 }
 
 
-def _ours(
-    path: str,
-    description: str,
-    actions: tuple[type, ...] | None,
-    observations: tuple[type, ...] | None,
-    needs: tuple[str, ...] = (),
-    **kwargs: Any,
-) -> AgentSpec:
-    return AgentSpec(path, kwargs, actions, observations, needs, description)
+def _ours(path: str, description: str, **kwargs: Any) -> AgentSpec:
+    """An agent of ours: its spaces and needs are declared on its class (``agents.base``)."""
+    return AgentSpec(path, kwargs, description=description)
 
 
-_TABULAR = dict(actions=(_DISC,), observations=_TABLE_OBS)
 #: Every agent of the benchmark, by name.
 AGENTS: dict[str, AgentSpec] = {
     "random": AgentSpec("declared:random", description="the task's uniform random baseline"),
     "reference": AgentSpec("declared:reference", description="the task's declared reference"),
-    "q_learning": _ours("agents.tabular.QLearning", "tabular Q-learning", **_TABULAR),
-    "double_q": _ours("agents.tabular.DoubleQLearning", "tabular double Q-learning", **_TABULAR),
-    "sarsa": _ours("agents.tabular.SARSA", "tabular SARSA", **_TABULAR),
-    "expected_sarsa": _ours("agents.tabular.ExpectedSARSA", "tabular expected SARSA", **_TABULAR),
-    "reinforce": _ours("agents.reinforce.TabularReinforce", "tabular REINFORCE", **_TABULAR),
-    "reinforce_mlp": _ours(
-        "agents.reinforce.MLPReinforce", "REINFORCE with a NumPy MLP", (_DISC,), (_BOX, *_TABLE_OBS)
-    ),
+    "q_learning": _ours("agents.tabular.QLearning", "tabular Q-learning"),
+    "double_q": _ours("agents.tabular.DoubleQLearning", "tabular double Q-learning"),
+    "sarsa": _ours("agents.tabular.SARSA", "tabular SARSA"),
+    "expected_sarsa": _ours("agents.tabular.ExpectedSARSA", "tabular expected SARSA"),
+    "reinforce": _ours("agents.reinforce.TabularReinforce", "tabular REINFORCE"),
+    "reinforce_mlp": _ours("agents.reinforce.MLPReinforce", "REINFORCE with a torch MLP"),
     "epsilon_greedy": _ours(
-        "agents.bandits.EpsilonGreedy",
-        "epsilon-greedy bandit",
-        (_DISC,),
-        None,
-        ("bandit",),
-        epsilon=0.1,
-        alpha=None,
+        "agents.bandits.EpsilonGreedy", "epsilon-greedy bandit", epsilon=0.1, alpha=None
     ),
-    "ucb1": _ours(
-        "agents.bandits.UCB1", "UCB1 bandit", (_DISC,), None, ("bandit",), scale=100.0, c=0.1
-    ),
+    "ucb1": _ours("agents.bandits.UCB1", "UCB1 bandit", scale=100.0, c=0.1),
     "thompson": _ours(
-        "agents.bandits.ThompsonSampling",
-        "Gaussian Thompson sampling",
-        (_DISC,),
-        None,
-        ("bandit",),
-        sigma=1.5,
-        prior_sd=100.0,
+        "agents.bandits.ThompsonSampling", "Gaussian Thompson sampling", sigma=1.5, prior_sd=100.0
     ),
     "campaign_learner": AgentSpec(
         "crm_envs.papers.mandania2025.learner.CampaignLearner",
@@ -235,19 +226,19 @@ def unsupported(env: gym.Env, agent: str) -> str | None:
         raise ValueError(
             f"agent must be one of {sorted(AGENTS)}, got {agent!r}; {closest(agent, AGENTS)}"
         )
-    spec = AGENTS[agent]
+    actions, observations, needs = AGENTS[agent].requirements()
     env_id = env.spec.id if env.spec else type(env.unwrapped).__name__
-    if spec.actions is not None and not isinstance(env.action_space, spec.actions):
+    if actions is not None and not isinstance(env.action_space, actions):
         return (
-            f"{agent} needs a {_names(spec.actions)} action space; {env_id} has "
+            f"{agent} needs a {_names(actions)} action space; {env_id} has "
             f"{type(env.action_space).__name__}"
         )
-    if spec.observations is not None and not isinstance(env.observation_space, spec.observations):
+    if observations is not None and not isinstance(env.observation_space, observations):
         return (
-            f"{agent} needs a {_names(spec.observations)} observation space; {env_id} has "
+            f"{agent} needs a {_names(observations)} observation space; {env_id} has "
             f"{type(env.observation_space).__name__}"
         )
-    for need in spec.needs:
+    for need in needs:
         test, what = NEEDS[need]
         if not test(env):
             return f"{agent} needs {what}; {env_id} has none"
