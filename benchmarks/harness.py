@@ -662,7 +662,8 @@ def plan_runs(
         seeds: Seeds per (env, agent) (>= 1; None: the suite's).
         envs: Keep only these env configurations or ids (None or empty: all).
         agents: Keep only these agents of the suite (None or empty: all).
-        eval_episodes: Evaluation episodes per run (>= 2; None: the suite's).
+        eval_episodes: Evaluation episodes per run (>= 2; None: the suite's, per
+            configuration).
 
     Returns:
         The runs.
@@ -676,7 +677,6 @@ def plan_runs(
         raise ValueError(f"unknown suite {suite!r}; {closest(suite, SUITES)}")
     spec = SUITES[suite]
     seeds = spec.seeds if seeds is None else seeds
-    eval_episodes = spec.eval_episodes if eval_episodes is None else eval_episodes
     if isinstance(seeds, bool) or not isinstance(seeds, (int, np.integer)):
         raise TypeError(f"seeds must be an int, got {seeds!r}")
     if not 1 <= seeds <= SEED_MAX + 1:
@@ -704,7 +704,8 @@ def plan_runs(
     for config, agent, budget in derived:
         if (env_set and not _matches(config, env_set)) or (agent_set and agent not in agent_set):
             continue
-        runs += [Run(config, agent, s, budget, eval_episodes) for s in range(seeds)]
+        episodes = spec.eval_episodes_of(config) if eval_episodes is None else eval_episodes
+        runs += [Run(config, agent, s, budget, episodes) for s in range(seeds)]
     if not runs:  # every name is in the suite, but not together
         on_envs = sorted({a for c, a, _ in derived if _matches(c, env_set)})
         raise ValueError(

@@ -306,6 +306,8 @@ class Suite:
             scored by regret: if uniform random's regret over the budget is that far above 0).
         exclude: ``(config, agent)`` pairs not to run although supported, e.g. a tabular agent
             on a table too big for its budget.
+        episodes: Per-configuration evaluation episodes replacing ``eval_episodes`` where an
+            env is noisier and needs more to show its headroom.
     """
 
     description: str
@@ -315,6 +317,11 @@ class Suite:
     eval_episodes: int = 200
     min_headroom_se: float = 5.0
     exclude: frozenset[tuple[str, str]] = frozenset()
+    episodes: Mapping[str, int] = field(default_factory=dict)
+
+    def eval_episodes_of(self, config: str) -> int:
+        """Evaluation episodes of ``config`` (see :attr:`episodes`)."""
+        return int(self.episodes.get(config, self.eval_episodes))
 
     def budget(self, config: str, agent: str, regret: bool = False) -> int:
         """Training env steps of ``agent`` on ``config`` (see :attr:`budgets`)."""
@@ -414,6 +421,7 @@ SUITES: dict[str, Suite] = {
             "maskable_ppo",
         ),
         seeds=2,
+        episodes={_id("B2BCustomer"): 1000},
     ),
 }
 SUITES["standard"] = Suite(
@@ -435,4 +443,5 @@ SUITES["standard"] = Suite(
     },
     agents=(*_LEARNERS, "sarsa", "expected_sarsa", "a2c", "sac"),
     seeds=5,
+    episodes={_id("B2BCustomer"): 1000, _id("B2BCustomer", "[observation=purchase]"): 1000},
 )
