@@ -8,13 +8,21 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
-from crm_envs.core.oracle import Exact, Heuristic, Policy, constant_policy, random_policy
+from crm_envs.core.oracle import (
+    Exact,
+    Heuristic,
+    Planner,
+    Policy,
+    constant_policy,
+    random_policy,
+)
 from crm_envs.core.params import check_bool, check_int, check_options, check_scalar
 from crm_envs.core.single import NumbaEnv
 from crm_envs.core.task import Task
 from crm_envs.envs.roi_allocation import kernels
 from crm_envs.envs.roi_allocation.adbudg import adbudg, adbudg_inverse
 from crm_envs.envs.roi_allocation.params import ROIAllocationParams
+from crm_envs.envs.roi_allocation.planner import plan_investments
 from crm_envs.envs.roi_allocation.presets import get_preset
 from crm_envs.envs.roi_allocation.solver import cmv_forecast, lookahead_allocation
 
@@ -152,10 +160,35 @@ class ROISetup(Task):
     def reference_action(self, obs: NDArray[np.floating]) -> Any:
         """The benchmark's reference action for one observation.
 
-        Box actions: :func:`lookahead_allocation` on the current state -- the best investment
-        now if nothing more were invested, valued over the remaining quarters with the AR(2)
-        forecast of CMV, within the budget left and ``max_effort`` per driver. Discrete
-        actions: the action with the highest value by the same measure.
+        Box actions: the first quarter of :func:`~crm_envs.envs.roi_allocation.planner.
+        plan_investments`, the exact profit-maximising plan over the quarters left when the
+        CMV follows its forecast, within the budget left; re-planned every quarter (model-
+        predictive control) and clipped to ``max_effort`` per driver, which the plan does not
+        know about. Discrete actions: :meth:`lookahead_action` (the plan cannot be played one
+        increment at a time).
+
+        Args:
+            obs: One observation of the env.
+
+        Returns:
+            An action of the env's action space.
+        """
+        if self.discrete:
+            return self.lookahead_action(obs)
+        p = self.params
+        stock, cmv, cmv_prev, left, quarters_left = self._state_of(obs)
+        x = plan_investments(p, quarters_left, stock, cmv, cmv_prev, budget=left)[0]
+        x = np.minimum(x, p.max_effort)
+        return (2.0 * x / p.max_effort - 1.0).astype(np.float32)
+
+    def lookahead_action(self, obs: NDArray[np.floating]) -> Any:
+        """The best investment now if nothing more were invested, over the quarters left.
+
+        Box actions: :func:`~crm_envs.envs.roi_allocation.solver.lookahead_allocation` within
+        the budget left and ``max_effort`` per driver. Discrete actions: the action with the
+        highest value by the same measure. It over-invests now (it ignores that later
+        quarters can top the stock up), so in the Box env it is neither the reference nor a
+        declared baseline (the myopic policy beats it).
 
         Args:
             obs: One observation of the env.
@@ -165,18 +198,29 @@ class ROISetup(Task):
         """
         return self._lookahead_action(obs, myopic=False)
 
-    def oracle(self) -> Heuristic:
-        """The look-ahead allocation (:meth:`reference_action`): a heuristic, not the optimum."""
-        return Heuristic(
-            Policy("look-ahead", lambda obs, info: self.reference_action(obs),
-                   "best investment now if nothing more were invested, over the quarters left"),
-            "look-ahead allocation; the continuous problem has no finite exact model",
+    def oracle(self) -> Planner | Heuristic:
+        """Box: the re-planned exact plan (a planner). Discrete: the look-ahead (a heuristic)."""
+        if self.discrete:
+            return Heuristic(
+                Policy("look-ahead", lambda obs, info: self.lookahead_action(obs),
+                       "best increment now if nothing more were invested, over the quarters "
+                       "left"),
+                "look-ahead increment; the discrete problem has no finite exact model",
+            )  # fmt: skip
+        return Planner(
+            Policy("plan", lambda obs, info: self.reference_action(obs),
+                   "first quarter of the exact plan for the forecast CMV, re-planned every "
+                   "quarter"),
+            "certainty-equivalent plan over the quarters left (exact for the forecast CMV "
+            "path), re-planned each quarter, first quarter clipped to the cap",
         )  # fmt: skip
 
     def baselines(self, seed: int) -> list[tuple[str, Policy | Exact]]:
-        """Random, constant investments (nothing, and equal shares of the cap), myopic.
+        """Random, constant investments and the myopic policy.
 
         The myopic policy values an investment over this quarter only, as if the episode ended.
+        (The look-ahead, :meth:`lookahead_action`, loses to it in the Box env: 263.9 against
+        340.1 over 200 episodes.)
         """
         out: list[tuple[str, Policy | Exact]] = [("random", random_policy(self.action_space, seed))]
         n = self.params.n_drivers
@@ -194,7 +238,8 @@ class ROISetup(Task):
         out.append(("naive", myopic))
         return out
 
-    def _lookahead_action(self, obs: NDArray[np.floating], myopic: bool) -> Any:
+    def _state_of(self, obs: NDArray[np.floating]) -> tuple[NDArray, float, float, float, int]:
+        """Stock, CMV, last CMV, budget left and quarters left read from one observation."""
         p, n = self.params, self.params.n_drivers
         if not self.observation_space.contains(np.asarray(obs, dtype=np.float32)):
             raise ValueError(
@@ -205,9 +250,14 @@ class ROISetup(Task):
         # b), outside the domain [a, b) of the ADBUDG inverse.
         levels = np.clip(o[:n], p.a, np.nextafter(p.b, p.a))
         stock = np.maximum(adbudg_inverse(levels, p.a, p.b, p.c, p.d) - p.maintenance_effort, 0)
-        cmv, cmv_prev = o[n] * p.cmv, o[n + 1] * p.cmv
-        left = o[n + 2] * p.budget
-        quarters_left = 1 if myopic else max(1, round((1.0 - o[n + 3]) * self.horizon))
+        quarters_left = max(1, round((1.0 - o[n + 3]) * self.horizon))
+        return stock, o[n] * p.cmv, o[n + 1] * p.cmv, o[n + 2] * p.budget, quarters_left
+
+    def _lookahead_action(self, obs: NDArray[np.floating], myopic: bool) -> Any:
+        p, n = self.params, self.params.n_drivers
+        stock, cmv, cmv_prev, left, quarters_left = self._state_of(obs)
+        if myopic:
+            quarters_left = 1
         if not self.discrete:
             x = lookahead_allocation(
                 p, quarters_left, stock, cmv, cmv_prev, budget=left, cap=p.max_effort
@@ -279,10 +329,14 @@ class ROIAllocationEnv(NumbaEnv):
     Streukens, van Hoesel & de Ruyter (2011), Industrial Marketing Management 40(1) 149-161:
     Table 3 (path model), Table 4 (CMV dynamics), Table 5 (levels, impacts, ADBUDG), section
     6 (persistence). With one quarter, no CMV noise and kappa = 1 the optimal action is
-    :func:`~crm_envs.envs.roi_allocation.solver.solve_allocation`'s.
-    ``env.unwrapped.reference_action(obs)`` is the benchmark's reference policy (the
-    continuous problem has no finite exact model): the best investment now if nothing more
-    were invested, valued over the remaining quarters (``lookahead_allocation``).
+    :func:`~crm_envs.envs.roi_allocation.solver.solve_allocation`'s. The CMV dynamics are the
+    level reading of Table 4, an assumption: the paper's own form, with the change of CMV as
+    the dependent variable, explodes (see the preset's docstring and ``docs/roi_allocation.md``).
+    ``env.unwrapped.reference_action(obs)`` is the benchmark's reference policy, a planner:
+    the first quarter of the exact plan over the quarters left for the forecast CMV
+    (:func:`~crm_envs.envs.roi_allocation.planner.plan_investments`), re-planned every quarter.
+    The discrete env's reference is the look-ahead (``lookahead_action``): the best increment
+    now if nothing more were invested.
 
     ## Registered Configurations
 

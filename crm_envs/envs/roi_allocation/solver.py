@@ -219,8 +219,10 @@ def lookahead_allocation(
     included) is ``sum_k E[CMV_k] lambda_i (y_i(e0 + kappa^k (kappa stock + x)) - y0)``. This
     is concave in ``x`` for c <= 1, so equal marginal values with per-driver caps and a budget
     multiplier give the exact maximiser. With one quarter left and no stock this is
-    :func:`solve_allocation`. The multi-period environments use it as their reference policy
-    (one step of policy improvement over "invest nothing from now on").
+    :func:`solve_allocation`. It is one step of policy improvement over "invest nothing from now
+    on"; it over-invests now, since later quarters could top the stock up. The Box env declares
+    it as a baseline and the discrete env as its reference;
+    :func:`~crm_envs.envs.roi_allocation.planner.plan_investments` is the exact plan.
 
     Args:
         params: The model (every driver needs c <= 1).
