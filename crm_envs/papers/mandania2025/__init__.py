@@ -8,9 +8,14 @@ are in :mod:`crm_envs.envs.promotion`; this package holds the paper's analyses:
 * :mod:`~crm_envs.papers.mandania2025.learner` -- the paper's learner
   (:class:`~crm_envs.papers.mandania2025.learner.CampaignLearner`): epsilon-greedy plans under
   the business rule, lift estimates updated with a constant rate from the survey's.
-* :mod:`~crm_envs.papers.mandania2025.learning_curves` -- the learning-curve study: the true
-  value of the learned plan over campaign cycles for several learning and exploration rates,
-  and its figure.
-* :mod:`~crm_envs.papers.mandania2025.reproduce` -- the published figures recomputed (CLV
-  facts, optimal plans under rules 2 and 3).
+* :mod:`~crm_envs.papers.mandania2025.learning_curves` -- Figure 11: the true value of the
+  learned plan by campaign cycle from the survey plan, over a grid of learning and
+  exploration rates; the survey's gap; cycles to reach 95%.
+* :mod:`~crm_envs.papers.mandania2025.bandit` -- how hard each ``PromotionBandit-v1``
+  variant is (best-arm gap over reward s.d.).
+* :mod:`~crm_envs.papers.mandania2025.transactions` -- a transaction log (customer, date,
+  amount) turned into the envs' params: windows, RFM summary, BG/BB and gamma-gamma fits,
+  groups; and a simulator of such logs.
+* :mod:`~crm_envs.papers.mandania2025.reproduce` -- every surviving fact recomputed, each
+  labelled calibrated (and by what) or out of the model.
 """
