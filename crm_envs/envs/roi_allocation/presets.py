@@ -110,10 +110,19 @@ def streukens2011() -> ROIAllocationParams:
     * Multi-period extension (section 6): investment persistence kappa = 0.5 for every
       driver (half of an investment's effect carries into the next quarter; the paper gives
       no value: kappa = 0 would make every quarter the static problem, kappa = 1 would make a
-      one-off investment lift a level for good), CMV dynamics from Table 4's coefficients on CMV
-      one and two quarters back (the purchase quantity two quarters back stands in for CMV
-      two quarters back), shocks with a standard deviation of 5% of CMV, a budget of
-      12 x $42,000 and at most $60,000 per driver and quarter.
+      one-off investment lift a level for good). How the optimum and the policies change with
+      kappa: :mod:`crm_envs.papers.streukens2011.persistence` and ``docs/roi_allocation.md``.
+    * CMV dynamics, an assumption: Table 4's 0.30 (CMV one quarter back) and 0.64 (purchase
+      quantity two quarters back, standing in for CMV two quarters back) as the coefficients
+      of Appendix A's *level* equation (Eq. A1.3), a stationary AR(2) around the calibrated
+      mean (largest root 0.96). The paper's own form has the change of CMV as the dependent
+      variable (Eq. 6 and Table 4, which disagree on the lags); read that way it explodes
+      (largest root 1.68 with Table 4's lags, 1.81 with Eq. 6's), so it is not used
+      (:mod:`crm_envs.papers.streukens2011.dynamics`). The size dummies and the customers'
+      random effects are constant over time and only set the aggregate mean; REL has no
+      estimate in Table 4 and the product types none that is significant. Shocks with a
+      standard deviation of 5% of CMV (our choice; the paper reports R² = 0.54 but no residual
+      variance). A budget of 12 x $42,000 and at most $60,000 per driver and quarter.
     """
     from crm_envs.envs.roi_allocation.solver import calibrate_cmv
 
