@@ -20,6 +20,17 @@ The state ``s`` is carried exactly, so each month's expected reward given the ac
 exact; the split only blurs *which* action later months take. Refining the grid changes the
 values by cents (the tests check this), and paired Monte Carlo agrees within its standard
 error.
+
+``state_from_belief=True`` replaces the hidden chain by Appendix B's procedure taken
+literally: each month the emitting state is drawn afresh from the *planner's own* predicted
+belief (the Bayes belief for the POMDP planner, the open-loop belief for the HMM planner), so
+only ``(k, d)`` is carried. For the POMDP planner this gives the same distribution of
+purchases as the hidden chain (its Bayes belief is the exact predictive probability, given
+everything it sees), so the value is the same. For the HMM planner it is not: the drawn
+states then agree with the open-loop belief by construction, and the HMM policy is credited
+with the value it *expects*, not the value it earns against a customer whose state persists.
+The hidden chain is the correct simulation of the model; the belief draw is offered to
+compare with Fan's numbers.
 """
 
 from __future__ import annotations
@@ -53,7 +64,8 @@ def _spread(D, s, k, d, w, n_fine):
 
 
 @njit(cache=True)
-def propagate(kp, cust, grid, tables, policy, adaptive, n_fine, months, promo_force, out):
+def propagate(kp, cust, grid, tables, policy, adaptive, n_fine, months, promo_force, out,
+              from_belief=False):  # fmt: skip
     """Forward propagation of ``(s, k, d)`` under a policy table, in place.
 
     Args:
@@ -69,6 +81,8 @@ def propagate(kp, cust, grid, tables, policy, adaptive, n_fine, months, promo_fo
             for every planner of the model; False for a planner that ignores promotions).
         out: (months, 5) written: expected reward, expected true state after the month,
             expected spend, expected decision belief, probability of a purchase.
+        from_belief: Draw the emitting state from the planner's predicted belief each month
+            (Appendix B read literally) instead of following the hidden chain.
     """
     E, Q01, Q11P, Q11M = tables
     n_class = Q01.shape[1]
@@ -111,7 +125,7 @@ def propagate(kp, cust, grid, tables, policy, adaptive, n_fine, months, promo_fo
                 belief += w * d
                 rew -= w * kp.spend_cost * m
                 # Probability of each next true state.
-                p1 = w0 * q01 + w1 * q11
+                p1 = w * phi if from_belief else w0 * q01 + w1 * q11
                 p0 = w - p1
                 high += p1
                 for y in range(n_lev):
@@ -182,6 +196,7 @@ def policy_values(
     fine: int = FINE_GRID,
     open_loop_decisions: bool | None = None,
     promotion_aware: bool = True,
+    state_from_belief: bool = False,
 ) -> PolicyValues:
     """Exact expected rewards, states and spends of a planner's policy against the true chain.
 
@@ -194,6 +209,9 @@ def policy_values(
             solution.adaptive``, as each planner assumes).
         promotion_aware: Whether the decision belief uses the promotion force after an offer
             (False for a planner that does not track promotions, Fan 2015 section 2.5.3).
+        state_from_belief: Draw each month's emitting state from the planner's own predicted
+            belief (Fan's Appendix B read literally; see the module docstring) instead of
+            following the true hidden chain (the default, and the correct simulation).
 
     Returns:
         The :class:`PolicyValues`.
@@ -213,7 +231,7 @@ def policy_values(
     tables = month_tables(kp, kp.customer, grid)
     out = np.zeros((months, 5))
     propagate(kp, kp.customer, grid, tables, solution.policy, not open_loop_decisions, fine,
-              months, bool(promotion_aware), out)  # fmt: skip
+              months, bool(promotion_aware), out, bool(state_from_belief))  # fmt: skip
     return PolicyValues(out[:, 0].copy(), out[:, 1].copy(), out[:, 2].copy(), out[:, 3].copy(),
                         out[:, 4].copy(), params.discount)  # fmt: skip
 

@@ -121,28 +121,56 @@ def plot_vol(result: VOLResult) -> Any:
     return fig
 
 
-def plot_portfolio(result: PortfolioResult) -> Any:
+def plot_portfolio(result: PortfolioResult, by: str = "exact", max_bars: int = 300) -> Any:
     """The DCV-VOL map of a customer base with Figure 18's four relationship stages.
+
+    Left: each customer's DCV and VOL (exact if computed), coloured by stage
+    (:meth:`~crm_envs.papers.fan2015.portfolio.PortfolioResult.quadrants` with ``by``), the
+    median splits dashed. Right (when both exact and Monte Carlo values exist): the Monte
+    Carlo VOL with its 95% interval against the exact VOL for up to ``max_bars`` customers,
+    which shows how much of the simulated spread is noise.
 
     Args:
         result: From :func:`~crm_envs.papers.fan2015.portfolio.portfolio`.
+        by: Classification of the stages: "exact", "monte_carlo" or "confident".
+        max_bars: Customers drawn with error bars on the right (evenly spaced by index).
 
     Returns:
-        The matplotlib Figure (quadrants split at the medians).
+        The matplotlib Figure.
     """
     import matplotlib.pyplot as plt
 
-    stage = result.quadrants()
-    fig, ax = plt.subplots(figsize=(7, 5), constrained_layout=True)
+    stage = result.quadrants(by=by)
+    exact = by == "exact"
+    dcv = result.exact_dcv_pomdp if exact else result.dcv_pomdp
+    vol = result.exact_vol if exact else result.vol
+    both = result.has_exact and result.n_sims > 0
+    fig, axes = plt.subplots(1, 2 if both else 1, figsize=(13 if both else 7, 5),
+                             constrained_layout=True, squeeze=False)  # fmt: skip
+    ax = axes[0, 0]
     for name in QUADRANTS.values():
         sel = stage == name
-        ax.scatter(result.dcv_pomdp[sel], result.vol[sel], s=6, alpha=0.6,
-                   label=f"{name} ({sel.sum()})")  # fmt: skip
-    ax.axvline(np.median(result.dcv_pomdp), color="grey", ls="--", lw=0.8)
-    ax.axhline(np.median(result.vol), color="grey", ls="--", lw=0.8)
+        ax.scatter(dcv[sel], vol[sel], s=6, alpha=0.6, label=f"{name} ({sel.sum()})")
+    ax.axvline(np.median(dcv), color="grey", ls="--", lw=0.8)
+    if by != "confident":
+        ax.axhline(np.median(vol), color="grey", ls="--", lw=0.8)
     ax.set_xlabel("DCV under the POMDP policy ($)")
-    ax.set_ylabel("value of learning, VOL ($)")
-    ax.set_title(f"Relationship stages of {result.vol.size:,} customers "
-                 f"({result.horizon} months)")  # fmt: skip
+    ax.set_ylabel(f"value of learning, VOL ($, {'exact' if exact else 'Monte Carlo'})")
+    ax.set_title(f"Relationship stages of {vol.size:,} customers ({result.horizon} months, "
+                 f"by {by.replace('_', ' ')})", fontsize=10)  # fmt: skip
     ax.legend(fontsize=8, markerscale=3)
+    if both:
+        ax = axes[0, 1]
+        idx = np.unique(np.linspace(0, vol.size - 1, min(max_bars, vol.size)).astype(int))
+        ax.errorbar(result.exact_vol[idx], result.vol[idx], yerr=1.96 * result.se_vol[idx],
+                    fmt="o", ms=2, lw=0.5, alpha=0.5, color="C0")  # fmt: skip
+        lo, hi = float(result.exact_vol.min()), float(result.exact_vol.max())
+        ax.plot([lo, hi], [lo, hi], color="black", lw=1, label="Monte Carlo = exact")
+        ax.axhline(0.0, color="grey", lw=0.5)
+        ax.set_xlabel("exact VOL ($)")
+        ax.set_ylabel(f"Monte Carlo VOL, {result.n_sims} sequences, 95% interval ($)")
+        pos = int(result.vol_positive(0.95).sum())
+        ax.set_title(f"{len(idx)} customers; Monte Carlo VOL > 0 at 95% for {pos:,} of "
+                     f"{vol.size:,}", fontsize=10)  # fmt: skip
+        ax.legend(fontsize=8)
     return fig

@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from crm_envs.core.params import check_int
+from crm_envs.core.params import check_choice, check_int
 from crm_envs.core.rng import seed_keys, splitmix_uniform
 from crm_envs.envs.b2b_customer import kernels
 from crm_envs.envs.b2b_customer.evaluate import PolicyValues, policy_values
@@ -31,12 +31,20 @@ from crm_envs.envs.b2b_customer.solver import (
 )
 
 __all__ = [
-    "FIGURE15_HORIZONS", "TRACE_COLUMNS", "ExactVOL", "VOLResult", "exact_value_of_learning",
-    "simulate_sequences", "value_of_learning",
+    "FIGURE15_HORIZONS", "SIMULATIONS", "TRACE_COLUMNS", "ExactVOL", "VOLResult",
+    "exact_value_of_learning", "simulate_sequences", "value_of_learning",
 ]  # fmt: skip
 
 #: Figure 15's planning horizons (months).
 FIGURE15_HORIZONS = (12, 24, 36, 48, 60, 120)
+
+SIMULATIONS = ("hidden_chain", "belief_draw")
+"""How :func:`exact_value_of_learning` simulates a policy: ``"hidden_chain"`` follows the
+customer's true state, which persists from month to month (the correct simulation of the
+model); ``"belief_draw"`` draws each month's state afresh from the planner's own belief, as
+Fan's Appendix B describes (step 4). Under the belief draw the POMDP's value is unchanged and
+the HMM planner earns what it expects, so the VOL differs (see
+:mod:`crm_envs.envs.b2b_customer.evaluate`)."""
 
 
 TRACE_COLUMNS = ("state", "belief", "force", "spend", "level", "promotion", "reward")
@@ -93,14 +101,26 @@ def _customer_sims(kp, cust, grid, n_grid, tol, max_iter, keys, checkpoints, sum
     returns and j = 3/4/5 their sums of squares. Returns the two solutions' iteration counts.
     """
     tables = month_tables(kp, cust, grid)
-    E, Q01, Q11P, Q11M = tables
-    n_class = Q01.shape[1]
+    pol_p, pol_h, it_p, it_h = _solve_both(kp, cust, grid, tables, n_grid, tol, max_iter)
+    _paired_sims(kp, cust, grid, tables, pol_p, pol_h, keys, checkpoints, sums)
+    return it_p, it_h
+
+
+def _solve_both(kp, cust, grid, tables, n_grid, tol, max_iter):
+    """The POMDP and HMM policy tables of one customer row and their iteration counts."""
+    n_class = tables[1].shape[1]
     V = np.zeros((n_class, n_grid))
     pol_p = np.zeros((n_class, n_grid), dtype=np.int64)
     pol_h = np.zeros((n_class, n_grid), dtype=np.int64)
     it_p, _ = solve_customer(kp, cust, grid, tables, n_grid, True, tol, max_iter, V, pol_p)
     V[:] = 0.0
     it_h, _ = solve_customer(kp, cust, grid, tables, n_grid, False, tol, max_iter, V, pol_h)
+    return pol_p, pol_h, it_p, it_h
+
+
+def _paired_sims(kp, cust, grid, tables, pol_p, pol_h, keys, checkpoints, sums):
+    """Simulate both policies on common random numbers (see :func:`_customer_sims`)."""
+    E, Q01, Q11P, Q11M = tables
     n_h = checkpoints.shape[0]
     ret_p = np.empty(n_h)
     ret_h = np.empty(n_h)
@@ -119,9 +139,10 @@ def _customer_sims(kp, cust, grid, n_grid, tol, max_iter, keys, checkpoints, sum
             sums[h, 3] += ret_p[h] * ret_p[h]
             sums[h, 4] += ret_h[h] * ret_h[h]
             sums[h, 5] += d * d
-    return it_p, it_h
 
 
+_solve_both = njit(cache=True)(_solve_both)
+_paired_sims = njit(cache=True)(_paired_sims)
 _customer_sims_jit = njit(cache=True)(_customer_sims)
 
 
@@ -273,7 +294,10 @@ class ExactVOL:
 
 
 def exact_value_of_learning(
-    params: B2BCustomerParams, horizon: int | Sequence[int] = 60, resolution: int = 40
+    params: B2BCustomerParams,
+    horizon: int | Sequence[int] = 60,
+    resolution: int = 40,
+    simulation: str = "hidden_chain",
 ) -> ExactVOL:
     """The value of learning by exact policy evaluation (forward propagation, no Monte Carlo).
 
@@ -286,16 +310,22 @@ def exact_value_of_learning(
         params: The customer.
         horizon: Months, or an increasing list (Figure 15: :data:`FIGURE15_HORIZONS`).
         resolution: Belief grid points of the planners.
+        simulation: One of :data:`SIMULATIONS`: ``"hidden_chain"`` (default, correct) or
+            ``"belief_draw"`` (Fan's Appendix B: the state drawn from the planner's belief
+            each month).
 
     Returns:
         The :class:`ExactVOL`.
     """
     if not isinstance(params, B2BCustomerParams):
         raise TypeError(f"params must be B2BCustomerParams, got {type(params).__name__}")
+    draw = check_choice("simulation", simulation, SIMULATIONS) == "belief_draw"
     hs = _checkpoints(horizon)
     months = int(hs[-1])
-    pomdp = policy_values(params, solve(params, True, resolution), months)
-    hmm = policy_values(params, solve(params, False, resolution), months)
+    pomdp = policy_values(params, solve(params, True, resolution), months,
+                          state_from_belief=draw)  # fmt: skip
+    hmm = policy_values(params, solve(params, False, resolution), months,
+                        state_from_belief=draw)  # fmt: skip
     dp = np.array([pomdp.dcv(int(h)) for h in hs])
     dh = np.array([hmm.dcv(int(h)) for h in hs])
     return ExactVOL(hs, dp, dh, dp - dh, pomdp, hmm)

@@ -88,3 +88,57 @@ def test_each_figure_is_one_call(tmp_path):
     for i, fig in enumerate(figs):
         fig.savefig(tmp_path / f"fig{i}.png")
         assert (tmp_path / f"fig{i}.png").stat().st_size > 5_000
+
+
+def test_portfolio_exact_values_are_each_customers_exact_evaluation():
+    from crm_envs.envs.b2b_customer.evaluate import policy_values
+    from crm_envs.envs.b2b_customer.solver import solve
+
+    table = sample_customers(3, seed=5)
+    res = portfolio(table, n_sims=0, horizon=36, fine=101)
+    assert np.all(np.isnan(res.vol)) and res.n_sims == 0
+    for i in range(3):
+        p = for_customer(fan2015_essay2(), **{k: v[i] for k, v in table.items()})
+        dp = policy_values(p, solve(p, True), 36, fine=101).dcv()
+        dh = policy_values(p, solve(p, False), 36, fine=101).dcv()
+        assert res.exact_dcv_pomdp[i] == pytest.approx(dp, rel=1e-9)
+        assert res.exact_vol[i] == pytest.approx(dp - dh, rel=1e-6, abs=1e-6)
+
+
+def test_portfolio_coarse_exact_grid_is_close_to_a_fine_one():
+    table = sample_customers(6, seed=7)
+    coarse = portfolio(table, n_sims=0, fine=101)
+    fine = portfolio(table, n_sims=0, fine=2001)
+    assert np.max(np.abs(coarse.exact_vol - fine.exact_vol)) < 10.0  # dollars over 60 months
+    assert np.allclose(coarse.exact_dcv_pomdp, fine.exact_dcv_pomdp, rtol=1e-3)
+
+
+def test_portfolio_monte_carlo_agrees_with_the_exact_vol():
+    # With many sequences; with few, most paired differences are exactly 0 and a rare large
+    # one decides the mean, so the standard error is unreliable (the README says so).
+    res = portfolio(sample_customers(10, seed=3), n_sims=2000, horizon=24, seed=1)
+    z = (res.vol - res.exact_vol) / res.se_vol
+    assert np.all(np.abs(z) < 4.0), z
+
+
+def test_portfolio_stage_classifications():
+    res = portfolio(sample_customers(30, seed=4), n_sims=10, horizon=24)
+    for by in ("exact", "monte_carlo", "confident"):
+        assert set(res.quadrants(by=by)) <= set(QUADRANTS.values())
+    # "confident": VOL high only where the simulated VOL clears 1.645 s.e. of 0.
+    high = np.isin(res.quadrants(by="confident"), ["friend", "acquaintance"])
+    assert np.array_equal(high, res.vol > 1.6448536269514722 * res.se_vol)
+    # Exact VOL split at its median: half the customers (even count) are high.
+    high_exact = np.isin(res.quadrants(), ["friend", "acquaintance"])
+    assert high_exact.sum() == 15
+    with pytest.raises(ValueError, match="by"):
+        res.quadrants(by="noise")
+    with pytest.raises(ValueError, match="confidence"):
+        res.vol_positive(1.0)
+    only_mc = portfolio(sample_customers(4), n_sims=4, horizon=12, fine=0)
+    with pytest.raises(ValueError, match="fine=0"):
+        only_mc.quadrants()
+    with pytest.raises(ValueError, match="nothing to compute"):
+        portfolio(sample_customers(4), n_sims=0, fine=0)
+    with pytest.raises(ValueError, match="0 or >= 2"):
+        portfolio(sample_customers(4), n_sims=1)
