@@ -20,7 +20,10 @@ from crm_envs.envs.b2b_customer.presets import fan2015_essay1
 from crm_envs.envs.b2b_customer.solver import solve
 from crm_envs.papers.fan2015.value_of_learning import value_of_learning
 
-__all__ = ["Essay1Result", "essay1_pomdp", "hmm_steady_state", "run_essay1"]
+__all__ = [
+    "Essay1Reading", "Essay1Result", "essay1_pomdp", "hmm_steady_state", "run_essay1",
+    "scan_essay1_readings",
+]  # fmt: skip
 
 
 def essay1_pomdp(params: B2BCustomerParams | None = None) -> TabularPOMDP:
@@ -112,3 +115,71 @@ def run_essay1(
         steady_state=hmm_steady_state(essay1_pomdp(p), a_h[1]), dcv_hmm=float(r.dcv_hmm[0]),
         dcv_pomdp=float(r.dcv_pomdp[0]), vol=float(r.vol[0]), vol_se=float(r.se_vol[0]),
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Essay1Reading:
+    """One structural reading of section 1.4.2 and what its planners do.
+
+    Attributes:
+        transition_scale: Divisor of the transition utilities.
+        cut_points: The two emission cut points.
+        discount: Monthly discount factor.
+        pomdp_actions: Distinct POMDP actions over the 100-point belief grid (no TSLP).
+        hmm_actions: The same for the HMM planner.
+        mkt3_optimal: Whether MKT 3 is optimal at any belief for either planner.
+        max_steady_state: Long-run share of the high state of the chain with the largest
+            low -> high and the largest high -> high probability over all MKT levels: no
+            policy keeps the customer high more of the time.
+    """
+
+    transition_scale: float
+    cut_points: tuple[float, float]
+    discount: float
+    pomdp_actions: tuple[int, ...]
+    hmm_actions: tuple[int, ...]
+    mkt3_optimal: bool
+    max_steady_state: float
+
+
+def scan_essay1_readings(
+    transition_scales: tuple[float, ...] = (1.0, 10.0),
+    cut_points: tuple[tuple[float, float], ...] = ((-1.0, 1.0), (0.0, 1.0), (0.0, 2.0)),
+    discounts: tuple[float, ...] = (0.9, 0.95, 0.99, 0.999),
+    resolution: int = 100,
+) -> list[Essay1Reading]:
+    """Re-run the scan of readings of Essay 1's example (what the text leaves open).
+
+    Fan reports "MKT 2 below a belief of 0.378, MKT 3 above" and a POMDP state of 0.86 on
+    average. For every combination of transition utility scale, emission cut points and
+    discount factor (24 readings by default) both planners are solved on a 100-point grid.
+    A two-state chain's long-run share of the high state, ``q01 / (q01 + 1 - q11)``, is
+    increasing in both probabilities, so the chain with each at its largest over the MKT
+    levels bounds how often *any* policy keeps the customer high.
+
+    The readings are those :func:`~crm_envs.envs.b2b_customer.presets.fan2015_essay1`
+    exposes; the error law (logit) and the timing (transition, then the purchase in the new
+    state) are the package's and are not varied here.
+
+    Args:
+        transition_scales: Divisors of the transition utilities.
+        cut_points: Emission cut-point pairs.
+        discounts: Discount factors in (0, 1).
+        resolution: Belief grid points (Fan: 100).
+
+    Returns:
+        One :class:`Essay1Reading` per combination.
+    """
+    out = []
+    for c in transition_scales:
+        for cuts in cut_points:
+            for g in discounts:
+                p = fan2015_essay1(transition_scale=c, cut_points=cuts).replace(discount=g)
+                acts = [tuple(sorted({int(a) for a in solve(p, ad, resolution).policy[1]}))
+                        for ad in (True, False)]  # fmt: skip
+                P = essay1_pomdp(p).P
+                q01, q11 = float(P[:, 0, 1].max()), float(P[:, 1, 1].max())
+                steady = q01 / (q01 + 1.0 - q11)
+                out.append(Essay1Reading(c, tuple(cuts), g, acts[0], acts[1],
+                                         3 in acts[0] or 3 in acts[1], steady))  # fmt: skip
+    return out

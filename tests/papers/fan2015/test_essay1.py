@@ -29,3 +29,23 @@ def test_learning_never_loses_in_simulation():
     r = run_essay1(n_sequences=300, seed=1)
     assert r.vol >= -3 * r.vol_se - 1e-12
     assert r.dcv_pomdp > 0 and r.dcv_hmm > 0
+
+
+def test_scan_of_readings_never_makes_mkt3_optimal_and_bounds_the_high_share():
+    from crm_envs.papers.fan2015.essay1 import scan_essay1_readings
+
+    readings = scan_essay1_readings()
+    assert len(readings) == 24
+    assert not any(r.mkt3_optimal for r in readings)
+    tenth = [r for r in readings if r.transition_scale == 10.0]
+    # The /10 reading: no policy keeps the customer high more than 66.6% of the time, so
+    # Fan's average POMDP state of 0.86 is out of reach.
+    for r in tenth:
+        assert 0.66 < r.max_steady_state < 0.667
+    # The bound holds for a simulated policy: the POMDP's long-run share of the high state.
+    from crm_envs.envs.b2b_customer.solver import solve
+    from crm_envs.papers.fan2015.value_of_learning import simulate_sequences
+
+    p = fan2015_essay1()
+    seqs = simulate_sequences(p, solve(p, True, 100), months=400, n_sims=50, seed=0)
+    assert seqs[:, 100:, 0].mean() <= tenth[0].max_steady_state + 0.02
