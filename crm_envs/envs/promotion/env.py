@@ -52,7 +52,8 @@ class PromotionSetup(Task):
         horizon: Steps (campaign cycles / bandit pulls) per episode.
         drift_sd: Std. deviation of the per-cycle step of the log lift multipliers.
         drift_max: The lift multipliers stay in ``[1 / drift_max, drift_max]`` (reflected).
-        reward_scale: Multiplier of the profit (default 1e-3: thousands).
+        reward_scale: Multiplier of the profit (the envs' defaults: 1 for the bandit, pounds
+            per pull; 1e-3 for the campaign, thousands of pounds per cycle).
         on_violation: Campaign only: what a plan that breaks the rule or the budget gets:
             ``"reject"`` (run no promotion, flag it) or ``"raise"``.
     """
