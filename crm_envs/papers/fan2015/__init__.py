@@ -14,8 +14,11 @@ analyses:
 * :mod:`~crm_envs.papers.fan2015.value_of_learning` -- simulated sequences of a planner's
   policy against the true state (Appendix B) and the value of learning (Figure 15).
 * :mod:`~crm_envs.papers.fan2015.portfolio` -- DCV and value of learning of a whole
-  customer base and its relationship stages (Figure 18).
+  customer base (exact and simulated) and its relationship stages (Figure 18).
+* :mod:`~crm_envs.papers.fan2015.table6` -- what the four Table 6 customers show beyond
+  their calibration: Figure 15's sign change, Figures 13/17's policy features, Figure 18's
+  stages and the value of tracking promotions (Table 5).
 * :mod:`~crm_envs.papers.fan2015.figures` -- Figures 13, 14, 15 and 18, one call each.
 * :mod:`~crm_envs.papers.fan2015.reproduce` -- the published figures recomputed (Essay 1's
-  example, Table 4).
+  example, Table 4, Tables 5 and 6 and Figures 13, 15, 17 and 18).
 """
