@@ -171,9 +171,11 @@ AGENTS: dict[str, AgentSpec] = {
     "epsilon_greedy": _ours(
         "agents.bandits.EpsilonGreedy", "epsilon-greedy bandit", epsilon=0.1, alpha=None
     ),
-    "ucb1": _ours("agents.bandits.UCB1", "UCB1 bandit", scale=100.0, c=0.1),
+    # The bandits' scales suit PromotionBandit-v1, whose rewards are in pounds (a pull is a
+    # batch of 1,000 customers; reward s.d. about 200).
+    "ucb1": _ours("agents.bandits.UCB1", "UCB1 bandit", scale=1000.0, c=0.3),
     "thompson": _ours(
-        "agents.bandits.ThompsonSampling", "Gaussian Thompson sampling", sigma=1.5, prior_sd=100.0
+        "agents.bandits.ThompsonSampling", "Gaussian Thompson sampling", sigma=200.0, prior_sd=500.0
     ),
     "campaign_learner": AgentSpec(
         "crm_envs.papers.mandania2025.learner.CampaignLearner",
@@ -405,7 +407,7 @@ SUITES: dict[str, Suite] = {
             },
             _id("ROIAllocation"): {"*": 20_000},
             _id("ROIAllocationDiscrete"): {"*": 6_000},
-            _id("PromotionBandit"): {"*": 2_000},
+            _id("PromotionBandit"): {"*": 1_000},
             _id("PromotionCampaign"): {"*": 2_000, "campaign_learner": 100},
             _id("B2BCustomer"): {"*": 12_000},
             _id("B2BCustomerEssay1"): {"*": 12_000},
@@ -435,7 +437,7 @@ SUITES["standard"] = Suite(
         },
         _id("ROIAllocation"): {"*": 20_000},
         _id("ROIAllocationDiscrete"): {"*": 50_000},
-        _id("PromotionBandit"): {"*": 2_000},
+        _id("PromotionBandit"): {"*": 1_000},
         _id("PromotionCampaign"): {"*": 2_000, "campaign_learner": 300},
         _id("B2BCustomer"): {"*": 50_000},
         _id("B2BCustomer", "[observation=purchase]"): {"*": 50_000},
