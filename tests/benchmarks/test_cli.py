@@ -63,9 +63,10 @@ def test_ppo_trains_on_roi_allocation_and_beats_random():
     from benchmarks.sb3_runner import train_sb3
 
     r = train_sb3("crm_envs/ROIAllocation-v0", "PPO", timesteps=30_000, seed=0, eval_episodes=200)
-    assert r.reference_kind == "heuristic"
+    assert r.reference_kind == "planner"  # the re-planned exact plan (issue 15)
     assert r.mean > r.random_mean + 5 * r.stderr
-    assert r.score > 0.5
+    # PPO learns something, but 30,000 steps stay far below the planner: the env's headroom.
+    assert 0.1 < r.score < 0.9
 
 
 def test_agents_speed_reports_ratios_against_same_run_references(capsys):
