@@ -32,7 +32,9 @@ class Measurement:
 
     Attributes:
         env_id: Environment id.
-        mode: ``"single"`` or ``"vector"``.
+        mode: ``"single"``, ``"vector"`` (Gymnasium's default ``copy=True``: new arrays every
+            step) or ``"vector copy=False"`` (arrays from the env's two preallocated sets; see
+            :mod:`crm_envs.core.vector`).
         num_envs: Batch size (1 for single).
         ns_per_step: Best wall time per environment step, in nanoseconds.
     """
@@ -84,6 +86,7 @@ def measure_vector(
     repeats: int,
     seed: int = 0,
     seconds_per_repeat: float = 1.0,
+    copy: bool | None = None,
 ) -> Measurement:
     """Time ``step`` of the id's vector entry point with random batched actions.
 
@@ -95,11 +98,13 @@ def measure_vector(
         repeats: Repeats; the best is kept.
         seed: Seed of the env and of the actions.
         seconds_per_repeat: Time budget of one repeat.
+        copy: The vector env's ``copy`` argument (None: not passed, e.g. for CartPole).
 
     Returns:
         The :class:`Measurement` (time per single environment step).
     """
-    env = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
+    kwargs = {} if copy is None else {"copy": copy}
+    env = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs)
     env.action_space.seed(seed)
     batches = [env.action_space.sample() for _ in range(min(steps, 8))]
     env.reset(seed=seed)
@@ -115,7 +120,8 @@ def measure_vector(
             env.step(batches[i % len(batches)])
         best = min(best, (time.perf_counter() - start) / (steps * num_envs))
     env.close()
-    return Measurement(env_id, "vector", num_envs, best * 1e9)
+    mode = "vector copy=False" if copy is False else "vector"
+    return Measurement(env_id, mode, num_envs, best * 1e9)
 
 
 def run_throughput(
@@ -141,15 +147,19 @@ def run_throughput(
         All measurements, the reference's included.
     """
     ids = list(env_ids) if env_ids else [info.env_id for info in ENV_INFO]
-    jobs = [(i, None) for i in [REFERENCE_ID, *ids]]
-    jobs += [(i, n) for n in sizes for i in [REFERENCE_ID, *ids]]
+    jobs: list[tuple[str, int | None, bool | None]] = [
+        (i, None, None) for i in [REFERENCE_ID, *ids]
+    ]
+    for n in sizes:
+        jobs += [(REFERENCE_ID, n, None)]
+        jobs += [(i, n, copy) for copy in (True, False) for i in ids]
     out = []
-    for env_id, n in tqdm(jobs, desc="throughput", disable=not progress_bar):
+    for env_id, n, copy in tqdm(jobs, desc="throughput", disable=not progress_bar):
         if n is None:
             out.append(measure_single(env_id, single_steps, repeats))
         else:
             steps = min(single_steps, max(20, vector_env_steps // n))
-            out.append(measure_vector(env_id, n, steps, repeats))
+            out.append(measure_vector(env_id, n, steps, repeats, copy=copy))
     return out
 
 
@@ -163,6 +173,9 @@ def format_table(results: Sequence[Measurement]) -> str:
         The table as Markdown text.
     """
     ref = {(m.mode, m.num_envs): m for m in results if m.env_id == REFERENCE_ID}
+    for (mode, n), m in list(ref.items()):  # CartPole's vector env has no copy argument
+        if mode == "vector":
+            ref[("vector copy=False", n)] = m
     lines = [
         "| env | mode | N | ns / env-step | steps / s | x CartPole |",
         "|---|---|---:|---:|---:|---:|",

@@ -2,12 +2,23 @@
 
 A subclass owns one preallocated int64 ``state`` array of shape (num_envs, W) whose last two
 columns are the random-stream key and counter of each copy (see :mod:`crm_envs.core.rng`), plus
-preallocated observation, reward, termination and truncation buffers. ``reset``/``step`` hand
-these buffers to the environment's numba kernel and return copies, so a caller that keeps an
-observation never sees it change.
+preallocated output buffers (observations, rewards, terminations, truncations and the env's
+info arrays), which ``reset``/``step`` hand to the environment's numba kernel.
+
+What a caller may keep follows Gymnasium's vector ``copy`` convention (the ``copy`` argument of
+every vector env):
+
+* ``copy=True`` (the default, as in Gymnasium's ``SyncVectorEnv``): every array ``reset`` and
+  ``step`` return, info arrays included, is new and the env never writes to it again. Each call
+  allocates its outputs, which at N = 65,536 costs a few ns per env-step in page faults.
+* ``copy=False``: the outputs come from two preallocated sets used in turn. What a call returns
+  stays unchanged through the next call and is overwritten by the call after it, which is what
+  an ``obs = next_obs`` loop (and Stable-Baselines3's rollout) needs. Copy what you keep longer.
 
 Autoreset follows Gymnasium's ``NEXT_STEP`` mode: the step after an episode ends resets that copy
-(reward 0, not terminated, not truncated) and returns its first observation.
+(reward 0, not terminated, not truncated) and returns its first observation. A subset of copies
+can also be reset directly with ``reset(options={"reset_mask": mask})`` (Gymnasium's partial
+reset), which is how :mod:`crm_envs.sb3` gives Stable-Baselines3 its same-step reset.
 """
 
 from __future__ import annotations
@@ -21,7 +32,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 from numpy.typing import NDArray
 
-from crm_envs.core.params import check_int
+from crm_envs.core.params import check_bool, check_int
 from crm_envs.core.rng import keys_from_generator, seed_keys
 
 __all__ = ["CTR", "KEY", "MAX_ENVS", "SEED_MAX", "NumbaVectorEnv", "check_seed", "seed_state"]
@@ -96,17 +107,23 @@ def seed_state(
 class NumbaVectorEnv(VectorEnv):
     """Shared machinery of the numba-batched vector environments.
 
-    Subclasses set the spaces through this constructor and implement :meth:`_reset_envs` and
-    :meth:`_step_envs`, which call the environment's kernel on the preallocated buffers.
+    Subclasses set the spaces through this constructor, declare their info arrays with
+    :meth:`_declare_output` (read them in the kernel call as ``self._out[name]``), list their
+    per-copy state arrays in ``_per_copy`` and implement :meth:`_reset_envs` and
+    :meth:`_step_envs`, which call the environment's kernel on the current output buffers.
 
     Args:
         num_envs: Number of environment copies N.
         single_observation_space: Observation space of one copy.
         single_action_space: Action space of one copy.
         state_width: Number of int64 state columns per copy, including the key and counter.
+        copy: Whether returned arrays are new on every call (True) or taken in turn from two
+            preallocated sets (False); see the module docstring.
     """
 
     metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
+    #: Attributes holding one row per copy; a partial reset gathers and scatters them.
+    _per_copy: tuple[str, ...] = ("_state",)
 
     def __init__(
         self,
@@ -114,19 +131,61 @@ class NumbaVectorEnv(VectorEnv):
         single_observation_space: gym.Space[Any],
         single_action_space: gym.Space[Any],
         state_width: int,
+        copy: bool = True,
     ) -> None:
         self.num_envs = check_int("num_envs", num_envs, low=1, high=MAX_ENVS)
+        self.copy = check_bool("copy", copy)
         self.single_observation_space = single_observation_space
         self.single_action_space = single_action_space
         self.observation_space = batch_space(single_observation_space, self.num_envs)
         self.action_space = batch_space(single_action_space, self.num_envs)
         self._state = np.zeros((self.num_envs, state_width), dtype=np.int64)
-        self._obs = np.zeros(self.observation_space.shape, dtype=self.observation_space.dtype)
-        self._rew = np.zeros(self.num_envs, dtype=np.float64)
-        self._term = np.zeros(self.num_envs, dtype=np.bool_)
-        self._trunc = np.zeros(self.num_envs, dtype=np.bool_)
+        self._specs: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
+        self._ring: list[dict[str, NDArray[Any]]] = [{}, {}]
+        self._slot = 0
+        self._out: dict[str, NDArray[Any]] = {}
+        n = self.num_envs
+        self._declare_output("obs", self.observation_space.shape, self.observation_space.dtype)
+        self._declare_output("rew", (n,), np.float64)
+        self._declare_output("term", (n,), np.bool_)
+        self._declare_output("trunc", (n,), np.bool_)
         self._has_stream = False
         self._has_reset = False
+
+    def _declare_output(self, name: str, shape: tuple[int, ...], dtype: Any) -> None:
+        """Declare an output array the kernel writes each call (e.g. an info array)."""
+        self._specs[name] = (tuple(shape), np.dtype(dtype))
+        for slot in self._ring:
+            slot.pop(name, None)
+        self._out[name] = np.zeros(shape, dtype)
+
+    def _next_outputs(self) -> None:
+        """Point the output buffers at fresh arrays (``copy``) or at the next ring slot."""
+        if self.copy:
+            self._out = {k: np.empty(shape, dt) for k, (shape, dt) in self._specs.items()}
+        else:
+            self._slot ^= 1
+            slot = self._ring[self._slot]
+            for k, (shape, dt) in self._specs.items():
+                if k not in slot:
+                    slot[k] = np.zeros(shape, dt)
+            self._out = slot
+
+    @property
+    def _obs(self) -> NDArray[Any]:
+        return self._out["obs"]
+
+    @property
+    def _rew(self) -> NDArray[np.float64]:
+        return self._out["rew"]
+
+    @property
+    def _term(self) -> NDArray[np.bool_]:
+        return self._out["term"]
+
+    @property
+    def _trunc(self) -> NDArray[np.bool_]:
+        return self._out["trunc"]
 
     def reset(
         self,
@@ -136,20 +195,76 @@ class NumbaVectorEnv(VectorEnv):
     ) -> tuple[NDArray[Any], dict[str, Any]]:
         """Reset every copy; copy ``i`` is seeded with ``seed + i`` when ``seed`` is an int.
 
+        ``options={"reset_mask": mask}`` (a bool array of one entry per copy) resets only the
+        copies where ``mask`` is True, as Gymnasium's partial reset: their streams continue
+        (no seed is allowed), the other copies keep their last observation, and each info
+        array ``info[k]`` comes with ``info["_" + k]``, the mask of the copies it is valid for.
+        Other options cannot be combined with a mask.
+
         Args:
             seed: None, an int, or a list of one int per copy.
-            options: Environment-specific reset options (see the subclass).
+            options: Environment-specific reset options (see the subclass), or ``reset_mask``.
 
         Returns:
             The batched first observations and the info dict.
         """
+        options = dict(options or {})
+        if "reset_mask" in options:
+            return self._reset_masked(seed, options)
         seed = check_seed(seed, self.num_envs)
         super().reset(seed=seed if isinstance(seed, int) else None)
         seed_state(self._state, seed, self.np_random, fresh=not self._has_stream)
         self._has_stream = True
-        self._fresh_outputs()
-        info = self._reset_envs(dict(options or {}))
+        self._next_outputs()
+        info = self._reset_envs(options)
         self._has_reset = True
+        return self._obs, info
+
+    def _reset_masked(
+        self, seed: Any, options: dict[str, Any]
+    ) -> tuple[NDArray[Any], dict[str, Any]]:
+        mask = np.asarray(options.pop("reset_mask"))
+        if mask.shape != (self.num_envs,) or mask.dtype != np.bool_:
+            raise ValueError(
+                f"options['reset_mask'] must be a bool array of shape ({self.num_envs},), got "
+                f"shape {mask.shape} and dtype {mask.dtype}"
+            )
+        if seed is not None or options:
+            raise ValueError(
+                "a reset with options['reset_mask'] takes no seed and no other option (the "
+                f"reset copies continue their streams); got seed={seed!r}, options "
+                f"{sorted(options)}"
+            )
+        if not self._has_reset:
+            raise RuntimeError("call reset() without a mask first, to start every copy")
+        last = self._obs
+        self._next_outputs()
+        self._obs[...] = last
+        rows = np.flatnonzero(mask)
+        if rows.size == 0:
+            return self._obs, {}
+        full_out, full_n = self._out, self.num_envs
+        full = {name: getattr(self, name) for name in self._per_copy}
+        try:  # run the env's own reset on the gathered rows, then scatter them back
+            for name, arr in full.items():
+                setattr(self, name, arr[rows])
+            self.num_envs = rows.size
+            self._out = {k: np.empty((rows.size, *s[1:]), d) for k, (s, d) in self._specs.items()}
+            sub_obs = self._obs
+            sub_info = self._reset_envs({})
+            for name, arr in full.items():
+                arr[rows] = getattr(self, name)
+        finally:
+            for name, arr in full.items():
+                setattr(self, name, arr)
+            self.num_envs, self._out = full_n, full_out
+        self._obs[rows] = sub_obs
+        info: dict[str, Any] = {}
+        for key, value in sub_info.items():
+            value = np.asarray(value)
+            whole = np.zeros((full_n, *value.shape[1:]), dtype=value.dtype)
+            whole[rows] = value
+            info[key], info["_" + key] = whole, mask.copy()
         return self._obs, info
 
     def step(
@@ -165,7 +280,7 @@ class NumbaVectorEnv(VectorEnv):
         """
         if not self._has_reset:
             raise RuntimeError("call reset() before step() on a vector environment")
-        self._fresh_outputs()
+        self._next_outputs()
         info = self._step_envs(actions)
         return self._obs, self._rew, self._term, self._trunc, info
 
@@ -173,16 +288,6 @@ class NumbaVectorEnv(VectorEnv):
     def task(self) -> Any:
         """The env's :class:`~crm_envs.core.task.Task`: spaces, params, reference, baselines."""
         return self._setup
-
-    def _fresh_outputs(self) -> None:
-        """Give the kernel new output arrays, so arrays returned earlier never change.
-
-        Allocating is cheaper than copying: the kernel writes every entry anyway.
-        """
-        self._obs = np.empty_like(self._obs)
-        self._rew = np.empty_like(self._rew)
-        self._term = np.empty_like(self._term)
-        self._trunc = np.empty_like(self._trunc)
 
     def _reset_envs(self, options: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError

@@ -30,7 +30,10 @@ class B2BCustomerVectorEnv(NumbaVectorEnv):
         continuous: Box spend actions instead of the spend grid.
         horizon: Months per episode.
         reward_scale: Multiplier of the dollar reward.
+        copy: Whether returned arrays are new each call (see :mod:`crm_envs.core.vector`).
     """
+
+    _per_copy = ("_state", "_fstate")
 
     def __init__(
         self,
@@ -41,10 +44,15 @@ class B2BCustomerVectorEnv(NumbaVectorEnv):
         continuous: bool = False,
         horizon: int = 60,
         reward_scale: float = 1e-3,
+        copy: bool = True,
     ) -> None:
         self._setup = B2BSetup(preset, params, observation, continuous, horizon, reward_scale)
         super().__init__(
-            num_envs, self._setup.observation_space, self._setup.action_space, kernels.INT_WIDTH
+            num_envs,
+            self._setup.observation_space,
+            self._setup.action_space,
+            kernels.INT_WIDTH,
+            copy,
         )
         self._fstate = np.zeros((self.num_envs, kernels.FLOAT_WIDTH))
         self._scratch = np.zeros((self.num_envs, 2, self._setup.params.n_levels))
@@ -60,7 +68,7 @@ class B2BCustomerVectorEnv(NumbaVectorEnv):
             self._setup.kp, self._fstate, self._state, spend, self._scratch, self._obs,
             self._rew, self._term, self._trunc,
         )  # fmt: skip
-        self._rew *= self._setup.reward_scale
+        self._rew[...] *= self._setup.reward_scale
         return self._setup.info(self._fstate, self._state)
 
     def reference_action(self, obs: np.ndarray) -> np.ndarray:

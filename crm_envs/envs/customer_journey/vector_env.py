@@ -31,6 +31,7 @@ class CustomerJourneyVectorEnv(NumbaVectorEnv):
         params: Explicit parameters (override ``preset``).
         start: ``"f2f"`` | ``"pauses"`` | ``"any"``.
         horizon: Maximum journey length.
+        copy: Whether returned arrays are new each call (see :mod:`crm_envs.core.vector`).
     """
 
     def __init__(
@@ -40,6 +41,7 @@ class CustomerJourneyVectorEnv(NumbaVectorEnv):
         params: CustomerJourneyParams | None = None,
         start: str = "f2f",
         horizon: int = 10,
+        copy: bool = True,
     ) -> None:
         self._setup = JourneySetup(preset, params, start, horizon)
         super().__init__(
@@ -47,8 +49,9 @@ class CustomerJourneyVectorEnv(NumbaVectorEnv):
             self._setup.observation_space,
             self._setup.action_space,
             kernels.STATE_WIDTH,
+            copy,
         )
-        self._mask = np.zeros((self.num_envs, N_ACTIONS), dtype=np.int8)
+        self._declare_output("action_mask", (self.num_envs, N_ACTIONS), np.int8)
 
     @property
     def params(self) -> CustomerJourneyParams:
@@ -57,13 +60,13 @@ class CustomerJourneyVectorEnv(NumbaVectorEnv):
 
     def _reset_envs(self, options: dict[str, Any]) -> dict[str, Any]:
         self._setup.apply_options(options, self._state)
-        mask = np.empty_like(self._mask)
+        mask = self._out["action_mask"]
         kernels.journey_reset(self._setup.kp, self._state, self._obs, mask)
         return {"action_mask": mask}
 
     def _step_envs(self, actions: Any) -> dict[str, Any]:
         act = self.check_discrete_actions(actions, N_ACTIONS)
-        mask = np.empty_like(self._mask)
+        mask = self._out["action_mask"]
         kernels.journey_step(
             self._setup.kp, self._state, act, self._obs, self._rew, self._term, self._trunc, mask
         )

@@ -18,10 +18,12 @@ class PromotionBanditVectorEnv(NumbaVectorEnv):
     """N promotion bandits stepped by one numba kernel (base of the campaign's too).
 
     Same arguments as the single envs; copy ``i`` reset with ``seed`` behaves as a single env
-    reset with ``seed + i``. Autoreset: ``NEXT_STEP``.
+    reset with ``seed + i``. Autoreset: ``NEXT_STEP``. ``copy`` says whether returned arrays
+    are new each call (see :mod:`crm_envs.core.vector`).
     """
 
     _campaign = False
+    _per_copy = ("_state", "_fstate", "_kobs")
 
     def __init__(
         self,
@@ -34,18 +36,24 @@ class PromotionBanditVectorEnv(NumbaVectorEnv):
         drift_sd: float = 0.0,
         drift_max: float = 2.0,
         reward_scale: float = 1.0,
+        copy: bool = True,
     ) -> None:
         self._build(
             num_envs,
+            copy,
             dict(preset=preset, params=params, segment=segment, batch_size=batch_size, rule=3,
                  budget=None, horizon=horizon, drift_sd=drift_sd, drift_max=drift_max,
                  reward_scale=reward_scale, on_violation="reject"),
         )  # fmt: skip
 
-    def _build(self, num_envs: int, kwargs: dict[str, Any]) -> None:
+    def _build(self, num_envs: int, copy: bool, kwargs: dict[str, Any]) -> None:
         self._setup = PromotionSetup(campaign=self._campaign, **kwargs)
         super().__init__(
-            num_envs, self._setup.observation_space, self._setup.action_space, kernels.INT_WIDTH
+            num_envs,
+            self._setup.observation_space,
+            self._setup.action_space,
+            kernels.INT_WIDTH,
+            copy,
         )
         j = len(self._setup.segments)
         self._fstate = np.zeros((self.num_envs, j))
@@ -82,10 +90,7 @@ class PromotionBanditVectorEnv(NumbaVectorEnv):
         return self._info(actions, rejected, over)
 
     def _publish(self) -> None:
-        if self._setup.campaign:
-            self._obs = self._kobs.copy()
-        else:
-            self._obs = np.zeros(self.num_envs, dtype=np.int64)
+        self._obs[...] = self._kobs if self._setup.campaign else 0
 
     def _info(self, actions: Any, rejected: np.ndarray, over: np.ndarray) -> dict[str, Any]:
         # As in the single env: the means of the pull just made, or after reset of the first.
@@ -115,9 +120,11 @@ class PromotionCampaignVectorEnv(PromotionBanditVectorEnv):
         drift_max: float = 2.0,
         reward_scale: float = 1e-3,
         on_violation: str = "reject",
+        copy: bool = True,
     ) -> None:
         self._build(
             num_envs,
+            copy,
             dict(preset=preset, params=params, segment=None, batch_size=None, rule=rule,
                  budget=budget, horizon=horizon, drift_sd=drift_sd, drift_max=drift_max,
                  reward_scale=reward_scale, on_violation=on_violation),

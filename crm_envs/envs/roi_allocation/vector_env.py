@@ -29,7 +29,10 @@ class ROIAllocationVectorEnv(NumbaVectorEnv):
         horizon: Quarters per episode.
         increment: Dollars of one discrete investment step (discrete version).
         reward_scale: Multiplier of the dollar profit.
+        copy: Whether returned arrays are new each call (see :mod:`crm_envs.core.vector`).
     """
+
+    _per_copy = ("_state", "_fstate")
 
     _discrete = False
 
@@ -41,26 +44,34 @@ class ROIAllocationVectorEnv(NumbaVectorEnv):
         horizon: int = 12,
         increment: float = DEFAULT_INCREMENT,
         reward_scale: float = 1e-3,
+        copy: bool = True,
     ) -> None:
         self._setup = ROISetup(preset, params, horizon, self._discrete, increment, reward_scale)
         super().__init__(
-            num_envs, self._setup.observation_space, self._setup.action_space, kernels.INT_WIDTH
+            num_envs,
+            self._setup.observation_space,
+            self._setup.action_space,
+            kernels.INT_WIDTH,
+            copy,
         )
         self._fstate = np.zeros((self.num_envs, self._setup.params.n_drivers + 3))
+        self._declare_output("budget_limited", (self.num_envs,), np.bool_)
 
     def _reset_envs(self, options: dict[str, Any]) -> dict[str, Any]:
         self._setup.apply_options(options)
         kernels.roi_reset(self._setup.kp, self._fstate, self._state, self._obs)
-        return {"budget_limited": np.zeros(self.num_envs, dtype=np.bool_)}
+        limited = self._out["budget_limited"]
+        limited[:] = False
+        return {"budget_limited": limited}
 
     def _step_envs(self, actions: Any) -> dict[str, Any]:
         effort = self._setup.efforts(actions, self.num_envs)
-        limited = np.empty(self.num_envs, dtype=np.bool_)
+        limited = self._out["budget_limited"]
         kernels.roi_step(
             self._setup.kp, self._fstate, self._state, effort, self._obs, self._rew,
             self._term, self._trunc, limited,
         )  # fmt: skip
-        self._rew *= self._setup.reward_scale
+        self._rew[...] *= self._setup.reward_scale
         return {"budget_limited": limited}
 
     def reference_action(self, obs: np.ndarray) -> np.ndarray:
