@@ -41,7 +41,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from crm_envs.core.params import check_int
+from crm_envs.core.params import check_int, check_scalar
 from crm_envs.envs.b2b_customer import kernels
 from crm_envs.envs.b2b_customer.kernels import next_class, q11_expected
 from crm_envs.envs.b2b_customer.params import B2BCustomerParams
@@ -65,7 +65,7 @@ def _spread(D, s, k, d, w, n_fine):
 
 @njit(cache=True)
 def propagate(kp, cust, grid, tables, policy, adaptive, n_fine, months, promo_force, out,
-              from_belief=False):  # fmt: skip
+              from_belief=False, belief_shift=0.0):  # fmt: skip
     """Forward propagation of ``(s, k, d)`` under a policy table, in place.
 
     Args:
@@ -83,6 +83,10 @@ def propagate(kp, cust, grid, tables, policy, adaptive, n_fine, months, promo_fo
             expected spend, expected decision belief, probability of a purchase.
         from_belief: Draw the emitting state from the planner's predicted belief each month
             (Appendix B read literally) instead of following the hidden chain.
+        belief_shift: Added to the low -> high logit of the *decision belief's* model in every
+            month and class (0: the planner's model has the true intercept). A planner solved
+            for a customer whose low -> high intercept differs from the true one by ``-x``
+            updates its belief with shift ``-x``.
     """
     E, Q01, Q11P, Q11M = tables
     n_class = Q01.shape[1]
@@ -116,8 +120,11 @@ def propagate(kp, cust, grid, tables, policy, adaptive, n_fine, months, promo_fo
                 q11 = q11_expected(cust, Q11P[a, k], Q11M[a, k])
                 # The planner's own view of the low -> high force (promotion ignored or not).
                 q01d = q01
-                if k == 0 and not promo_force:
-                    x = np.log(q01 / (1.0 - q01)) - lh_promo
+                drop_promo = k == 0 and not promo_force
+                if drop_promo or belief_shift != 0.0:
+                    x = np.log(q01 / (1.0 - q01)) + belief_shift
+                    if drop_promo:
+                        x -= lh_promo
                     q01d = 1.0 / (1.0 + np.exp(-x))
                 phi = d * q11 + (1.0 - d) * q01d
                 m = grid[a]
@@ -197,6 +204,7 @@ def policy_values(
     open_loop_decisions: bool | None = None,
     promotion_aware: bool = True,
     state_from_belief: bool = False,
+    belief_low_high_shift: float = 0.0,
 ) -> PolicyValues:
     """Exact expected rewards, states and spends of a planner's policy against the true chain.
 
@@ -212,6 +220,11 @@ def policy_values(
         state_from_belief: Draw each month's emitting state from the planner's own predicted
             belief (Fan's Appendix B read literally; see the module docstring) instead of
             following the true hidden chain (the default, and the correct simulation).
+        belief_low_high_shift: Added to the low -> high logit of the model the decision belief
+            is updated with, every month (default 0: the true customer's). For a planner
+            solved for a customer whose low -> high intercept is the true one minus ``x``
+            (e.g. without the expected promotion force, Fan 2015 section 2.4.4), pass ``-x``
+            so that its belief follows its own model.
 
     Returns:
         The :class:`PolicyValues`.
@@ -224,6 +237,7 @@ def policy_values(
         raise ValueError("solution must have the customer's spend grid and max_tslp")
     months = check_int("months", months, low=1)
     fine = check_int("fine", fine, low=2)
+    shift = check_scalar("belief_low_high_shift", belief_low_high_shift)
     if open_loop_decisions is None:
         open_loop_decisions = not solution.adaptive
     kp = params.to_kernel()
@@ -231,7 +245,7 @@ def policy_values(
     tables = month_tables(kp, kp.customer, grid)
     out = np.zeros((months, 5))
     propagate(kp, kp.customer, grid, tables, solution.policy, not open_loop_decisions, fine,
-              months, bool(promotion_aware), out, bool(state_from_belief))  # fmt: skip
+              months, bool(promotion_aware), out, bool(state_from_belief), shift)  # fmt: skip
     return PolicyValues(out[:, 0].copy(), out[:, 1].copy(), out[:, 2].copy(), out[:, 3].copy(),
                         out[:, 4].copy(), params.discount)  # fmt: skip
 

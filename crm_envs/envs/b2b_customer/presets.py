@@ -341,8 +341,18 @@ fan2015_customer_a = _table6_preset(
     "utility shift of this customer, and the high state's ln(1 + spend) slope shared by all "
     "four customers, to Table 6's DCV_POMDP 122,236 and VOL 8,512 (so DCV_HMM 113,724) and "
     "Table 5's average belief 0.11425 and average marketing $76 under the POMDP policy. "
-    "Table 5's DCV without promotion information (98,605) is not reachable: see the "
-    "reproduce rows.",
+    "Table 5's column without promotion information is not fitted: the promotion "
+    "coefficient 2.565 (Table 3) and A's share of purchases with an offer, 0.24 (section "
+    "2.5.3), are published. How an offer enters the model is read two ways "
+    "(:func:`crm_envs.papers.fan2015.table6.promotion_models`). The env's event reading: an "
+    "offer comes with 24% of purchases and adds 2.565 to the next month's low -> high force "
+    "(Appendix B, step 7). Section 2.4.4's intercept reading: 0.24 x 2.565 is part of the low "
+    "-> high intercept every month; the intercept fitted here is read as containing it, so "
+    "the full model is A without its event force. Under both, 'without promotion info' is a "
+    "POMDP planner solved for the model without the promotion effect and evaluated in that "
+    "model, as Fan simulated the DCV without promotion effects. Neither reading reaches the "
+    "98,605 within 5% (event 121,785, intercept 88,245; see the reproduce rows and "
+    "docs/b2b_customer.md).",
 )
 fan2015_customer_b = _table6_preset(
     "B",

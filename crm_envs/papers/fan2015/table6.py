@@ -11,7 +11,8 @@ checked by ``crm-bench reproduce``:
   with the belief, the POMDP spending more than the HMM);
 * :func:`table6_stages` -- Figure 18's relationship stages of the four customers;
 * :func:`value_of_tracking_promotions` -- section 2.5.3 and Table 5: what a planner that does
-  not use the promotion information loses (Fan: 23,631 for customer A).
+  not use the promotion information loses (Fan: 23,631 for customer A), under two readings of
+  how an offer enters the model (:func:`promotion_models`).
 
 All values are exact expected values (:mod:`crm_envs.envs.b2b_customer.evaluate`), not
 Monte Carlo means.
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from crm_envs.core.params import check_int
+from crm_envs.core.params import check_choice, check_int
 from crm_envs.envs.b2b_customer.evaluate import PolicyValues, policy_values
 from crm_envs.envs.b2b_customer.params import B2BCustomerParams
 from crm_envs.envs.b2b_customer.solver import solve
@@ -32,8 +33,8 @@ from crm_envs.papers.fan2015.portfolio import QUADRANTS
 from crm_envs.papers.fan2015.value_of_learning import exact_value_of_learning
 
 __all__ = [
-    "PolicyFeatures", "PromotionValue", "policy_features", "table6_stages",
-    "value_of_tracking_promotions", "vol_turns_positive",
+    "PROMOTION_READINGS", "TABLE5_ROWS", "PolicyFeatures", "PromotionValue", "policy_features",
+    "promotion_models", "table6_stages", "value_of_tracking_promotions", "vol_turns_positive",
 ]  # fmt: skip
 
 
@@ -137,63 +138,140 @@ def table6_stages(customers: Mapping[str, B2BCustomerParams], months: int = 60) 
             for n, d, v in zip(rs, dcv, vol, strict=True)}  # fmt: skip
 
 
+#: Readings of how a promotion offer enters Fan's model, for :func:`value_of_tracking_promotions`.
+PROMOTION_READINGS = ("event", "intercept")
+
+#: Table 5's rows (Fan 2015, customer A), in :meth:`PromotionValue.table5` order.
+TABLE5_ROWS = ("average_state", "average_marketing", "dcv")
+
+
+def promotion_models(
+    params: B2BCustomerParams, reading: str = "event"
+) -> tuple[B2BCustomerParams, B2BCustomerParams]:
+    """The full and the promotion-free ("restricted") customer model under a reading.
+
+    * ``"event"`` (the env's model; Appendix B step 7): an offer comes with a purchase at the
+      customer's rate ``rho`` and adds the coefficient ``c`` (Table 3: 2.565) to the next
+      month's low -> high force. Full: ``params``. Restricted: the same with ``c = 0``, so the
+      two differ only in the month after a purchase with an offer.
+    * ``"intercept"`` (section 2.4.4): promotions are not modelled as events; the expected
+      share of purchases with an offer times ``c`` is part of the low -> high intercept every
+      month. ``params``' low -> high intercept was fitted to the full model's published
+      numbers, so under this reading it is read as *containing* ``rho * c`` (a fit of the
+      intercept reading sets only the total intercept, and switching the event force off moves
+      customer A's DCV by 0.3%). Full: ``params`` without the event force (its intercept
+      every month). Restricted: that model with the intercept lowered by ``rho * c``. The two
+      differ by exactly ``rho * c`` in the low -> high logit in every month and recency class.
+
+    Args:
+        params: The customer.
+        reading: One of :data:`PROMOTION_READINGS`.
+
+    Returns:
+        ``(full, restricted)``.
+    """
+    _check_params(params)
+    reading = check_choice("reading", reading, PROMOTION_READINGS)
+    bare = params.replace(low_high_promotion=0.0)
+    if reading == "event":
+        return params, bare
+    shift = params.promotion_rate * params.low_high_promotion
+    return bare, bare.replace(low_high_intercept=params.low_high_intercept - shift)
+
+
 @dataclass(frozen=True)
 class PromotionValue:
     """The value of tracking promotions (Fan 2015, section 2.5.3, Table 5), exact.
 
+    Which models are compared is set by the reading (:func:`promotion_models`).
+
     Attributes:
-        full: The full POMDP planner against the true customer.
-        restricted: A POMDP planner solved for the customer *without* the promotion effect,
-            whose belief ignores the promotion force, played against the true customer (the
-            promotions still happen and still raise the low -> high force).
-        restricted_own_model: The same planner in its own model (no promotion effect in the
-            dynamics either): Fan's "simulated the DCV without promotion effects" read
-            literally.
+        full: The full model's POMDP planner in the full model's world.
+        restricted: The restricted planner (solved for the promotion-free model, its Bayes
+            belief following that model) played against the full model's world: what ignoring
+            promotions costs the firm when the customer does respond to them.
+        restricted_own_model: The same planner in its own promotion-free world. This is
+            Table 5's "adaptive learning without promotion info" column: Fan simulated the
+            restricted planner's DCV without promotion effects.
         months: Horizon.
+        reading: The reading (:data:`PROMOTION_READINGS`).
     """
 
     full: PolicyValues
     restricted: PolicyValues
     restricted_own_model: PolicyValues
     months: int
+    reading: str = "event"
 
     @property
     def vol(self) -> float:
-        """DCV of the full planner minus the restricted one, both on the true customer."""
+        """DCV of the full planner minus the restricted one, both in the full model's world."""
         return self.full.dcv() - self.restricted.dcv()
 
     @property
     def vol_own_model(self) -> float:
-        """DCV of the full planner minus the restricted one in its own model (Fan's reading)."""
+        """DCV of the full planner minus the restricted one in its own world (Table 5)."""
         return self.full.dcv() - self.restricted_own_model.dcv()
+
+    def table5(self) -> dict[str, tuple[float, float]]:
+        """Table 5's rows as ``(full model, without promotion info)``.
+
+        The average state is the mean decision belief over the months (the reading under
+        which customer A's 0.11425 is calibrated), the average marketing the mean spend, and
+        the DCV the discounted value; the restricted column is
+        :attr:`restricted_own_model`.
+        """
+        f, r = self.full, self.restricted_own_model
+        return {
+            "average_state": (float(f.belief.mean()), float(r.belief.mean())),
+            "average_marketing": (float(f.spend.mean()), float(r.spend.mean())),
+            "dcv": (f.dcv(), r.dcv()),
+        }
 
 
 def value_of_tracking_promotions(
-    params: B2BCustomerParams, months: int = 60, resolution: int = 40
+    params: B2BCustomerParams, months: int = 60, resolution: int = 40, reading: str = "event"
 ) -> PromotionValue:
     """What a planner that does not use the promotion information loses (Table 5).
 
-    Fan generates "the optimal marketing without the promotion effects" and simulates it. The
-    restricted planner here is solved for ``params`` with ``low_high_promotion = 0`` and its
-    Bayes belief leaves the promotion force out. It is evaluated exactly twice: against the
-    true customer (the value of the information, :attr:`PromotionValue.vol`) and in its own
-    promotion-free model (Fan's wording taken literally, :attr:`PromotionValue.vol_own_model`).
+    Fan (2015, section 2.5.3) solves "the optimal marketing without the promotion effects" and
+    simulates its DCV "without promotion effects". Here the full and the restricted planner
+    are POMDP planners solved for :func:`promotion_models`' full and restricted model of the
+    chosen reading, evaluated exactly (:func:`~crm_envs.envs.b2b_customer.evaluate.policy_values`)
+    over ``months``:
+
+    * ``full``: the full planner in the full model;
+    * ``restricted_own_model``: the restricted planner in the restricted model, Table 5's
+      "without promotion info" column (Fan's wording);
+    * ``restricted``: the restricted planner in the full model, its belief following its own
+      model (event reading: the belief leaves the force of an offer out; intercept reading:
+      the belief's low -> high intercept is ``rho * c`` lower every month).
+
+    Under the event reading (the env's model, our default) customer A's offers come almost
+    only with purchases in the high state, so tracking them is worth little; under the
+    intercept reading the restricted model is a customer who is less likely to move up every
+    month, and the difference is mostly that customer's lower value, not information.
+    With ``promotion_rate`` or ``low_high_promotion`` 0 both readings compare a model with
+    itself and every value is the same.
 
     Args:
         params: The customer (Table 5: ``fan2015_customer_a``).
         months: Horizon (Table 5: 60).
         resolution: Belief grid points of the planners.
+        reading: One of :data:`PROMOTION_READINGS` (default ``"event"``, the env's model).
     """
-    _check_params(params)
+    full_m, rest_m = promotion_models(params, reading)
     months = check_int("months", months, low=1)
-    if params.low_high_promotion == 0.0 or params.promotion_rate == 0.0:
-        raise ValueError("the customer has no promotion effect (low_high_promotion or "
-                         "promotion_rate is 0): there is nothing to track")  # fmt: skip
-    bare = params.replace(low_high_promotion=0.0)
-    restricted = solve(bare, True, resolution)
+    restricted = solve(rest_m, True, resolution)
+    if reading == "event":
+        against_full = policy_values(params, restricted, months, promotion_aware=False)
+    else:
+        shift = rest_m.low_high_intercept - full_m.low_high_intercept
+        against_full = policy_values(full_m, restricted, months, belief_low_high_shift=shift)
     return PromotionValue(
-        full=policy_values(params, solve(params, True, resolution), months),
-        restricted=policy_values(params, restricted, months, promotion_aware=False),
-        restricted_own_model=policy_values(bare, restricted, months),
+        full=policy_values(full_m, solve(full_m, True, resolution), months),
+        restricted=against_full,
+        restricted_own_model=policy_values(rest_m, restricted, months),
         months=months,
+        reading=reading,
     )

@@ -78,8 +78,8 @@ def test_tracking_promotions_for_customer_a_is_small(customer_a):
 
 
 def test_tracking_promotions_bad_input(customer_a):
-    with pytest.raises(ValueError, match="no promotion effect"):
-        value_of_tracking_promotions(customer_a.replace(low_high_promotion=0.0))
+    with pytest.raises(ValueError, match="reading"):
+        value_of_tracking_promotions(customer_a, reading="dummy")
     with pytest.raises(TypeError):
         value_of_tracking_promotions("fan2015_customer_a")
     with pytest.raises(ValueError):
