@@ -33,7 +33,7 @@ from crm_envs.papers.fan2015.portfolio import QUADRANTS
 from crm_envs.papers.fan2015.value_of_learning import exact_value_of_learning
 
 __all__ = [
-    "PROMOTION_READINGS", "TABLE5_ROWS", "PolicyFeatures", "PromotionValue", "policy_features",
+    "PROMOTION_READINGS", "PolicyFeatures", "PromotionValue", "policy_features",
     "promotion_models", "table6_stages", "value_of_tracking_promotions", "vol_turns_positive",
 ]  # fmt: skip
 
@@ -140,9 +140,6 @@ def table6_stages(customers: Mapping[str, B2BCustomerParams], months: int = 60) 
 
 #: Readings of how a promotion offer enters Fan's model, for :func:`value_of_tracking_promotions`.
 PROMOTION_READINGS = ("event", "intercept")
-
-#: Table 5's rows (Fan 2015, customer A), in :meth:`PromotionValue.table5` order.
-TABLE5_ROWS = ("average_state", "average_marketing", "dcv")
 
 
 def promotion_models(
