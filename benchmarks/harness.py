@@ -189,7 +189,7 @@ class _MaskFromInfo(gym.Wrapper):
         return self._mask
 
 
-def train(agent: str, env: gym.Env, seed: int, budget: int) -> Any:
+def train(agent: str, env: gym.Env, seed: int, budget: int, config: str | None = None) -> Any:
     """Build ``agent`` (a key of :data:`AGENTS`) on ``env`` and train it for ``budget`` steps.
 
     Args:
@@ -197,6 +197,8 @@ def train(agent: str, env: gym.Env, seed: int, budget: int) -> Any:
         env: The training env (the harness wraps it to record returns and regret).
         seed: Training seed.
         budget: Env steps (0: untrained).
+        config: The env configuration of ``env``; given, an SB3 agent with ``n_envs > 1``
+            trains on that many copies through :mod:`crm_envs.sb3` instead of on ``env``.
 
     Returns:
         The trained object: one with ``predict``, or a declared baseline.
@@ -206,6 +208,16 @@ def train(agent: str, env: gym.Env, seed: int, budget: int) -> Any:
         return _Declared(spec.declared, env, seed)
     if callable(spec.build):
         return spec.build(env, seed, budget)
+    if spec.build.startswith(("sb3:", "sb3_contrib:")) and config is not None and spec.n_envs > 1:
+        from crm_envs.sb3 import make_sb3_vec_env
+
+        env_id, kwargs = parse_config(config)
+        venv = _VecReturns(make_sb3_vec_env(env_id, spec.n_envs, seed=seed, **kwargs))
+        model = _sb3_model(spec, venv, seed)
+        if budget:
+            model.learn(total_timesteps=budget)
+        model.episode_returns = venv.returns  # for the learning curve
+        return model
     if spec.build.startswith(("sb3:", "sb3_contrib:")):
         from stable_baselines3.common.monitor import Monitor
 
@@ -219,6 +231,23 @@ def train(agent: str, env: gym.Env, seed: int, budget: int) -> Any:
     module, name = spec.build.rsplit(".", 1)
     cls = getattr(__import__(module, fromlist=[name]), name)
     return cls(env, seed=seed, **dict(spec.kwargs)).learn(budget)
+
+
+def _VecReturns(venv: Any) -> Any:
+    """``venv`` under SB3's ``VecMonitor``, keeping every finished episode's return in order."""
+    from stable_baselines3.common.vec_env import VecMonitor
+
+    class VecReturns(VecMonitor):
+        def __init__(self, inner: Any) -> None:
+            super().__init__(inner)
+            self.returns: list[float] = []
+
+        def step_wait(self) -> Any:
+            obs, rew, done, infos = super().step_wait()
+            self.returns += [float(i["episode"]["r"]) for i in infos if "episode" in i]
+            return obs, rew, done, infos
+
+    return VecReturns(venv)
 
 
 def policy_of(agent: str, trained: Any) -> Policy:
@@ -356,7 +385,7 @@ def run_one(run: Run) -> dict[str, Any]:
         by_regret = scoring(run.env_id) == "regret"
         if by_regret:
             env = RegretMonitor(env)
-        trained = train(run.agent, env, run.seed, run.budget)
+        trained = train(run.agent, env, run.seed, run.budget, None if by_regret else run.env_id)
         if isinstance(trained, _Declared) and by_regret:
             _play(env, trained.policy, run.budget, run.seed)
         train_time = time.perf_counter() - start

@@ -89,6 +89,10 @@ class AgentSpec:
         needs: What else it needs of the env: ``"action_mask"`` (``info["action_mask"]`` at
             every reset and step) or ``"campaign"`` (a promotion campaign task).
         description: One line for tables.
+        n_envs: Copies of the env an SB3 on-policy agent trains on at once, stepped by one
+            kernel call through :mod:`crm_envs.sb3` (1: a single env). ``n_steps`` in
+            ``kwargs`` counts steps per copy. An env scored by regret always trains a single
+            env, whose every pull is counted.
     """
 
     build: str | Callable[[gym.Env, int, int], Any]
@@ -97,8 +101,16 @@ class AgentSpec:
     observations: tuple[type, ...] | None = None
     needs: tuple[str, ...] = ()
     description: str = ""
+    n_envs: int = 1
 
     def __post_init__(self) -> None:
+        if not isinstance(self.n_envs, int) or isinstance(self.n_envs, bool) or self.n_envs < 1:
+            raise ValueError(f"AgentSpec.n_envs must be an int >= 1, got {self.n_envs!r}")
+        sb3 = isinstance(self.build, str) and self.build.startswith(("sb3:", "sb3_contrib:"))
+        if self.n_envs > 1 and not sb3:
+            raise ValueError(
+                f"AgentSpec.n_envs > 1 needs an SB3 agent (build 'sb3:...'), got {self.build!r}"
+            )
         unknown = set(self.needs) - set(NEEDS)
         if unknown:
             raise ValueError(
@@ -183,26 +195,39 @@ AGENTS: dict[str, AgentSpec] = {
         description="Mandania et al. (2025)'s campaign learner",
     ),
     "ppo": AgentSpec(
-        "sb3:PPO", actions=_SB3_ON_POLICY_ACTIONS, observations=_ANY_OBS, description="SB3 PPO"
+        "sb3:PPO",
+        kwargs={"n_steps": 256},
+        actions=_SB3_ON_POLICY_ACTIONS,
+        observations=_ANY_OBS,
+        description="SB3 PPO on 8 copies (rollouts of 8 x 256 = 2,048 steps, as the default)",
+        n_envs=8,
     ),
     "a2c": AgentSpec(
-        "sb3:A2C", actions=_SB3_ON_POLICY_ACTIONS, observations=_ANY_OBS, description="SB3 A2C"
+        "sb3:A2C",
+        actions=_SB3_ON_POLICY_ACTIONS,
+        observations=_ANY_OBS,
+        description="SB3 A2C on 8 copies (8 x 5 steps per update)",
+        n_envs=8,
     ),
     "dqn": AgentSpec("sb3:DQN", actions=(_DISC,), observations=_ANY_OBS, description="SB3 DQN"),
     "sac": AgentSpec("sb3:SAC", actions=(_BOX,), observations=_ANY_OBS, description="SB3 SAC"),
     "td3": AgentSpec("sb3:TD3", actions=(_BOX,), observations=_ANY_OBS, description="SB3 TD3"),
     "maskable_ppo": AgentSpec(
         "sb3_contrib:MaskablePPO",
+        kwargs={"n_steps": 256},
         actions=(_DISC, _MDISC, _MBIN),
         observations=_ANY_OBS,
         needs=("action_mask",),
-        description="sb3-contrib MaskablePPO, masked by info['action_mask']",
+        description="sb3-contrib MaskablePPO on 8 copies, masked by info['action_mask']",
+        n_envs=8,
     ),
     "recurrent_ppo": AgentSpec(
         "sb3_contrib:RecurrentPPO",
         actions=_SB3_ON_POLICY_ACTIONS,
         observations=_ANY_OBS,
-        description="sb3-contrib RecurrentPPO (LSTM policy): memory for raw POMDP observations",
+        description="sb3-contrib RecurrentPPO (LSTM policy) on 8 copies of 128 steps: memory "
+        "for raw POMDP observations",
+        n_envs=8,
     ),
 }
 

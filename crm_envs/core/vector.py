@@ -35,13 +35,31 @@ from numpy.typing import NDArray
 from crm_envs.core.params import check_bool, check_int
 from crm_envs.core.rng import keys_from_generator, seed_keys
 
-__all__ = ["CTR", "KEY", "MAX_ENVS", "SEED_MAX", "NumbaVectorEnv", "check_seed", "seed_state"]
+__all__ = [
+    "CTR",
+    "KEY",
+    "MAX_ENVS",
+    "PARALLEL_MIN_ENVS",
+    "SEED_MAX",
+    "NumbaVectorEnv",
+    "check_seed",
+    "seed_state",
+]
 
 KEY = -2
 """Column of the state array holding the random-stream key of each copy."""
 CTR = -1
 """Column of the state array holding the random-stream counter of each copy."""
 
+
+PARALLEL_MIN_ENVS = 2048
+"""Below this many copies a vector env runs the serial variant of its kernels.
+
+Starting a parallel region costs more than stepping a few thousand copies, and after one,
+numba's OpenMP threads spin while they wait for work, taking the cores from other threads in
+the process: SB3's PPO on 8 copies ran 5x slower next to parallel kernels than next to serial
+ones (PyTorch on one thread, 2 cores).
+"""
 
 MAX_ENVS = 2**24
 """Most copies one vector env holds (16,777,216): beyond it, ask for several vector envs."""
@@ -283,6 +301,10 @@ class NumbaVectorEnv(VectorEnv):
         self._next_outputs()
         info = self._step_envs(actions)
         return self._obs, self._rew, self._term, self._trunc, info
+
+    def _kernel(self, parallel: Any, serial: Any) -> Any:
+        """The kernel variant for this batch: serial below :data:`PARALLEL_MIN_ENVS` copies."""
+        return parallel if self.num_envs >= PARALLEL_MIN_ENVS else serial
 
     @property
     def task(self) -> Any:

@@ -61,13 +61,15 @@ class CustomerJourneyVectorEnv(NumbaVectorEnv):
     def _reset_envs(self, options: dict[str, Any]) -> dict[str, Any]:
         self._setup.apply_options(options, self._state)
         mask = self._out["action_mask"]
-        kernels.journey_reset(self._setup.kp, self._state, self._obs, mask)
+        self._kernel(kernels.journey_reset, kernels.journey_reset_serial)(
+            self._setup.kp, self._state, self._obs, mask
+        )
         return {"action_mask": mask}
 
     def _step_envs(self, actions: Any) -> dict[str, Any]:
         act = self.check_discrete_actions(actions, N_ACTIONS)
         mask = self._out["action_mask"]
-        kernels.journey_step(
+        self._kernel(kernels.journey_step, kernels.journey_step_serial)(
             self._setup.kp, self._state, act, self._obs, self._rew, self._term, self._trunc, mask
         )
         return {"action_mask": mask}

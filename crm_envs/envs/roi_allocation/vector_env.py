@@ -59,7 +59,9 @@ class ROIAllocationVectorEnv(NumbaVectorEnv):
 
     def _reset_envs(self, options: dict[str, Any]) -> dict[str, Any]:
         self._setup.apply_options(options)
-        kernels.roi_reset(self._setup.kp, self._fstate, self._state, self._obs)
+        self._kernel(kernels.roi_reset, kernels.roi_reset_serial)(
+            self._setup.kp, self._fstate, self._state, self._obs
+        )
         limited = self._out["budget_limited"]
         limited[:] = False
         return {"budget_limited": limited}
@@ -67,7 +69,7 @@ class ROIAllocationVectorEnv(NumbaVectorEnv):
     def _step_envs(self, actions: Any) -> dict[str, Any]:
         effort = self._setup.efforts(actions, self.num_envs)
         limited = self._out["budget_limited"]
-        kernels.roi_step(
+        self._kernel(kernels.roi_step, kernels.roi_step_serial)(
             self._setup.kp, self._fstate, self._state, effort, self._obs, self._rew,
             self._term, self._trunc, limited,
         )  # fmt: skip
