@@ -22,6 +22,7 @@ from crm_envs.core.task import Task
 from crm_envs.envs.b2b_customer import kernels
 from crm_envs.envs.b2b_customer.params import B2BCustomerParams
 from crm_envs.envs.b2b_customer.presets import get_preset
+from crm_envs.envs.b2b_customer.solver import month_tables
 
 __all__ = ["OBSERVATIONS", "B2BCustomerEnv", "B2BSetup"]
 
@@ -68,8 +69,7 @@ class B2BSetup(Task):
             )
         self.horizon = check_int("horizon", horizon, low=1)
         self.reward_scale = check_scalar("reward_scale", reward_scale, low=0.0, low_open=True)
-        self.kp = params.to_kernel(self.horizon, self.obs_mode)
-        self._solution: dict[bool, Any] = {}
+        self._set_params(params)
         tslp = float(params.max_tslp)
         if self.obs_mode == kernels.OBS_PURCHASE:
             low = np.array([0.0, 1.0, 0.0, 0.0], dtype=np.float32)
@@ -100,10 +100,19 @@ class B2BSetup(Task):
                 "options['params'] must keep the spend grid size and maximum, the number of "
                 "purchase levels and max_tslp (they fix the spaces)"
             )
-        self.params = new
-        self.kp = new.to_kernel(self.horizon, self.obs_mode)
-        self._solution = {}
+        self._set_params(new)
         return True
+
+    def _set_params(self, params: B2BCustomerParams) -> None:
+        """Put ``params`` in force: kernel parameters, step tables, no cached solution."""
+        self.params = params
+        self.kp = params.to_kernel(self.horizon, self.obs_mode)
+        grid = np.array(params.spend_grid)
+        emis, q01, q11p, q11m = month_tables(self.kp, self.kp.customer, grid)
+        self.tables = kernels.B2BStepTables(
+            grid, emis.reshape(-1), q01, q11p, q11m, self.continuous, self.reward_scale
+        )
+        self._solution: dict[bool, Any] = {}
 
     def solution(self, adaptive: bool = True) -> Any:
         """The planner's solution for the params in force (solved once, cached).
@@ -185,16 +194,21 @@ class B2BSetup(Task):
     def spends(self, actions: Any, n_envs: int) -> NDArray[np.float64]:
         """Validate a batch of actions; return the (N,) spends in dollars."""
         p = self.params
-        if self.continuous:
-            arr = np.asarray(actions, dtype=np.float64)
-            if arr.shape != (n_envs, 1):
-                raise ValueError(f"actions must have shape ({n_envs}, 1), got {arr.shape}")
-            if not np.all(np.isfinite(arr)) or arr.min() < -1.0 or arr.max() > 1.0:
-                raise ValueError(
-                    f"continuous actions must be finite and lie in [-1, 1] (mapped linearly to "
-                    f"a spend in [0, {p.max_spend:g}]); got {actions!r}"
-                )
-            return np.ascontiguousarray((arr[:, 0] + 1.0) * (0.5 * p.max_spend))
+        if not self.continuous:
+            return p.spend_grid[self.grid_actions(actions, n_envs)]
+        arr = np.asarray(actions, dtype=np.float64)
+        if arr.shape != (n_envs, 1):
+            raise ValueError(f"actions must have shape ({n_envs}, 1), got {arr.shape}")
+        if not np.all(np.isfinite(arr)) or arr.min() < -1.0 or arr.max() > 1.0:
+            raise ValueError(
+                f"continuous actions must be finite and lie in [-1, 1] (mapped linearly to "
+                f"a spend in [0, {p.max_spend:g}]); got {actions!r}"
+            )
+        return np.ascontiguousarray((arr[:, 0] + 1.0) * (0.5 * p.max_spend))
+
+    def grid_actions(self, actions: Any, n_envs: int) -> NDArray[np.int64]:
+        """Validate a batch of ``Discrete(K)`` actions; return them as contiguous int64."""
+        p = self.params
         arr = np.asarray(actions)
         if arr.shape != (n_envs,) or not np.issubdtype(arr.dtype, np.integer):
             raise ValueError(
@@ -207,16 +221,28 @@ class B2BSetup(Task):
                 f"action must lie in Discrete({p.n_spend}) (index into the spend grid "
                 f"{p.spend_grid.tolist()}); got {int(arr[bad])}"
             )
-        return p.spend_grid[arr]
+        return np.ascontiguousarray(arr, dtype=np.int64)
 
-    def info(self, fstate: NDArray[np.float64], istate: NDArray[np.int64]) -> dict[str, Any]:
-        """Diagnostics: Bayes belief, open-loop belief, true state (not for the agent)."""
-        return {
-            "belief": fstate[:, kernels.F_BELIEF].copy(),
-            "open_loop_belief": fstate[:, kernels.F_OPEN].copy(),
-            "state": istate[:, kernels.S_STATE].copy(),
-            "purchase_level": istate[:, kernels.S_LEVEL].copy(),
-        }
+    def step_args(self, actions: Any, n_envs: int) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """Validate a batch of actions; return the step kernel's ``(action, spend)`` arrays.
+
+        Grid actions come back as indices (the kernel reads its tables) with a dummy spend
+        array; Box actions as spends in dollars (computed directly) with a dummy index array.
+        """
+        if self.continuous:
+            return _NO_INDEX, self.spends(actions, n_envs)
+        return self.grid_actions(actions, n_envs), _NO_SPEND
+
+
+#: The diagnostics in ``info`` (written by the kernel): name and dtype.
+INFO_ARRAYS = (
+    ("belief", np.float64),
+    ("open_loop_belief", np.float64),
+    ("state", np.int64),
+    ("purchase_level", np.int64),
+)
+_NO_INDEX = np.zeros(1, dtype=np.int64)
+_NO_SPEND = np.zeros(1)
 
 
 def state_mdp(params: B2BCustomerParams) -> TabularMDP:
@@ -358,8 +384,14 @@ class B2BCustomerEnv(NumbaEnv):
         self._rew = np.zeros(1)
         self._term = np.zeros(1, dtype=np.bool_)
         self._trunc = np.zeros(1, dtype=np.bool_)
+        self._act = np.zeros(1, dtype=np.int64)
         self._spend = np.zeros(1)
         self._scratch = np.zeros((1, 2, self._setup.params.n_levels))
+        self._belief = np.zeros(1)
+        self._open = np.zeros(1)
+        self._true = np.zeros(1, dtype=np.int64)
+        self._level = np.zeros(1, dtype=np.int64)
+        self._n_spend = self._setup.params.n_spend
         self._init_kernel()
 
     def _serial_step_kernel(self) -> Any:
@@ -367,12 +399,18 @@ class B2BCustomerEnv(NumbaEnv):
 
     def _step_kernel_args(self) -> tuple[Any, ...]:
         return (
-            self._setup.kp, self._fstate, self._state, self._spend, self._scratch, self._obs,
-            self._rew, self._term, self._trunc,
+            self._setup.kp, self._setup.tables, self._fstate, self._state, self._act,
+            self._spend, self._scratch, self._obs, self._rew, self._term, self._trunc,
+            self._belief, self._open, self._true, self._level,
         )  # fmt: skip
 
     def _info(self) -> dict[str, Any]:
-        return {k: v[0].item() for k, v in self._setup.info(self._fstate, self._state).items()}
+        return {
+            "belief": float(self._belief[0]),
+            "open_loop_belief": float(self._open[0]),
+            "state": int(self._true[0]),
+            "purchase_level": int(self._level[0]),
+        }
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -381,19 +419,29 @@ class B2BCustomerEnv(NumbaEnv):
         self._seed_stream(seed)
         if self._setup.apply_options(options):
             self._bind_kernel()
-        kernels.b2b_reset_serial(self._setup.kp, self._fstate, self._state, self._obs)
+        kernels.b2b_reset_serial(
+            self._setup.kp, self._fstate, self._state, self._obs, self._belief, self._open,
+            self._true, self._level,
+        )  # fmt: skip
         self._ended = False
         return self._obs[0].copy(), self._info()
 
     def step(self, action: Any) -> tuple[NDArray[np.float32], SupportsFloat, bool, bool, dict]:
         """Spend for one month (see the class docstring)."""
         self._check_running()
-        self._spend[:] = self._setup.spends(np.asarray(action)[None], 1)
+        if (
+            isinstance(action, (int, np.integer))
+            and 0 <= action < self._n_spend
+            and not (self._setup.continuous or isinstance(action, bool))
+        ):
+            self._act[0] = action  # the common case, validated without NumPy
+        else:
+            act, spend = self._setup.step_args(np.asarray(action)[None], 1)
+            self._act[0], self._spend[0] = act[0], spend[0]
         self._step_kernel(*self._step_kernel_args())
         trunc = bool(self._trunc[0])
         self._ended = trunc
-        reward = float(self._rew[0]) * self._setup.reward_scale
-        return self._obs[0].copy(), reward, False, trunc, self._info()
+        return self._obs[0].copy(), float(self._rew[0]), False, trunc, self._info()
 
     def oracle_model(self) -> TabularMDP:
         """The fully observed MDP over (relationship state, recency class): the oracle's.

@@ -17,6 +17,11 @@ flag. Classes run 0..max_tslp.
 
 The per-customer intercepts live in a ``customer`` row (``C_*`` columns below) so that a whole
 customer base can share one set of slopes (:func:`~crm_envs.papers.fan2015.portfolio.portfolio`).
+
+The env's step (:func:`b2b_step`) reads the month's probabilities for grid actions from
+tables built once per params (:class:`B2BStepTables`), at offsets rather than as row arrays
+of their own, writes the info arrays (beliefs, true state, purchase level) into preallocated
+buffers and applies the reward scale itself, so nothing is left for Python to do per step.
 """
 
 from __future__ import annotations
@@ -157,15 +162,42 @@ def emission_probs(kp, cust, state, spend, out):
 
 
 @njit(cache=True, inline="always")
-def draw_level(probs, u):
-    """Inverse-CDF draw of a level from ``probs`` with uniform ``u``."""
+def _draw_at(probs, off, n, u):
     acc = 0.0
-    n = probs.shape[0]
     for j in range(n - 1):
-        acc += probs[j]
+        acc += probs[off + j]
         if u < acc:
             return j
     return n - 1
+
+
+@njit(cache=True, inline="always")
+def draw_level(probs, u):
+    """Inverse-CDF draw of a level from ``probs`` with uniform ``u``."""
+    return _draw_at(probs, 0, probs.shape[0], u)
+
+
+@njit(cache=True, inline="always")
+def advance_at(
+    s, b, bo, k, q01, q11p, q11m, cust, e_low, lo, e_high, hi, n_lev, revenue, cost, key, ctr
+):  # fmt: skip
+    """:func:`advance` with the purchase-level probabilities read at offsets of flat arrays.
+
+    ``P(level = j | low)`` is ``e_low[lo + j]`` and ``P(level = j | high)`` is
+    ``e_high[hi + j]`` for ``j < n_lev``. The env's kernel reads its tables this way: taking
+    a row of a table as an array of its own costs more than the rest of the month.
+    """
+    maint = splitmix_uniform(key, ctr) < cust[C_MAINT]
+    q11 = q11m if maint else q11p
+    up = splitmix_uniform(key, ctr + 1) < (q11 if s == 1 else q01)
+    s2 = 1 if up else 0
+    u = splitmix_uniform(key, ctr + 2)
+    level = _draw_at(e_high, hi, n_lev, u) if s2 == 1 else _draw_at(e_low, lo, n_lev, u)
+    promoted = level > 0 and splitmix_uniform(key, ctr + 3) < cust[C_PROMO]
+    q11e = q11_expected(cust, q11p, q11m)
+    b2 = bayes_update(open_loop(b, q01, q11e), e_high[hi + level], e_low[lo + level])
+    bo2 = open_loop(bo, q01, q11e)
+    return s2, level, promoted, b2, bo2, revenue[level] - cost
 
 
 @njit(cache=True, inline="always")
@@ -192,24 +224,45 @@ def advance(s, b, bo, k, q01, q11p, q11m, cust, e_low, e_high, revenue, cost, ke
         ``(s', level, promoted, b', bo', reward)``; the next recency class is
         ``next_class(kp, k, level, promoted)``.
     """
-    maint = splitmix_uniform(key, ctr) < cust[C_MAINT]
-    q11 = q11m if maint else q11p
-    up = splitmix_uniform(key, ctr + 1) < (q11 if s == 1 else q01)
-    s2 = 1 if up else 0
-    level = draw_level(e_high if s2 == 1 else e_low, splitmix_uniform(key, ctr + 2))
-    promoted = level > 0 and splitmix_uniform(key, ctr + 3) < cust[C_PROMO]
-    q11e = q11_expected(cust, q11p, q11m)
-    b2 = bayes_update(open_loop(b, q01, q11e), e_high[level], e_low[level])
-    bo2 = open_loop(bo, q01, q11e)
-    return s2, level, promoted, b2, bo2, revenue[level] - cost
+    return advance_at(
+        s, b, bo, k, q01, q11p, q11m, cust, e_low, 0, e_high, 0, e_low.shape[0], revenue, cost,
+        key, ctr,
+    )  # fmt: skip
 
 
 RANDOM_PER_MONTH = 4
 """Uniforms each month consumes from a copy's stream (maintenance, state, level, promotion)."""
 
 
+class B2BStepTables(NamedTuple):
+    """What the env's step reads besides ``B2BKernelParams``: the month's tabled probabilities.
+
+    Every transcendental function of a month depends only on the params, the spend and the
+    recency class, so for grid actions the env tables them once per params with
+    :func:`~crm_envs.envs.b2b_customer.solver.month_tables` (the planner's tables): a tabled
+    step equals a direct one. Box (continuous) spends are computed directly every step.
+
+    Attributes:
+        grid: (K,) spend of each discrete action.
+        emis: (2 * K * L,) ``P(level | state, spend)``, flat: ``emis[(s * K + a) * L + level]``.
+        q01: (K, max_tslp + 1) low -> high probability per spend index and recency class.
+        q11_plain: (K, max_tslp + 1) high -> high without a maintenance interaction.
+        q11_maint: (K, max_tslp + 1) high -> high with one.
+        continuous: True when actions are spends (Box), False for grid indices.
+        reward_scale: Multiplier of the dollar reward, applied in the kernel.
+    """
+
+    grid: NDArray[np.float64]
+    emis: NDArray[np.float64]
+    q01: NDArray[np.float64]
+    q11_plain: NDArray[np.float64]
+    q11_maint: NDArray[np.float64]
+    continuous: bool
+    reward_scale: float
+
+
 @njit(cache=True, inline="always")
-def _write_obs(kp, fstate, istate, i, obs_out):
+def _write_obs(kp, fstate, istate, i, obs_out, belief_out, open_out, state_out, level_out):
     k = istate[i, S_CLASS]
     promo = 1.0 if k == 0 else 0.0
     tslp = tslp_of(k)
@@ -222,10 +275,14 @@ def _write_obs(kp, fstate, istate, i, obs_out):
         obs_out[i, 0] = fstate[i, F_BELIEF] if kp.obs_mode == OBS_BELIEF else istate[i, S_STATE]
         obs_out[i, 1] = tslp
         obs_out[i, 2] = promo
+    belief_out[i] = fstate[i, F_BELIEF]
+    open_out[i] = fstate[i, F_OPEN]
+    state_out[i] = istate[i, S_STATE]
+    level_out[i] = istate[i, S_LEVEL]
 
 
 @njit(cache=True, inline="always")
-def _start(kp, fstate, istate, i, obs_out):
+def _start(kp, fstate, istate, i, obs_out, belief_out, open_out, state_out, level_out):
     b0 = kp.customer[C_INITIAL]
     u = splitmix_uniform(istate[i, S_KEY], istate[i, S_CTR])
     istate[i, S_CTR] += 1
@@ -237,10 +294,10 @@ def _start(kp, fstate, istate, i, obs_out):
     fstate[i, F_BELIEF] = b0
     fstate[i, F_OPEN] = b0
     fstate[i, F_SPEND] = 0.0
-    _write_obs(kp, fstate, istate, i, obs_out)
+    _write_obs(kp, fstate, istate, i, obs_out, belief_out, open_out, state_out, level_out)
 
 
-def _b2b_reset(kp, fstate, istate, obs_out):
+def _b2b_reset(kp, fstate, istate, obs_out, belief_out, open_out, state_out, level_out):
     """Start an episode in every copy: state drawn from the initial belief, TSLP 1.
 
     Args:
@@ -248,44 +305,70 @@ def _b2b_reset(kp, fstate, istate, obs_out):
         fstate: (N, 3) float64 state (belief, open-loop belief, last spend), written.
         istate: (N, 7) int64 state, written (key and counter kept).
         obs_out: (N, D) float32 observations, written.
+        belief_out: (N,) float64 Bayes belief (``info["belief"]``), written.
+        open_out: (N,) float64 open-loop belief (``info["open_loop_belief"]``), written.
+        state_out: (N,) int64 true state (``info["state"]``), written.
+        level_out: (N,) int64 last purchase level (``info["purchase_level"]``), written.
     """
     for i in prange(fstate.shape[0]):
-        _start(kp, fstate, istate, i, obs_out)
+        _start(kp, fstate, istate, i, obs_out, belief_out, open_out, state_out, level_out)
 
 
-def _b2b_step(kp, fstate, istate, spend, scratch, obs_out, rew_out, term_out, trunc_out):
+def _b2b_step(
+    kp, tab, fstate, istate, action, spend, scratch, obs_out, rew_out, term_out, trunc_out,
+    belief_out, open_out, state_out, level_out,
+):  # fmt: skip
     """Advance every copy by one month (copies whose episode ended are reset instead).
 
     Args:
         kp: ``B2BKernelParams``.
+        tab: ``B2BStepTables`` (grid, tabled probabilities, action kind, reward scale).
         fstate: (N, 3) float64 state, modified in place.
         istate: (N, 7) int64 state, modified in place.
-        spend: (N,) float64 spend of the month (validated, in [0, max_spend]).
-        scratch: (N, 2, L) float64 work space for the purchase-level probabilities.
+        action: (N,) int64 validated spend-grid indices (read unless ``tab.continuous``).
+        spend: (N,) float64 validated spends in [0, max_spend] (read if ``tab.continuous``).
+        scratch: (N, 2, L) float64 work space for the purchase-level probabilities of
+            continuous spends (a (1, 2, L) dummy for grid actions).
         obs_out: (N, D) float32 observations, written.
-        rew_out: (N,) float64 revenue minus spend cost, written.
+        rew_out: (N,) float64 (revenue minus spend cost) times ``tab.reward_scale``, written.
         term_out: (N,) bool, always False.
         trunc_out: (N,) bool, True after ``horizon`` months.
+        belief_out: (N,) float64 Bayes belief, written.
+        open_out: (N,) float64 open-loop belief, written.
+        state_out: (N,) int64 true state, written.
+        level_out: (N,) int64 purchase level, written.
     """
+    continuous = tab.continuous
+    n_lev = kp.revenue.shape[0]
+    n_act = tab.grid.shape[0]
+    flat_scratch = scratch.reshape(-1)
     for i in prange(fstate.shape[0]):
         term_out[i] = False
         if istate[i, S_DONE] != 0:
-            _start(kp, fstate, istate, i, obs_out)
+            _start(kp, fstate, istate, i, obs_out, belief_out, open_out, state_out, level_out)
             rew_out[i] = 0.0
             trunc_out[i] = False
             continue
-        m = spend[i]
         k = istate[i, S_CLASS]
-        q01, q11p, q11m = transition_probs(kp, kp.customer, m, k)
-        e_low = scratch[i, 0]
-        e_high = scratch[i, 1]
-        emission_probs(kp, kp.customer, 0, m, e_low)
-        emission_probs(kp, kp.customer, 1, m, e_high)
-        s2, level, promoted, b2, bo2, r = advance(
-            istate[i, S_STATE], fstate[i, F_BELIEF], fstate[i, F_OPEN], k, q01, q11p, q11m,
-            kp.customer, e_low, e_high, kp.revenue, kp.spend_cost * m, istate[i, S_KEY],
-            istate[i, S_CTR],
-        )  # fmt: skip
+        if continuous:
+            m = spend[i]
+            q01, q11p, q11m = transition_probs(kp, kp.customer, m, k)
+            emission_probs(kp, kp.customer, 0, m, scratch[i, 0])
+            emission_probs(kp, kp.customer, 1, m, scratch[i, 1])
+            s2, level, promoted, b2, bo2, r = advance_at(
+                istate[i, S_STATE], fstate[i, F_BELIEF], fstate[i, F_OPEN], k, q01, q11p, q11m,
+                kp.customer, flat_scratch, 2 * i * n_lev, flat_scratch, (2 * i + 1) * n_lev,
+                n_lev, kp.revenue, kp.spend_cost * m, istate[i, S_KEY], istate[i, S_CTR],
+            )  # fmt: skip
+        else:
+            a = action[i]
+            m = tab.grid[a]
+            s2, level, promoted, b2, bo2, r = advance_at(
+                istate[i, S_STATE], fstate[i, F_BELIEF], fstate[i, F_OPEN], k, tab.q01[a, k],
+                tab.q11_plain[a, k], tab.q11_maint[a, k], kp.customer, tab.emis, a * n_lev,
+                tab.emis, (n_act + a) * n_lev, n_lev, kp.revenue, kp.spend_cost * m,
+                istate[i, S_KEY], istate[i, S_CTR],
+            )  # fmt: skip
         istate[i, S_CTR] += RANDOM_PER_MONTH
         istate[i, S_STATE] = s2
         istate[i, S_CLASS] = next_class(kp, k, level, promoted)
@@ -294,11 +377,11 @@ def _b2b_step(kp, fstate, istate, spend, scratch, obs_out, rew_out, term_out, tr
         fstate[i, F_BELIEF] = b2
         fstate[i, F_OPEN] = bo2
         fstate[i, F_SPEND] = m
-        rew_out[i] = r
+        rew_out[i] = r * tab.reward_scale
         trunc = istate[i, S_T] >= kp.horizon
         istate[i, S_DONE] = trunc
         trunc_out[i] = trunc
-        _write_obs(kp, fstate, istate, i, obs_out)
+        _write_obs(kp, fstate, istate, i, obs_out, belief_out, open_out, state_out, level_out)
 
 
 b2b_reset, b2b_reset_serial = parallel_and_serial(_b2b_reset, "b2b_reset")

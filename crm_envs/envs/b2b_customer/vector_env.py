@@ -8,7 +8,7 @@ import numpy as np
 
 from crm_envs.core.vector import NumbaVectorEnv
 from crm_envs.envs.b2b_customer import kernels
-from crm_envs.envs.b2b_customer.env import B2BSetup
+from crm_envs.envs.b2b_customer.env import INFO_ARRAYS, B2BSetup
 from crm_envs.envs.b2b_customer.params import B2BCustomerParams
 
 __all__ = ["B2BCustomerVectorEnv"]
@@ -55,21 +55,29 @@ class B2BCustomerVectorEnv(NumbaVectorEnv):
             copy,
         )
         self._fstate = np.zeros((self.num_envs, kernels.FLOAT_WIDTH))
-        self._scratch = np.zeros((self.num_envs, 2, self._setup.params.n_levels))
+        # Work space of continuous spends only: grid actions read the tabled probabilities.
+        rows = self.num_envs if self._setup.continuous else 1
+        self._scratch = np.zeros((rows, 2, self._setup.params.n_levels))
+        for name, dtype in INFO_ARRAYS:
+            self._declare_output(name, (self.num_envs,), dtype)
+
+    def _info(self) -> dict[str, Any]:
+        return {name: self._out[name] for name, _ in INFO_ARRAYS}
 
     def _reset_envs(self, options: dict[str, Any]) -> dict[str, Any]:
         self._setup.apply_options(options)
-        kernels.b2b_reset(self._setup.kp, self._fstate, self._state, self._obs)
-        return self._setup.info(self._fstate, self._state)
+        info = self._info()
+        kernels.b2b_reset(self._setup.kp, self._fstate, self._state, self._obs, *info.values())
+        return info
 
     def _step_envs(self, actions: Any) -> dict[str, Any]:
-        spend = self._setup.spends(actions, self.num_envs)
+        act, spend = self._setup.step_args(actions, self.num_envs)
+        info = self._info()
         kernels.b2b_step(
-            self._setup.kp, self._fstate, self._state, spend, self._scratch, self._obs,
-            self._rew, self._term, self._trunc,
+            self._setup.kp, self._setup.tables, self._fstate, self._state, act, spend,
+            self._scratch, self._obs, self._rew, self._term, self._trunc, *info.values(),
         )  # fmt: skip
-        self._rew[...] *= self._setup.reward_scale
-        return self._setup.info(self._fstate, self._state)
+        return info
 
     def reference_action(self, obs: np.ndarray) -> np.ndarray:
         """The POMDP policy's action for each row of ``obs`` (``"belief"`` observations)."""
