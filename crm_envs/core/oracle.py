@@ -49,6 +49,7 @@ __all__ = [
     "Policy",
     "constant_policy",
     "evaluate",
+    "evaluate_batch",
     "headroom",
     "random_policy",
 ]
@@ -69,6 +70,10 @@ class Policy:
             ``info``): such a policy bounds every agent instead of competing with them.
         start: Called before every episode (a policy with memory, e.g. an LSTM, forgets the
             last episode there); None for a memoryless policy.
+        act_batch: Optional ``act_batch(obs, info) -> actions`` for a batch of copies of the
+            vector env (batched observations and info arrays). Given, :func:`headroom` plays
+            the policy on the vector env, all episodes at once; it must act exactly as ``act``
+            does on each copy, so that both give the same returns.
     """
 
     name: str
@@ -76,6 +81,7 @@ class Policy:
     description: str = ""
     full_information: bool = False
     start: Callable[[], None] | None = None
+    act_batch: Callable[[Any, dict[str, Any]], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -156,7 +162,17 @@ def constant_policy(action: Any, label: str) -> Policy:
     Returns:
         The policy, named ``"constant: <label>"``.
     """
-    return Policy(f"constant: {label}", lambda obs, info: action, "the same action every step")
+    one = np.asarray(action)
+
+    def act_batch(obs: Any, info: dict[str, Any]) -> NDArray[Any]:
+        return np.repeat(one[None], len(obs), axis=0)
+
+    return Policy(
+        f"constant: {label}",
+        lambda obs, info: action,
+        "the same action every step",
+        act_batch=act_batch,
+    )
 
 
 def evaluate(
@@ -194,6 +210,42 @@ def evaluate(
             done = terminated or truncated
         out[k] = total
     env.close()
+    return out
+
+
+def evaluate_batch(
+    env_id: str, kwargs: dict[str, Any], policy: Policy, episodes: int, seed: int
+) -> NDArray[np.float64]:
+    """:func:`evaluate` of a policy with ``act_batch``: every episode at once, one per copy.
+
+    Copy ``k`` of the vector env reset with ``seed`` is episode ``k`` reset with ``seed + k``,
+    so the returns equal :func:`evaluate`'s. A copy's later episodes (NEXT_STEP autoreset) are
+    not counted.
+
+    Args:
+        env_id: A registered id with a vector entry point.
+        kwargs: Its ``gym.make`` kwargs.
+        policy: A policy with ``act_batch``.
+        episodes: Number of episodes (>= 2).
+        seed: Seed of the first episode.
+
+    Returns:
+        (episodes,) returns.
+    """
+    episodes = check_int("episodes", episodes, low=2)
+    seed = check_int("seed", seed, low=0)
+    if policy.act_batch is None:
+        raise ValueError(f"policy {policy.name!r} has no act_batch; use evaluate()")
+    venv = gym.make_vec(env_id, num_envs=episodes, vectorization_mode="vector_entry_point",
+                        copy=False, **kwargs)  # fmt: skip
+    obs, info = venv.reset(seed=seed)
+    out = np.zeros(episodes)
+    running = np.ones(episodes, dtype=bool)
+    while running.any():
+        obs, reward, terminated, truncated, info = venv.step(policy.act_batch(obs, info))
+        out += np.where(running, reward, 0.0)
+        running &= ~(terminated | truncated)
+    venv.close()
     return out
 
 
@@ -316,7 +368,11 @@ def headroom(
     kwargs = dict(kwargs or {})
     roles = [("reference", reference), *baselines]
     results = []
+    vector = gym.spec(env_id).vector_entry_point is not None
     for role, policy in tqdm(roles, desc=env_id, disable=not progress_bar, leave=False):
-        returns = evaluate(lambda: gym.make(env_id, **kwargs), policy, episodes, seed)
+        if vector and policy.act_batch is not None:
+            returns = evaluate_batch(env_id, kwargs, policy, episodes, seed)
+        else:
+            returns = evaluate(lambda: gym.make(env_id, **kwargs), policy, episodes, seed)
         results.append(BaselineResult(role, policy.name, returns))
     return Headroom(env_id, kwargs, reference_kind, tuple(results), episodes)
