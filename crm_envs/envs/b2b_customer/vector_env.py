@@ -67,13 +67,15 @@ class B2BCustomerVectorEnv(NumbaVectorEnv):
     def _reset_envs(self, options: dict[str, Any]) -> dict[str, Any]:
         self._setup.apply_options(options)
         info = self._info()
-        kernels.b2b_reset(self._setup.kp, self._fstate, self._state, self._obs, *info.values())
+        self._kernel(kernels.b2b_reset, kernels.b2b_reset_serial)(
+            self._setup.kp, self._fstate, self._state, self._obs, *info.values()
+        )
         return info
 
     def _step_envs(self, actions: Any) -> dict[str, Any]:
         act, spend = self._setup.step_args(actions, self.num_envs)
         info = self._info()
-        kernels.b2b_step(
+        self._kernel(kernels.b2b_step, kernels.b2b_step_serial)(
             self._setup.kp, self._setup.tables, self._fstate, self._state, act, spend,
             self._scratch, self._obs, self._rew, self._term, self._trunc, *info.values(),
         )  # fmt: skip

@@ -37,6 +37,7 @@ __all__ = [
 _RESET_OPTIONS = ("params",)
 DEFAULT_INCREMENT = 5_000.0
 """Dollars of one discrete investment step (``ROIAllocationDiscrete-v0``)."""
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def observation_space(params: ROIAllocationParams, horizon: int) -> spaces.Box:
@@ -92,7 +93,7 @@ class ROISetup(Task):
                 "ROIAllocationDiscrete-v0, or leave increment at its default"
             )
         self.reward_scale = check_scalar("reward_scale", reward_scale, low=0.0, low_open=True)
-        self.kp = params.to_kernel(self.horizon)
+        self.kp = self._kernel_params(params)
         n = params.n_drivers
         self.observation_space = observation_space(params, self.horizon)
         if self.discrete:
@@ -121,14 +122,18 @@ class ROISetup(Task):
                 "env's; make a new env with these params instead"
             )
         self.params = new
-        self.kp = new.to_kernel(self.horizon)
+        self.kp = self._kernel_params(new)
         return True
 
-    def efforts(self, actions: Any, n_envs: int) -> NDArray[np.float64]:
-        """Validate a batch of actions and turn them into dollars per driver, shape (N, n).
+    def _kernel_params(self, params: ROIAllocationParams) -> kernels.ROIKernelParams:
+        return params.to_kernel(self.horizon, self.discrete, self.increment, self.reward_scale)
 
-        Box actions in [-1, 1] map linearly to [0, max_effort] per driver; discrete action
-        k >= 1 invests one ``increment`` in driver k - 1, action 0 invests nothing.
+    def kernel_actions(self, actions: Any, n_envs: int) -> NDArray[Any]:
+        """Validate a batch of actions; return them as the step kernel reads them.
+
+        Box actions in [-1, 1] (the kernel maps them linearly to [0, max_effort] dollars per
+        driver) come back as a C-contiguous (N, n) float32 or float64 array; discrete actions
+        (k >= 1 invests one ``increment`` in driver k - 1, 0 nothing) as (N, 1) int64.
         """
         n = self.params.n_drivers
         if self.discrete:
@@ -144,18 +149,19 @@ class ROISetup(Task):
                     f"action must lie in Discrete({n + 1}) = {{0: no investment, 1..{n}: one "
                     f"increment to driver 1..{n}}}; got {int(arr[bad])}"
                 )
-            out = np.zeros((n_envs, n + 1))
-            out[np.arange(n_envs), arr] = self.increment
-            return np.ascontiguousarray(out[:, 1:])
-        arr = np.asarray(actions, dtype=np.float64)
+            return np.ascontiguousarray(arr, dtype=np.int64).reshape(n_envs, 1)
+        arr = np.asarray(actions)
+        if arr.dtype != np.float32:
+            arr = np.asarray(arr, dtype=np.float64)
         if arr.shape != (n_envs, n):
             raise ValueError(f"actions must have shape ({n_envs}, {n}), got {arr.shape}")
-        if not np.all(np.isfinite(arr)) or arr.min() < -1.0 or arr.max() > 1.0:
+        arr = np.ascontiguousarray(arr)
+        if kernels.first_bad_box_action(arr) >= 0:
             raise ValueError(
                 f"Box actions must be finite and lie in [-1, 1] (mapped to [0, "
                 f"{self.params.max_effort:,.0f}] dollars per driver); got {actions!r}"
             )
-        return (arr + 1.0) * (0.5 * self.params.max_effort)
+        return arr
 
     def reference_action(self, obs: NDArray[np.floating]) -> Any:
         """The benchmark's reference action for one observation.
@@ -373,7 +379,8 @@ class ROIAllocationEnv(NumbaEnv):
         self._term = np.zeros(1, dtype=np.bool_)
         self._trunc = np.zeros(1, dtype=np.bool_)
         self._limited = np.zeros(1, dtype=np.bool_)
-        self._effort = np.zeros((1, n))
+        # The kernel's action buffer: (1, 1) int64 index, or (1, n) float64 Box values.
+        self._act = np.zeros((1, 1), np.int64) if self._discrete else np.zeros((1, n))
         self._init_kernel()
 
     def _serial_step_kernel(self) -> Any:
@@ -381,7 +388,7 @@ class ROIAllocationEnv(NumbaEnv):
 
     def _step_kernel_args(self) -> tuple[Any, ...]:
         return (
-            self._setup.kp, self._fstate, self._state, self._effort, self._obs, self._rew,
+            self._setup.kp, self._fstate, self._state, self._act, self._obs, self._rew,
             self._term, self._trunc, self._limited,
         )  # fmt: skip
 
@@ -404,19 +411,30 @@ class ROIAllocationEnv(NumbaEnv):
     def step(self, action: Any) -> tuple[NDArray[np.float32], SupportsFloat, bool, bool, dict]:
         """Invest for one quarter (see the class docstring)."""
         self._check_running()
-        arr = np.asarray(action)
-        if arr.shape != self.action_space.shape:
-            raise ValueError(
-                f"action must have the action space's shape {self.action_space.shape} "
-                f"({self.action_space}), got shape {arr.shape}"
-            )
-        self._effort[:] = self._setup.efforts(arr[None], 1)
+        act = self._act
+        if self._discrete:
+            fast = isinstance(action, (int, np.integer)) and not isinstance(action, bool)
+            fast = fast and 0 <= action < self.action_space.n
+        else:
+            fast = type(action) is np.ndarray and action.shape == act.shape[1:]
+            fast = fast and action.dtype in _FLOATS
+        if fast:  # the common case: validated without building NumPy arrays
+            act[0] = action
+            if not self._discrete and kernels.first_bad_box_action(act) >= 0:
+                fast = False  # out of the box: the full check below raises
+        if not fast:
+            arr = np.asarray(action)
+            if arr.shape != self.action_space.shape:
+                raise ValueError(
+                    f"action must have the action space's shape {self.action_space.shape} "
+                    f"({self.action_space}), got shape {arr.shape}"
+                )
+            act[:] = self._setup.kernel_actions(arr[None], 1)
         self._step_kernel(*self._step_kernel_args())
         trunc = bool(self._trunc[0])
         self._ended = trunc
         info = {"budget_limited": bool(self._limited[0])}
-        reward = float(self._rew[0]) * self._setup.reward_scale
-        return self._obs[0].copy(), reward, False, trunc, info
+        return self._obs[0].copy(), float(self._rew[0]), False, trunc, info
 
     def reference_action(self, obs: NDArray[np.floating]) -> Any:
         """Reference action for ``obs`` (see ``ROISetup.reference_action``)."""

@@ -4,13 +4,16 @@ Float state per copy (``fstate``): the investment stock ``E_i`` of each driver, 
 quarter's CMV, last quarter's CMV and the budget left. Int state (``istate``): ``T`` (quarters
 done), ``DONE`` (next step resets: NEXT_STEP autoreset), random-stream key and counter.
 
-One quarter with investment ``x`` (dollars per driver, already validated):
+One quarter with investment ``x`` (dollars per driver): the kernel reads the validated actions
+and turns them into dollars itself (Box ``a`` in [-1, 1]: ``x_i = (a_i + 1) max_effort / 2``;
+discrete ``k``: one ``increment`` to driver ``k - 1``, none for 0). Then
 
 * if ``sum(x)`` exceeds the budget left, ``x`` is scaled down to spend exactly what is left
   (``limited_out`` reports it);
 * ``E_i <- kappa_i E_i + x_i`` and ``y_i = ADBUDG(e0_i + E_i)`` (maintenance effort ``e0``
   plus the persisting investment; section 6 of Streukens et al. 2011);
-* reward = ``CMV_t * sum_i lambda_i (y_i - y0_i) - sum_i x_i`` (Eq. 1a and the profit);
+* reward = ``(CMV_t * sum_i lambda_i (y_i - y0_i) - sum_i x_i) * reward_scale`` (Eq. 1a and the
+  profit, in the env's units);
 * ``CMV_{t+1} = mu + phi1 (CMV_t - mu) + phi2 (CMV_{t-1} - mu) + sigma * mu * z`` with ``z``
   standard normal (Table 4's dynamic panel coefficients).
 
@@ -51,6 +54,10 @@ class ROIKernelParams(NamedTuple):
         noise_sd: Shock standard deviation in dollars (``cmv_noise * mu``).
         budget: Episode budget.
         horizon: Quarters per episode.
+        discrete: Actions are ``Discrete(n + 1)`` indices (else Box values in [-1, 1]).
+        half_effort: Half the largest Box investment per driver, ``max_effort / 2``.
+        increment: Dollars of one discrete investment.
+        reward_scale: Multiplier of the dollar profit.
     """
 
     a: NDArray[np.float64]
@@ -67,6 +74,32 @@ class ROIKernelParams(NamedTuple):
     noise_sd: float
     budget: float
     horizon: int
+    discrete: bool
+    half_effort: float
+    increment: float
+    reward_scale: float
+
+
+@njit(cache=True)
+def first_bad_box_action(action):
+    """Flat index of the first entry of ``action`` outside [-1, 1] (NaN included), or -1.
+
+    One pass over the batch instead of NumPy's three (finite, min, max).
+    """
+    flat = action.reshape(-1)
+    for q in range(flat.shape[0]):
+        x = flat[q]
+        if not (-1.0 <= x <= 1.0):
+            return q
+    return -1
+
+
+@njit(cache=True, inline="always")
+def _effort(kp, action, i, j):
+    """Dollars the validated action of copy ``i`` invests in driver ``j``."""
+    if kp.discrete:
+        return kp.increment if action[i, 0] == j + 1 else 0.0
+    return (np.float64(action[i, j]) + 1.0) * kp.half_effort
 
 
 @njit(cache=True, inline="always")
@@ -114,16 +147,17 @@ def _roi_reset(kp, fstate, istate, obs_out):
         _start(kp, fstate, istate, i, obs_out)
 
 
-def _roi_step(kp, fstate, istate, effort, obs_out, rew_out, term_out, trunc_out, limited_out):
+def _roi_step(kp, fstate, istate, action, obs_out, rew_out, term_out, trunc_out, limited_out):
     """Advance every copy by one quarter (copies whose episode ended are reset instead).
 
     Args:
         kp: ``ROIKernelParams``.
         fstate: (N, n + 3) float64 state, modified in place.
         istate: (N, 4) int64 state, modified in place.
-        effort: (N, n) float64 investment per driver in dollars (>= 0).
+        action: Validated actions: (N, n) floats in [-1, 1] (Box), or (N, 1) int64 indices
+            in 0..n (``kp.discrete``).
         obs_out: (N, n + 4) float32 observations, written.
-        rew_out: (N,) float64 investment profit of the quarter, written.
+        rew_out: (N,) float64 investment profit of the quarter times ``kp.reward_scale``.
         term_out: (N,) bool, always False (episodes end by truncation).
         trunc_out: (N,) bool, True after ``horizon`` quarters.
         limited_out: (N,) bool, True when the budget left capped the investment.
@@ -139,7 +173,7 @@ def _roi_step(kp, fstate, istate, effort, obs_out, rew_out, term_out, trunc_out,
             continue
         spend = 0.0
         for j in range(n):
-            spend += effort[i, j]
+            spend += _effort(kp, action, i, j)
         left = fstate[i, n + 2]
         scale = 1.0
         limited = spend > left
@@ -149,12 +183,12 @@ def _roi_step(kp, fstate, istate, effort, obs_out, rew_out, term_out, trunc_out,
         cmv = fstate[i, n]
         gain = 0.0
         for j in range(n):
-            stock = kp.kappa[j] * fstate[i, j] + effort[i, j] * scale
+            stock = kp.kappa[j] * fstate[i, j] + _effort(kp, action, i, j) * scale
             fstate[i, j] = stock
             level = _level(kp, j, kp.e0[j] + stock)
             obs_out[i, j] = level
             gain += kp.impacts[j] * (level - kp.y0[j])
-        rew_out[i] = cmv * gain - spend
+        rew_out[i] = (cmv * gain - spend) * kp.reward_scale
         fstate[i, n + 2] = max(left - spend, 0.0)
         # CMV of the next quarter: AR(2) around the mean with a normal shock.
         z = splitmix_normal(istate[i, KEY], istate[i, CTR])

@@ -152,11 +152,20 @@ class ROIAllocationParams:
             psi[k] = phi1 * psi[k - 1] + (phi2 * psi[k - 2] if k >= 2 else 0.0)
         return float(NORMAL_MAX * self.cmv_noise * np.abs(psi[:horizon]).sum())
 
-    def to_kernel(self, horizon: int) -> ROIKernelParams:
+    def to_kernel(
+        self,
+        horizon: int,
+        discrete: bool = False,
+        increment: float = 5_000.0,
+        reward_scale: float = 1.0,
+    ) -> ROIKernelParams:
         """Build the NamedTuple the numba kernel reads.
 
         Args:
             horizon: Quarters per episode.
+            discrete: The kernel reads ``Discrete(n + 1)`` indices instead of Box actions.
+            increment: Dollars of one discrete investment.
+            reward_scale: Multiplier of the dollar profit.
 
         Returns:
             The kernel parameters.
@@ -168,6 +177,8 @@ class ROIAllocationParams:
             kappa=self.kappa.copy(), cmv_mean=float(self.cmv), phi1=self.cmv_ar[0],
             phi2=self.cmv_ar[1], noise_sd=float(self.cmv_noise * self.cmv),
             budget=float(self.budget), horizon=check_int("horizon", horizon, low=1),
+            discrete=bool(discrete), half_effort=0.5 * self.max_effort,
+            increment=float(increment), reward_scale=float(reward_scale),
         )  # fmt: skip
 
     def replace(self, **changes: Any) -> ROIAllocationParams:

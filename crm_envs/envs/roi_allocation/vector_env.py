@@ -67,13 +67,12 @@ class ROIAllocationVectorEnv(NumbaVectorEnv):
         return {"budget_limited": limited}
 
     def _step_envs(self, actions: Any) -> dict[str, Any]:
-        effort = self._setup.efforts(actions, self.num_envs)
+        act = self._setup.kernel_actions(actions, self.num_envs)
         limited = self._out["budget_limited"]
         self._kernel(kernels.roi_step, kernels.roi_step_serial)(
-            self._setup.kp, self._fstate, self._state, effort, self._obs, self._rew,
+            self._setup.kp, self._fstate, self._state, act, self._obs, self._rew,
             self._term, self._trunc, limited,
         )  # fmt: skip
-        self._rew[...] *= self._setup.reward_scale
         return {"budget_limited": limited}
 
     def reference_action(self, obs: np.ndarray) -> np.ndarray:

@@ -131,8 +131,9 @@ def test_lookahead_reduces_to_solve_allocation_and_values_persistence():
     assert capped.max() <= 60_000 + 1e-6 and capped.sum() == pytest.approx(100_000)
 
 
-def test_jitted_kernel_equals_pure_python():
-    kp = P.to_kernel(5)
+@pytest.mark.parametrize("discrete", [False, True])
+def test_jitted_kernel_equals_pure_python(discrete):
+    kp = P.to_kernel(5, discrete=discrete, reward_scale=1e-3)
     outs = []
     for step, reset in (
         (kernels.roi_step, kernels.roi_reset),
@@ -153,8 +154,11 @@ def test_jitted_kernel_equals_pure_python():
         with np.errstate(over="ignore"):
             reset(kp, f, i, obs)
             for _ in range(12):
-                eff = rng.uniform(0, 60_000, (16, 7))
-                step(kp, f, i, eff, obs, rew, term, trunc, lim)
+                if discrete:
+                    act = rng.integers(0, 8, (16, 1))
+                else:
+                    act = rng.uniform(-1, 1, (16, 7)).astype(np.float32)
+                step(kp, f, i, act, obs, rew, term, trunc, lim)
                 trace.append(np.concatenate([obs.ravel(), rew, trunc, lim]))
         outs.append(np.array(trace))
     np.testing.assert_allclose(outs[0], outs[1], rtol=1e-12)
