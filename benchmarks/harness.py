@@ -815,6 +815,7 @@ def select(
             cache[key] = _finite(headroom_of(config, episodes, seed, budgets[(config, episodes)]))
         h = dict(cache[key])
         h["gap_in_se"] = math.inf if h["gap_in_se"] is None else h["gap_in_se"]
+        h["episodes"] = episodes
         measured[(config, episodes)] = h
     left_out = []
     for (config, episodes), h in measured.items():

@@ -10,6 +10,7 @@ stratified-bootstrap 95% confidence intervals, and performance profiles (PNG).
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from collections import defaultdict
 from pathlib import Path
@@ -19,6 +20,7 @@ import numpy as np
 from scipy import stats
 
 from benchmarks.harness import latest_rows, load_results, row_status
+from crm_envs.core.oracle import episodes_to_separate
 
 __all__ = ["MIN_RUNS", "aggregate", "summarise", "write_report"]
 
@@ -221,13 +223,19 @@ def _suite_lines(out: Path) -> list[str]:
     lines = [f"## Suite `{suite['suite']}`", "",
              f"Configurations need {suite['min_headroom_se']:g} standard errors of headroom "
              "(reference over the best naive policy, at the suite's evaluation episodes).", "",
-             "| env | scoring | reference | best naive | headroom (s.e.) | run |",
-             "|---|---|---|---|---:|---|"]  # fmt: skip
+             "| env | scoring | reference | best naive | episodes | headroom (s.e.) | "
+             "episodes to separate at 2 s.e. | run |",
+             "|---|---|---|---|---:|---:|---:|---|"]  # fmt: skip
     for env_id, h in suite["headroom"].items():
         gap = "inf" if h["gap_in_se"] is None else f"{h['gap_in_se']:.1f}"
+        sep = "n/a"  # a bandit's regret needs no evaluation episodes
+        if h["scoring"] == "return" and h.get("episodes"):
+            n = episodes_to_separate(h["gap_in_se"], h["episodes"])
+            sep = "never" if math.isinf(n) else f"{n:,.0f}"
         ran = "yes" if env_id in suite["kept"] else "**left out**"
         lines.append(f"| {env_id} | {h['scoring']} | {h['reference_kind']} | "
-                     f"{h['best_naive']} | {gap} | {ran} |")  # fmt: skip
+                     f"{h['best_naive']} | {h.get('episodes', '?')} | {gap} | {sep} | "
+                     f"{ran} |")  # fmt: skip
     for e in suite["left_out"]:
         lines.append(f"\n- left out {e['env_id']}: {e['reason']}")
     if suite["unsupported"]:

@@ -48,6 +48,7 @@ __all__ = [
     "Planner",
     "Policy",
     "constant_policy",
+    "episodes_to_separate",
     "evaluate",
     "evaluate_batch",
     "headroom",
@@ -332,9 +333,27 @@ class Headroom:
         """
         if self.gap <= 0:
             return math.inf
-        sd = self.gap_se * math.sqrt(self.episodes)
-        # The tolerance keeps a whole number that rounding pushed up by an ulp whole.
-        return float(max(2, math.ceil((z * sd / self.gap) ** 2 - 1e-9)))
+        return episodes_to_separate(self.gap_in_se, self.episodes, z)
+
+
+def episodes_to_separate(gap_in_se: float, episodes: int, z: float = 2.0) -> float:
+    """Episodes at which a gap of ``gap_in_se`` s.e. at ``episodes`` episodes reaches ``z`` s.e.
+
+    The standard error shrinks as one over the square root of the episodes, so the answer is
+    ``ceil(episodes * (z / gap_in_se)**2)``, at least 2 (inf when the gap is not positive).
+
+    Args:
+        gap_in_se: The measured gap in standard errors.
+        episodes: The episodes it was measured at.
+        z: Required separation in standard errors.
+
+    Returns:
+        The number of episodes (a float, so that it can be inf).
+    """
+    if not gap_in_se > 0:
+        return math.inf
+    # The tolerance keeps a whole number that rounding pushed up by an ulp whole.
+    return float(max(2, math.ceil(episodes * (z / gap_in_se) ** 2 - 1e-9)))
 
 
 def headroom(

@@ -308,3 +308,35 @@ def test_ray_backend_gives_the_local_results(tmp_path):
     remote = run_benchmark(runs, tmp_path / "ray", backend="ray", progress_bar=False)
     key = {(r["seed"]): r["mean"] for r in local}
     assert {(r["seed"]): r["mean"] for r in remote} == key
+
+
+def test_suite_report_shows_the_episodes_needed_to_separate(tmp_path):
+    """4 s.e. at 100 episodes: 2 s.e. needs a quarter of them (the s.e. goes as 1/sqrt(n))."""
+    import json
+
+    from benchmarks.report import _suite_lines
+    from crm_envs.core.oracle import episodes_to_separate
+
+    assert episodes_to_separate(4.0, 100) == 25
+    assert episodes_to_separate(1.0, 100) == 400
+    assert episodes_to_separate(0.0, 100) == float("inf")
+    suite = {
+        "suite": "quick", "min_headroom_se": 5, "kept": ["a"], "left_out": [], "unsupported": [],
+        "headroom": {
+            "a": {"gap_in_se": 4.0, "episodes": 100, "scoring": "return",
+                  "reference_kind": "exact", "best_naive": "myopic"},
+            "b": {"gap_in_se": 0.0, "episodes": 200, "scoring": "return",
+                  "reference_kind": "heuristic", "best_naive": "constant"},
+            "c": {"gap_in_se": None, "episodes": 200, "scoring": "regret",
+                  "reference_kind": "exact", "best_naive": "random"},
+        },
+    }  # fmt: skip
+    (tmp_path / "suite.json").write_text(json.dumps(suite))
+    rows = {
+        line.split(" | ")[0][2:]: line
+        for line in _suite_lines(tmp_path)
+        if line[:3] in ("| a", "| b", "| c")
+    }
+    assert "| 100 | 4.0 | 25 | yes |" in rows["a"]
+    assert "| 200 | 0.0 | never | **left out** |" in rows["b"]
+    assert "| inf | n/a |" in rows["c"]
