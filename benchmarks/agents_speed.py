@@ -4,6 +4,9 @@
   straightforward pure-Python Q-learning loop over the same transitions.
 * One value-iteration sweep on a dense random MDP (default 1,000 states x 5 actions):
   ``agents.dp`` (numba) vs a NumPy matrix-product sweep ``max_a (R + gamma P V)``.
+* SB3's PPO on N copies of an env: env-steps per second through :mod:`crm_envs.sb3` (one
+  kernel call per step of all copies) vs SB3's ``DummyVecEnv`` of N single envs, for whole
+  training (rollouts and gradient updates) and for the rollouts alone.
 """
 
 from __future__ import annotations
@@ -13,7 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SpeedResult", "format_speed", "q_learning_speed", "value_iteration_speed"]
+__all__ = [
+    "SpeedResult",
+    "format_speed",
+    "ppo_speed",
+    "q_learning_speed",
+    "value_iteration_speed",
+]
 
 
 @dataclass(frozen=True)
@@ -101,6 +110,55 @@ def value_iteration_speed(n_states: int = 1000, n_actions: int = 5, repeats: int
     ref = _best(numpy_sweep, repeats)
     return SpeedResult(f"value-iteration sweep ({n_states} states x {n_actions} actions)",
                        1.0 / ours, 1.0 / ref, "sweeps/s")  # fmt: skip
+
+
+def ppo_speed(
+    env_id: str = "crm_envs/CustomerJourney-v1",
+    n_envs: int = 16,
+    steps: int = 8192,
+    repeats: int = 2,
+    seed: int = 0,
+) -> list[SpeedResult]:
+    """PPO env-steps per second on our SB3 adapter vs ``DummyVecEnv``, same N, same run.
+
+    Args:
+        env_id: A registered id.
+        n_envs: Copies N (PPO's ``n_steps`` is ``2048 // N``, so a rollout has 2,048 steps).
+        steps: Env steps of training per repeat.
+        repeats: Repeats; the best is kept.
+        seed: Seed of the envs and of PPO.
+
+    Returns:
+        Two results: whole training, and the rollouts alone (``collect_rollouts``).
+    """
+    import gymnasium as gym
+    import torch
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    from crm_envs.sb3 import make_sb3_vec_env
+
+    torch.set_num_threads(1)
+    n_steps = max(2, 2048 // n_envs)
+    makers = {
+        "ours": lambda: make_sb3_vec_env(env_id, n_envs, seed=seed),
+        "reference": lambda: DummyVecEnv([lambda: gym.make(env_id)] * n_envs),
+    }
+    train, roll = {}, {}
+    for name, make in makers.items():
+        model = PPO("MlpPolicy", make(), n_steps=n_steps, seed=seed, device="cpu")
+        train[name] = steps / _best(lambda m=model: m.learn(steps), repeats)
+        model._setup_learn(steps)  # a fresh last observation for the rollout alone
+
+        def rollout(m: PPO = model) -> None:
+            m.collect_rollouts(m.env, m._init_callback(None), m.rollout_buffer, n_steps)
+
+        roll[name] = n_steps * n_envs / _best(rollout, repeats)
+    label = f"{env_id.split('/')[-1]}, N = {n_envs}: crm_envs.sb3 vs DummyVecEnv"
+    return [
+        SpeedResult(f"PPO training, {label}", train["ours"], train["reference"], "env-steps/s"),
+        SpeedResult(f"PPO rollouts, {label}", roll["ours"], roll["reference"], "env-steps/s"),
+    ]
 
 
 def format_speed(results: list[SpeedResult]) -> str:

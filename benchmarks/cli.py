@@ -151,9 +151,16 @@ def _cmd_sb3(args: argparse.Namespace) -> int:
 
 
 def _cmd_agents_speed(args: argparse.Namespace) -> int:
-    from benchmarks.agents_speed import format_speed, q_learning_speed, value_iteration_speed
+    from benchmarks.agents_speed import (
+        format_speed,
+        ppo_speed,
+        q_learning_speed,
+        value_iteration_speed,
+    )
 
     results = [q_learning_speed(args.journeys), value_iteration_speed(args.states, args.actions)]
+    for env_id in args.ppo_envs:
+        results += ppo_speed(env_id, args.ppo_copies, args.ppo_steps)
     print(format_speed(results))
     return 0
 
@@ -404,6 +411,11 @@ def _parser() -> argparse.ArgumentParser:
     p_as.add_argument("--journeys", type=_COUNT, default=50_000)
     p_as.add_argument("--states", type=_COUNT, default=1000)
     p_as.add_argument("--actions", type=_COUNT, default=5)
+    p_as.add_argument("--ppo-envs", nargs="*", metavar="ID",
+                      default=["crm_envs/CustomerJourney-v1"],
+                      help="ids to time SB3's PPO on (none: skip)")  # fmt: skip
+    p_as.add_argument("--ppo-copies", type=_COUNT, default=16, help="copies N for PPO")
+    p_as.add_argument("--ppo-steps", type=_COUNT, default=8192, help="PPO env steps per repeat")
     p_as.set_defaults(func=_cmd_agents_speed)
 
     p_pf = sub.add_parser("portfolio", help="B2B customer-base DCV/VOL analysis, timed")

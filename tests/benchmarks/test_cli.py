@@ -76,9 +76,12 @@ def test_agents_speed_reports_ratios_against_same_run_references(capsys):
     v = value_iteration_speed(n_states=50, n_actions=3, repeats=1)
     for r in (q, v):
         assert r.ours > 0 and r.reference > 0 and r.ratio == pytest.approx(r.ours / r.reference)
-    assert main(["agents-speed", "--journeys", "300", "--states", "40", "--actions", "2"]) == 0
+    argv = ["agents-speed", "--journeys", "300", "--states", "40", "--actions", "2",
+            "--ppo-copies", "4", "--ppo-steps", "64"]  # fmt: skip
+    assert main(argv) == 0
     out = capsys.readouterr().out
     assert "Q-learning updates" in out and "value-iteration sweep" in out
+    assert "PPO training, CustomerJourney-v1, N = 4" in out and "PPO rollouts" in out
 
 
 def test_td_replay_equals_a_pure_python_q_learning():
@@ -168,6 +171,7 @@ BAD_ARGUMENTS = [
     ("agents-speed --journeys 0", "argument --journeys: must be >= 1, got 0"),
     ("agents-speed --states -1", "argument --states: must be >= 1, got -1"),
     ("agents-speed --actions x", "argument --actions: must be an integer, got 'x'"),
+    ("agents-speed --ppo-copies 0", "argument --ppo-copies: must be >= 1, got 0"),
     ("portfolio --customers 0", "argument --customers: must be >= 1, got 0"),
     ("portfolio --customers -5", "argument --customers: must be >= 1, got -5"),
     ("portfolio --sims 1", "argument --sims: must be >= 2, got 1"),
