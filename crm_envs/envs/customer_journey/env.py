@@ -274,9 +274,8 @@ class CustomerJourneyEnv(NumbaEnv):
     ) -> tuple[NDArray[np.int64], SupportsFloat, bool, bool, dict[str, Any]]:
         """Take the touchpoint move ``action`` (see the class docstring)."""
         self._check_running()
-        if not (type(action) is int and 0 <= action < N_ACTIONS) and not (
-            self.action_space.contains(action)
-        ):
+        fast = isinstance(action, (int, np.integer)) and not isinstance(action, bool)
+        if not (fast and 0 <= action < N_ACTIONS) and not self.action_space.contains(action):
             raise ValueError(
                 f"action must be an integer in Discrete({N_ACTIONS}) = {{0: up, 1: right, "
                 f"2: down, 3: left}}, got {action!r}"
