@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Any, SupportsFloat
 
 import numpy as np
@@ -32,6 +33,9 @@ from crm_envs.envs.promotion.plan import RULES
 from crm_envs.envs.promotion.presets import get_preset
 
 __all__ = ["PromotionBanditEnv", "PromotionCampaignEnv", "PromotionSetup"]
+
+_NO_FLAGS = np.zeros(0, dtype=bool)
+"""The bandit's (0,) ``rejected`` flags: a pull is never rejected."""
 
 
 class PromotionSetup(Task):
@@ -144,31 +148,59 @@ class PromotionSetup(Task):
         members = m.members[gi, ci].copy()
         if self.batch_size is not None:  # a pull promotes batch_size customers, cohort's mix
             members = self.batch_size * members / members.sum()
+        # The uplift is linear in the lift: U(x * lift) = U0 + x * U1 per segment and arm.
+        no_lift = self.per_member_uplift(np.zeros_like(m.lift)) * members[:, None]
+        with_lift = self.per_member_uplift(m.lift) * members[:, None]
+        self._uplift0 = no_lift.sum(axis=0) * self.reward_scale  # (A,)
+        self._uplift1 = (with_lift - no_lift) * self.reward_scale  # (J, A)
+        #: Expected reward of each bandit arm (rule 3 or the chosen segment) without drift.
+        self.expected_rewards = self._uplift0 + self._uplift1.sum(axis=0)
+        baseline = np.ascontiguousarray(m.baseline[gi])  # (J, S)
+        lift = np.ascontiguousarray(m.lift[gi])  # (J, K, S)
+        fare = contribution / m.commission
+        # Per segment, month and promotion index (0 = none, 1 + k = promotion k): the
+        # drift-free Poisson mean (its sampling table) and the value of one transaction.
+        base = baseline[:, :, None]
+        per_member = np.concatenate([base, base + lift.transpose(0, 2, 1)], axis=2)
+        lam = members[:, None, None] * per_member  # (J, S, K + 1)
+        dist, cdf, guide, window, alias = kernels.poisson_tables(lam)
+        net = contribution[:, None] - m.cost[None, :] * fare[:, None]
+        value = np.concatenate([contribution[:, None], net], axis=1)  # (J, K + 1)
+        arm = np.arange(self.n_arms)
+        kind = np.where(arm > 0, (arm - 1) // s_max, 0)
+        duration = np.where(arm > 0, (arm - 1) % s_max + 1, 0)
+        arm_index = np.where(np.arange(s_max)[None, :] < duration[:, None], 1 + kind[:, None], 0)
         self.kp = kernels.PromoKernelParams(
-            baseline=np.ascontiguousarray(m.baseline[gi]),
-            lift=np.ascontiguousarray(m.lift[gi]),
+            baseline=baseline,
+            lift=lift,
             members=members,
             contribution=contribution.astype(np.float64),
-            fare=contribution / m.commission,
+            fare=fare,
             cost=m.cost.copy(),
             disc=disc,
             base_profit=(m.baseline_profit() / m.members)[gi, ci] * members,
             counted=np.ones(len(segs), dtype=np.int64),
+            weight=np.ascontiguousarray(disc[None, :, None] * value[:, None, :]),
+            dist=dist,
+            cdf=cdf,
+            guide=guide,
+            window=window,
+            alias=alias,
+            arm_kind=kind,
+            arm_index=np.ascontiguousarray(arm_index),
+            exp0=self.expected_rewards,
+            best0=int(np.argmax(self.expected_rewards)),
+            uplift0=self._uplift0,
+            uplift1=np.ascontiguousarray(self._uplift1),
             drift_sd=self.drift_sd,
             drift_log_max=float(np.log(self.drift_max)),
             reward_scale=self.reward_scale,
             horizon=self.horizon,
         )
-        # The uplift is linear in the lift: U(x * lift) = U0 + x * U1 per segment and arm.
-        no_lift = self.per_member_uplift(np.zeros_like(m.lift)) * self.kp.members[:, None]
-        with_lift = self.per_member_uplift(m.lift) * self.kp.members[:, None]
-        self._uplift0 = no_lift.sum(axis=0) * self.reward_scale  # (A,)
-        self._uplift1 = (with_lift - no_lift) * self.reward_scale  # (J, A)
-        #: Expected reward of each bandit arm (rule 3 or the chosen segment) without drift.
-        self.expected_rewards = self._uplift0 + self._uplift1.sum(axis=0)
         # Resource per member of every arm (J, A): the discount on customary sales.
         res = m.resource_per_member()[gi, ci].reshape(len(segs), -1)
         self._resource = np.concatenate([np.zeros((len(segs), 1)), res], axis=1)
+        self._resource_total = np.ascontiguousarray(self._resource * members[:, None])
 
     def reward_sd(self) -> NDArray[np.float64]:
         """(A,) standard deviation of one step's reward under each arm (drift-free).
@@ -268,54 +300,98 @@ class PromotionSetup(Task):
         return self._uplift0 + np.exp(log_drift) @ self._uplift1
 
     def arms(
-        self, actions: Any, n_envs: int
+        self,
+        actions: Any,
+        n_envs: int,
+        rejected: NDArray[np.bool_] | None = None,
+        over: NDArray[np.bool_] | None = None,
     ) -> tuple[NDArray[np.int64], NDArray[np.bool_], NDArray[np.bool_]]:
-        """Validate a batch of actions.
+        """Validate a batch of actions for the step kernel.
+
+        Args:
+            actions: (N,) bandit arms or (N, J) campaign plans, integers.
+            n_envs: N.
+            rejected: Campaign: (N,) bool buffer to write which copies are rejected (new if
+                None).
+            over: Campaign: (N,) bool buffer to write which copies are over budget (new if
+                None).
 
         Returns:
-            Per-segment arms to run (no promotion for a rejected copy), which copies were
-            rejected (rule broken or over budget) and which were over budget.
+            The arms as C-contiguous int64, (N, 1) for the bandit (one arm for every segment)
+            or (N, J); which copies were rejected (rule broken or over budget: the kernel runs
+            no promotion for them) and which were over budget ((0,) arrays for the bandit).
         """
         arr = np.asarray(actions)
-        j = len(self.segments)
-        want = (n_envs, j) if self.campaign else (n_envs,)
+        want = (n_envs, len(self.segments)) if self.campaign else (n_envs,)
         if arr.shape != want or not np.issubdtype(arr.dtype, np.integer):
             raise ValueError(
                 f"actions must be integers of shape {want}, got {arr.shape} {arr.dtype}"
             )
-        if arr.min() < 0 or arr.max() >= self.n_arms:
-            raise ValueError(
-                f"arms must lie in 0..{self.n_arms - 1} (0 = no promotion, 1 + k * "
-                f"{self.model.horizon} + (D - 1) = promotion k for D months); got "
-                f"{int(arr[(arr < 0) | (arr >= self.n_arms)].ravel()[0])}"
-            )
+        if arr.dtype != np.int64 and (arr.min() < 0 or arr.max() >= self.n_arms):
+            self._raise_out_of_range(arr)  # before a cast to int64 could wrap a value
+        arr = np.ascontiguousarray(arr, dtype=np.int64)
         if not self.campaign:
-            none = np.zeros(n_envs, bool)
-            return np.ascontiguousarray(np.repeat(arr[:, None], j, axis=1), np.int64), none, none
-        breaks = ~self.allowed(arr)
-        over = self.over_budget(arr)
-        if self.on_violation == "raise" and breaks.any():
-            raise ValueError(
-                f"action breaks business rule {self.rule}: {RULE_TEXT[self.rule]}; got "
-                f"{arr[breaks][0].tolist()}"
-            )
-        if self.on_violation == "raise" and over.any():
+            if arr.min() < 0 or arr.max() >= self.n_arms:
+                self._raise_out_of_range(arr)
+            return arr.reshape(n_envs, 1), _NO_FLAGS, _NO_FLAGS
+        if rejected is None or over is None:
+            rejected, over = np.empty(n_envs, dtype=bool), np.empty(n_envs, dtype=bool)
+        self._check(arr, self.budget, rejected, over)
+        if self.on_violation == "raise" and rejected.any():
+            breaks = ~self.allowed(arr)
+            if breaks.any():
+                raise ValueError(
+                    f"action breaks business rule {self.rule}: {RULE_TEXT[self.rule]}; got "
+                    f"{arr[breaks][0].tolist()}"
+                )
             used = float(self.resource_used(arr[over][:1])[0])
             raise ValueError(
                 f"action exceeds the budget: it uses {used:,.2f} of resource (expected "
                 f"discount on customary sales) against a budget of {self.budget:,.2f}; "
                 f"shorten or drop promotions (got {arr[over][0].tolist()})"
             )
-        bad = breaks | over
-        out = np.where(bad[:, None], 0, arr)
-        return np.ascontiguousarray(out, np.int64), bad, over
+        return arr, rejected, over
+
+    def _raise_out_of_range(self, arr: NDArray[np.integer]) -> None:
+        raise ValueError(
+            f"arms must lie in 0..{self.n_arms - 1} (0 = no promotion, 1 + k * "
+            f"{self.model.horizon} + (D - 1) = promotion k for D months); got "
+            f"{int(arr[(arr < 0) | (arr >= self.n_arms)].ravel()[0])}"
+        )
+
+    def _check(
+        self,
+        arms: NDArray[np.int64],
+        budget: float | None,
+        rejected: NDArray[np.bool_],
+        over: NDArray[np.bool_],
+    ) -> None:
+        """Run the plan-check kernel on (N, J) int64 ``arms``; raise for arms out of range."""
+        check = kernels.promo_check if len(arms) >= 1024 else kernels.promo_check_serial
+        bad = check(arms, self.n_arms, self.model.horizon, self.rule, self._resource_total,
+                    -1.0 if budget is None else budget, rejected, over)  # fmt: skip
+        if bad:
+            self._raise_out_of_range(arms)
+
+    def _plans(self, arms: Any) -> NDArray[np.int64]:
+        """``arms`` as (N, J) int64 plans, validated."""
+        arr = np.atleast_2d(np.asarray(arms))
+        j = len(self.segments)
+        if arr.ndim != 2 or arr.shape[1] != j or not np.issubdtype(arr.dtype, np.integer):
+            raise ValueError(
+                f"arms must be integers of shape ({j},) or (N, {j}), got {arr.shape} {arr.dtype}"
+            )
+        if arr.dtype != np.int64 and arr.size and (arr.min() < 0 or arr.max() >= self.n_arms):
+            self._raise_out_of_range(arr)
+        return np.ascontiguousarray(arr, dtype=np.int64)
 
     def over_budget(self, arms: NDArray[np.int64]) -> NDArray[np.bool_]:
         """(N,) whether each row of per-segment arms uses more resource than the budget."""
-        arms = np.atleast_2d(arms)
-        if self.budget is None or not self.campaign:
-            return np.zeros(len(arms), dtype=bool)
-        return self.resource_used(arms) > self.budget * (1 + 1e-9) + 1e-9
+        plans = self._plans(arms)
+        rejected, over = np.empty(len(plans), dtype=bool), np.zeros(len(plans), dtype=bool)
+        if self.budget is not None and self.campaign:
+            self._check(plans, self.budget, rejected, over)
+        return over
 
     def per_member_uplift(self, lift: NDArray[np.float64]) -> NDArray[np.float64]:
         """(J, A) per-member uplift of every arm (column 0: no promotion) for a (G, K, S) lift."""
@@ -456,18 +532,10 @@ class PromotionSetup(Task):
 
     def allowed(self, arms: NDArray[np.int64]) -> NDArray[np.bool_]:
         """(N,) whether each row of per-segment arms obeys the business rule."""
-        arms = np.atleast_2d(arms)
-        if self.rule == 1:
-            return np.ones(len(arms), dtype=bool)
-        if self.rule == 3:
-            return (arms == arms[:, :1]).all(axis=1)
-        if self.rule == 4:
-            return (arms == 0).all(axis=1) | (arms > 0).all(axis=1)
-        s = self.model.horizon
-        kind = np.where(arms > 0, (arms - 1) // s, -1)
-        none = (arms == 0).all(axis=1)
-        same = (kind == kind[:, :1]).all(axis=1) & (kind[:, 0] >= 0)
-        return none | same
+        plans = self._plans(arms)
+        rejected, over = np.empty(len(plans), dtype=bool), np.empty(len(plans), dtype=bool)
+        self._check(plans, None, rejected, over)
+        return ~rejected
 
 
 RULE_TEXT = {
@@ -490,14 +558,21 @@ class _PromotionEnv(NumbaEnv):
         self._setup = PromotionSetup(campaign=self._campaign, **kwargs)
         self.observation_space = self._setup.observation_space
         self.action_space = self._setup.action_space
-        j = len(self._setup.segments)
+        j, n_arms = len(self._setup.segments), self._setup.n_arms
+        campaign = self._campaign
         self._fstate = np.zeros((1, j))
         self._state = np.zeros((1, kernels.INT_WIDTH), dtype=np.int64)
-        self._obs = np.zeros((1, 2 * j), dtype=np.float32)
+        # The campaign observes and may reject; the bandit reports the arms' means instead.
+        self._obs = np.zeros((1, 2 * j if campaign else 0), dtype=np.float32)
         self._rew = np.zeros(1)
         self._term = np.zeros(1, dtype=np.bool_)
         self._trunc = np.zeros(1, dtype=np.bool_)
-        self._arms = np.zeros((1, j), dtype=np.int64)
+        self._arms = np.zeros((1, j if campaign else 1), dtype=np.int64)
+        self._rejected = np.zeros(1 if campaign else 0, dtype=np.bool_)
+        self._over = np.zeros(1, dtype=np.bool_)
+        self._exp = np.zeros((1, 0 if campaign else n_arms))
+        self._best = np.zeros(0 if campaign else 1, dtype=np.int64)
+        self._regret = np.zeros(0 if campaign else 1)
         self._init_kernel()
 
     @property
@@ -509,39 +584,37 @@ class _PromotionEnv(NumbaEnv):
         return kernels.promo_step_serial
 
     def _step_kernel_args(self) -> tuple[Any, ...]:
-        return (self._setup.kp, self._fstate, self._state, self._arms, self._obs, self._rew,
-                self._term, self._trunc)  # fmt: skip
+        return (self._setup.kp, self._fstate, self._state, self._arms, self._rejected,
+                self._obs, self._rew, self._term, self._trunc, self._exp, self._best,
+                self._regret)  # fmt: skip
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         """Start a new episode; ``options={"params": PromotionParams}`` swaps the parameters."""
         self._setup.apply_options(options)
         self._seed_stream(seed)
         kernels.promo_reset_serial(self._setup.kp, self._fstate, self._state, self._obs)
-        self._means = self._setup.expected_rewards_now(self._fstate)[0]
         self._ended = False
-        return self._observation(), self._info(None, False, False)
+        return self._observation(), self._reset_info()
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Run one campaign cycle with ``action``."""
         self._check_running()
-        arms, rejected, over = self._setup.arms(np.asarray(action)[None], 1)
-        self._arms[:] = arms
-        self._means = self._setup.expected_rewards_now(self._fstate)[0]  # before the drift
+        self._set_action(action)
         self._step_kernel(*self._step_kernel_args())
         trunc = bool(self._trunc[0])
         self._ended = trunc
-        return (
-            self._observation(),
-            float(self._rew[0]),
-            False,
-            trunc,
-            self._info(action, rejected[0], over[0]),
-        )
+        return self._observation(), float(self._rew[0]), False, trunc, self._step_info()
+
+    def _set_action(self, action: Any) -> None:
+        raise NotImplementedError
 
     def _observation(self) -> Any:
-        return self._obs[0].copy() if self._campaign else 0
+        raise NotImplementedError
 
-    def _info(self, action: Any, rejected: bool, over: bool) -> dict[str, Any]:
+    def _reset_info(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _step_info(self) -> dict[str, Any]:
         raise NotImplementedError
 
 
@@ -617,6 +690,9 @@ class PromotionBanditEnv(_PromotionEnv):
 
     ## Version History
 
+    * v1, issue 18 (same id): exact Poisson draws by tabled alias sampling; the normal
+      approximation the kernel used for means from 30 up is gone (same caps and spaces,
+      see :mod:`~crm_envs.envs.promotion.kernels`); seeded trajectories changed.
     * v1: issue 17. A pull promotes a batch of 1,000 customers (was the whole cohort, whose
       best arm a single pull identified: gap 7.3 s.d.); the recalibrated preset (cohort of
       386,814, gamma-gamma spend, win-back of lapsed customers, rising month effect, survey
@@ -643,15 +719,29 @@ class PromotionBanditEnv(_PromotionEnv):
             render_mode,
         )  # fmt: skip
 
-    def _info(self, action: Any, rejected: bool, over: bool) -> dict[str, Any]:
-        # After reset: the means of the first pull; after a step: the means that pull had
-        # (with drift_sd > 0 they move between pulls).
-        exp = self._means
-        best = int(np.argmax(exp))
-        info = {"expected_rewards": exp.copy(), "best_arm": best}
-        if action is not None:
-            info["regret"] = float(exp[best] - exp[int(action)])
-        return info
+    def _set_action(self, action: Any) -> None:
+        if isinstance(action, (bool, np.bool_)):
+            raise ValueError(f"action must be an integer arm, got {action!r}")
+        try:
+            arm = operator.index(action)
+        except TypeError:
+            self._setup.arms(np.asarray(action)[None], 1)  # raises the batch's error
+            raise
+        if not 0 <= arm < self._setup.n_arms:
+            self._setup._raise_out_of_range(np.array([arm], dtype=object))
+        self._arms[0, 0] = arm
+
+    def _observation(self) -> Any:
+        return 0
+
+    def _reset_info(self) -> dict[str, Any]:
+        # The means of the first pull (no drift yet).
+        return {"expected_rewards": self._setup.kp.exp0.copy(), "best_arm": self._setup.kp.best0}
+
+    def _step_info(self) -> dict[str, Any]:
+        # The means this pull had (with drift_sd > 0 they move between pulls).
+        return {"expected_rewards": self._exp[0].copy(), "best_arm": int(self._best[0]),
+                "regret": float(self._regret[0])}  # fmt: skip
 
 
 class PromotionCampaignEnv(_PromotionEnv):
@@ -704,6 +794,9 @@ class PromotionCampaignEnv(_PromotionEnv):
 
     ## Version History
 
+    * v1, issue 18 (same id): exact Poisson draws by tabled alias sampling; the normal
+      approximation the kernel used for means from 30 up is gone (same caps and spaces,
+      see :mod:`~crm_envs.envs.promotion.kernels`); seeded trajectories changed.
     * v1: issue 17. The recalibrated preset (see the bandit); business rule 4; the resource
       budget enforced (``budget``, ``info["over_budget"]``).
     * v0: initial release.
@@ -735,5 +828,15 @@ class PromotionCampaignEnv(_PromotionEnv):
         """Whether per-segment ``arms`` obey the business rule (the budget aside)."""
         return bool(self._setup.allowed(np.asarray(arms)[None])[0])
 
-    def _info(self, action: Any, rejected: bool, over: bool) -> dict[str, Any]:
-        return {"rejected": bool(rejected), "over_budget": bool(over)}
+    def _set_action(self, action: Any) -> None:
+        arms, _, _ = self._setup.arms(np.asarray(action)[None], 1, self._rejected, self._over)
+        self._arms[...] = arms
+
+    def _observation(self) -> Any:
+        return self._obs[0].copy()
+
+    def _reset_info(self) -> dict[str, Any]:
+        return {"rejected": False, "over_budget": False}
+
+    def _step_info(self) -> dict[str, Any]:
+        return {"rejected": bool(self._rejected[0]), "over_budget": bool(self._over[0])}

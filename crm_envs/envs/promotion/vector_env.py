@@ -18,12 +18,14 @@ class PromotionBanditVectorEnv(NumbaVectorEnv):
     """N promotion bandits stepped by one numba kernel (base of the campaign's too).
 
     Same arguments as the single envs; copy ``i`` reset with ``seed`` behaves as a single env
-    reset with ``seed + i``. Autoreset: ``NEXT_STEP``. ``copy`` says whether returned arrays
-    are new each call (see :mod:`crm_envs.core.vector`).
+    reset with ``seed + i``. Autoreset: ``NEXT_STEP``; the step that resets a copy reports the
+    means of its first pull and a regret of 0 (no pull is made). ``copy`` says whether
+    returned arrays are new each call (see :mod:`crm_envs.core.vector`). The kernel writes
+    every info array into the declared output buffers.
     """
 
     _campaign = False
-    _per_copy = ("_state", "_fstate", "_kobs")
+    _per_copy = ("_state", "_fstate")
 
     def __init__(
         self,
@@ -55,9 +57,21 @@ class PromotionBanditVectorEnv(NumbaVectorEnv):
             kernels.INT_WIDTH,
             copy,
         )
-        j = len(self._setup.segments)
-        self._fstate = np.zeros((self.num_envs, j))
-        self._kobs = np.zeros((self.num_envs, 2 * j), dtype=np.float32)
+        n = self.num_envs
+        self._fstate = np.zeros((n, len(self._setup.segments)))
+        # Stand-ins for the outputs the other env kind has (the kernel skips empty arrays).
+        self._none_f32 = np.zeros((1, 0), dtype=np.float32)
+        self._none_f64 = np.zeros((1, 0))
+        self._none_i64 = np.zeros(0, dtype=np.int64)
+        self._none_vec = np.zeros(0)
+        self._none_bool = np.zeros(0, dtype=np.bool_)
+        self._declare_info()
+
+    def _declare_info(self) -> None:
+        n = self.num_envs
+        self._declare_output("expected_rewards", (n, self._setup.n_arms), np.float64)
+        self._declare_output("best_arm", (n,), np.int64)
+        self._declare_output("regret", (n,), np.float64)
 
     @property
     def setup(self) -> PromotionSetup:
@@ -75,32 +89,23 @@ class PromotionBanditVectorEnv(NumbaVectorEnv):
 
     def _reset_envs(self, options: dict[str, Any]) -> dict[str, Any]:
         self._setup.apply_options(options)
-        kernels.promo_reset(self._setup.kp, self._fstate, self._state, self._kobs)
-        self._publish()
-        none = np.zeros(self.num_envs, bool)
-        return self._info(None, none, none)
+        kernels.promo_reset(self._setup.kp, self._fstate, self._state, self._none_f32)
+        self._obs[...] = 0
+        # The means of the first pull (no drift yet).
+        self._out["expected_rewards"][...] = self._setup.kp.exp0
+        self._out["best_arm"][...] = self._setup.kp.best0
+        return {"expected_rewards": self._out["expected_rewards"],
+                "best_arm": self._out["best_arm"]}  # fmt: skip
 
     def _step_envs(self, actions: Any) -> dict[str, Any]:
-        arms, rejected, over = self._setup.arms(actions, self.num_envs)
-        if not self._setup.campaign:  # the means each copy's pull has, before the drift
-            self._means = self._setup.expected_rewards_now(self._fstate)
-        kernels.promo_step(self._setup.kp, self._fstate, self._state, arms, self._kobs,
-                           self._rew, self._term, self._trunc)  # fmt: skip
-        self._publish()
-        return self._info(actions, rejected, over)
-
-    def _publish(self) -> None:
-        self._obs[...] = self._kobs if self._setup.campaign else 0
-
-    def _info(self, actions: Any, rejected: np.ndarray, over: np.ndarray) -> dict[str, Any]:
-        # As in the single env: the means of the pull just made, or after reset of the first.
-        exp = self._setup.expected_rewards_now(self._fstate) if actions is None else self._means
-        best = np.argmax(exp, axis=1)
-        info: dict[str, Any] = {"expected_rewards": np.array(exp), "best_arm": best}
-        if actions is not None:
-            rows = np.arange(self.num_envs)
-            info["regret"] = exp[rows, best] - exp[rows, np.asarray(actions)]
-        return info
+        arms, _, _ = self._setup.arms(actions, self.num_envs)
+        out = self._out
+        kernels.promo_step(self._setup.kp, self._fstate, self._state, arms, self._none_bool,
+                           self._none_f32, self._rew, self._term, self._trunc,
+                           out["expected_rewards"], out["best_arm"], out["regret"])  # fmt: skip
+        self._obs[...] = 0
+        return {"expected_rewards": out["expected_rewards"], "best_arm": out["best_arm"],
+                "regret": out["regret"]}  # fmt: skip
 
 
 class PromotionCampaignVectorEnv(PromotionBanditVectorEnv):
@@ -130,9 +135,27 @@ class PromotionCampaignVectorEnv(PromotionBanditVectorEnv):
                  reward_scale=reward_scale, on_violation=on_violation),
         )  # fmt: skip
 
+    def _declare_info(self) -> None:
+        self._declare_output("rejected", (self.num_envs,), np.bool_)
+        self._declare_output("over_budget", (self.num_envs,), np.bool_)
+
     def allowed(self, arms: Any) -> np.ndarray:
         """(N,) whether each row of per-segment arms obeys the business rule."""
         return self._setup.allowed(np.asarray(arms))
 
-    def _info(self, actions: Any, rejected: np.ndarray, over: np.ndarray) -> dict[str, Any]:
+    def _reset_envs(self, options: dict[str, Any]) -> dict[str, Any]:
+        self._setup.apply_options(options)
+        kernels.promo_reset(self._setup.kp, self._fstate, self._state, self._obs)
+        out = self._out
+        out["rejected"][...] = False
+        out["over_budget"][...] = False
+        return {"rejected": out["rejected"], "over_budget": out["over_budget"]}
+
+    def _step_envs(self, actions: Any) -> dict[str, Any]:
+        out = self._out
+        arms, rejected, over = self._setup.arms(actions, self.num_envs, out["rejected"],
+                                                out["over_budget"])  # fmt: skip
+        kernels.promo_step(self._setup.kp, self._fstate, self._state, arms, rejected,
+                           self._obs, self._rew, self._term, self._trunc, self._none_f64,
+                           self._none_i64, self._none_vec)  # fmt: skip
         return {"rejected": rejected, "over_budget": over}
