@@ -16,11 +16,12 @@ Poisson sampler (issue 18). Every draw is Poisson(mean) capped at :func:`poisson
 mean of 31, so the observation bounds stay finite):
 
 * Means that depend only on the params and the arm (every month without drift, and the
-  unpromoted months with drift) are drawn by inversion of tabled CDFs with a guide table
-  (:func:`poisson_tables`, built once per params): one uniform and on average about two
-  comparisons per draw. The tables hold the Poisson CDF in double precision from the value
-  below which the mass is under 2**-64 up to the cap, so each value's probability is exact to
-  the resolution of the 53-bit uniform.
+  unpromoted months with drift) are drawn from exact alias tables built once per params
+  (:func:`poisson_tables`): one uniform and one table entry per draw. Probabilities are kept in
+  integer units of 2**-53 (the resolution of a uniform), so each value's probability is exact
+  to about ``K * 2**-53`` (below 1.2e-13) for a table of ``K`` entries; a table covers a central
+  window of values and a tail entry (mass <= :data:`TAIL_MASS`) whose draws are redone by
+  inversion of the CDF outside the window.
 * Means that move with the drift (promoted months with ``drift_sd > 0``) are drawn by
   sequential inversion below a mean of 10 and by Hörmann's (1993) exact transformed rejection
   (PTRS, as in NumPy) from 10 up.
