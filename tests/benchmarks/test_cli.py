@@ -46,8 +46,10 @@ def test_throughput_table_has_the_reference_and_ratios():
     )
     table = format_table(results)
     rows = [line for line in table.splitlines()[2:]]
-    assert len(rows) == (1 + len(ENV_INFO)) * 3  # (CartPole + ours) x (single, N=1, N=64)
+    # Single: CartPole + ours; each N: CartPole + ours with copy=True and with copy=False.
+    assert len(rows) == (1 + len(ENV_INFO)) + 2 * (1 + 2 * len(ENV_INFO))
     assert sum("CartPole-v1" in r for r in rows) == 3
+    assert sum("| vector copy=False | 64 |" in r for r in rows) == len(ENV_INFO)
     assert all(m.ns_per_step > 0 for m in results)
     ours = [r for r in rows if "crm_envs/" in r]
     assert all(r.rstrip(" |").split("|")[-1].strip() not in ("", "n/a") for r in ours)
