@@ -239,7 +239,7 @@ def _suite_lines(out: Path) -> list[str]:
     for e in suite["left_out"]:
         lines.append(f"\n- left out {e['env_id']}: {e['reason']}")
     if suite["unsupported"]:
-        lines += ["", "Pairs the spaces rule out: " + "; ".join(
+        lines += ["", "Pairs not run (ruled out by spaces or by the suite): " + "; ".join(
             f"{u['agent']} on {u['env_id']}" for u in suite["unsupported"]) + "."]  # fmt: skip
     return [*lines, ""]
 
