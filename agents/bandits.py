@@ -6,7 +6,7 @@
   :class:`GradientBandit` -- the classic bandits, with the same interface and regret tracking.
 
 They use the Gymnasium API only (regret is read from ``info["regret"]`` when the env reports
-it, e.g. ``PromotionBandit-v1``) and follow the shape of Stable-Baselines3: ``Agent(env,
+it, e.g. ``PromotionBandit-v2``) and follow the shape of Stable-Baselines3: ``Agent(env,
 ...)``, ``.learn(total_timesteps)``, ``.predict(obs, deterministic=True) -> (action, None)``.
 Mandania et al. (2025)'s campaign learner, which plans with the promotion model, is in
 :mod:`crm_envs.papers.mandania2025.learner`.
@@ -230,7 +230,7 @@ class EpsilonGreedy(_Bandit):
     """Epsilon-greedy bandit over a ``Discrete`` action space.
 
     Args:
-        env: A stateless env with a ``Discrete`` action space (e.g. ``PromotionBandit-v1``).
+        env: A stateless env with a ``Discrete`` action space (e.g. ``PromotionBandit-v2``).
         **config: :class:`EpsilonGreedyConfig` fields.
     """
 

@@ -183,7 +183,7 @@ AGENTS: dict[str, AgentSpec] = {
     "epsilon_greedy": _ours(
         "agents.bandits.EpsilonGreedy", "epsilon-greedy bandit", epsilon=0.1, alpha=None
     ),
-    # The bandits' scales suit PromotionBandit-v1, whose rewards are in pounds (a pull is a
+    # The bandits' scales suit PromotionBandit-v2, whose rewards are in pounds (a pull is a
     # batch of 1,000 customers; reward s.d. about 200).
     "ucb1": _ours("agents.bandits.UCB1", "UCB1 bandit", scale=1000.0, c=0.3),
     "thompson": _ours(

@@ -94,7 +94,7 @@ ENV_INFO: tuple[EnvInfo, ...] = (
         },
     ),
     EnvInfo(
-        env_id="crm_envs/PromotionBandit-v1",
+        env_id="crm_envs/PromotionBandit-v2",
         paper="Mandania, Cadogan, Liu & Kazmi (2025), Journal of Service Research",
         description="Bandit over (promotion, duration) arms; a pull promotes a batch of 1,000 "
         "customers of all segments (rule 3) or of one; noisy realised CLV uplift; true "
@@ -104,7 +104,7 @@ ENV_INFO: tuple[EnvInfo, ...] = (
         kwargs={"preset": "mandania2025_ferry", "batch_size": 1000.0, "horizon": 1000},
     ),
     EnvInfo(
-        env_id="crm_envs/PromotionCampaign-v1",
+        env_id="crm_envs/PromotionCampaign-v2",
         paper="Mandania, Cadogan, Liu & Kazmi (2025), Journal of Service Research",
         description="Campaign cycles: a (promotion, duration) per segment (MultiDiscrete) "
         "under business rule 1-4 and an optional budget; realised transactions and profit "

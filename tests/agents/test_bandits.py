@@ -1,4 +1,4 @@
-"""Bandits: regret on PromotionBandit-v1 and the best arm on easy instances."""
+"""Bandits: regret on PromotionBandit-v2 and the best arm on easy instances."""
 
 import gymnasium as gym
 import numpy as np
@@ -55,7 +55,7 @@ def test_each_bandit_finds_the_best_arm_on_an_easy_instance(name):
     ids=["UCB1", "Thompson"],
 )
 def test_regret_on_promotion_bandit_is_sublinear(make):
-    env = gym.make("crm_envs/PromotionBandit-v1")
+    env = gym.make("crm_envs/PromotionBandit-v2")
     agent = make(env).learn(3000)
     regret = np.cumsum(agent.regrets)
     assert len(regret) == 3000
@@ -65,7 +65,7 @@ def test_regret_on_promotion_bandit_is_sublinear(make):
 
 
 def test_bernoulli_thompson_rejects_rewards_outside_its_scale():
-    env = gym.make("crm_envs/PromotionBandit-v1")
+    env = gym.make("crm_envs/PromotionBandit-v2")
     agent = ThompsonSampling(env, model="bernoulli", scale=1.0)
     with pytest.raises(ValueError, match="needs rewards in"):
         agent.learn(30)

@@ -52,7 +52,7 @@ def test_the_documented_example_agent_runs():
 
     try:
         exec(compile(code, "docs/architecture.md", "exec"), {"__name__": "doc_example"})
-        row = harness.run_one(harness.Run("crm_envs/PromotionBandit-v1", "greedy_arm", 0, 300, 2))
+        row = harness.run_one(harness.Run("crm_envs/PromotionBandit-v2", "greedy_arm", 0, 300, 2))
         assert row["error"] is None and row["scoring"] == "regret" and row["score"] > 0
     finally:
         harness.AGENTS.pop("greedy_arm", None)

@@ -144,7 +144,7 @@ def test_epsilon_greedy_initial_estimates_must_be_finite_numbers():
     with pytest.raises(ValueError, match=r"initial must have shape \(any\), got \(\)"):
         EpsilonGreedyConfig(initial=2.0)
     assert EpsilonGreedyConfig(initial=np.array([1, 2])).initial == (1.0, 2.0)
-    env = gym.make("crm_envs/PromotionBandit-v1")
+    env = gym.make("crm_envs/PromotionBandit-v2")
     with pytest.raises(ValueError, match="initial must have one value per arm"):
         EpsilonGreedy(env, initial=[0.0, 1.0])
 
@@ -161,12 +161,12 @@ ENV_AGENTS = [
     (QLearning, "crm_envs/CustomerJourney-v1", {"initial_q": NAN}, "initial_q must be a finite"),
     (TabularReinforce, "crm_envs/CustomerJourney-v1", {"lr": NAN}, "lr must be a finite"),
     (MLPReinforce, "crm_envs/CustomerJourney-v1", {"lr": INF}, "lr must be a finite"),
-    (ThompsonSampling, "crm_envs/PromotionBandit-v1", {"prior_mean": NAN}, "prior_mean must be"),
-    (ThompsonSampling, "crm_envs/PromotionBandit-v1", {"prior_sd": INF}, "prior_sd must be"),
-    (UCB1, "crm_envs/PromotionBandit-v1", {"c": NAN}, "c must be a finite"),
-    (GradientBandit, "crm_envs/PromotionBandit-v1", {"baseline": "no"}, "baseline must be True"),
-    (EpsilonGreedy, "crm_envs/PromotionBandit-v1", {"initial": [NAN] * 2}, "initial must be"),
-    (CampaignLearner, "crm_envs/PromotionCampaign-v1", {"alpha": NAN}, "alpha must be a finite"),
+    (ThompsonSampling, "crm_envs/PromotionBandit-v2", {"prior_mean": NAN}, "prior_mean must be"),
+    (ThompsonSampling, "crm_envs/PromotionBandit-v2", {"prior_sd": INF}, "prior_sd must be"),
+    (UCB1, "crm_envs/PromotionBandit-v2", {"c": NAN}, "c must be a finite"),
+    (GradientBandit, "crm_envs/PromotionBandit-v2", {"baseline": "no"}, "baseline must be True"),
+    (EpsilonGreedy, "crm_envs/PromotionBandit-v2", {"initial": [NAN] * 2}, "initial must be"),
+    (CampaignLearner, "crm_envs/PromotionCampaign-v2", {"alpha": NAN}, "alpha must be a finite"),
 ]
 
 
@@ -231,7 +231,7 @@ def test_evaluate_policy_checks_seed_and_deterministic():
 def test_bandits_refuse_infinite_rewards(make):
     from gymnasium.wrappers import TransformReward
 
-    env = TransformReward(gym.make("crm_envs/PromotionBandit-v1"), lambda r: math.inf)
+    env = TransformReward(gym.make("crm_envs/PromotionBandit-v2"), lambda r: math.inf)
     agent = make(env)
     with pytest.raises(ValueError, match=r"got the reward inf from the env"):
         agent.learn(5)

@@ -54,7 +54,7 @@ def test_reinforce_and_bandit_use_the_same_path_rule(tmp_path):
     r.save(tmp_path / "r")
     np.testing.assert_array_equal(TabularReinforce(gym.make(ID), seed=1).load(tmp_path / "r").theta,
                                   r.theta)  # fmt: skip
-    env = gym.make("crm_envs/PromotionBandit-v1")
+    env = gym.make("crm_envs/PromotionBandit-v2")
     t = ThompsonSampling(env, sigma=1.5, seed=0).learn(200)
     t.save(str(tmp_path / "t"))
     clone = ThompsonSampling(env, sigma=1.5, seed=0).load(str(tmp_path / "t"))
@@ -177,7 +177,7 @@ def test_extra_entries_are_refused(trained, tmp_path):
 
 
 def test_thompson_refuses_non_positive_precisions(tmp_path):
-    env = gym.make("crm_envs/PromotionBandit-v1")
+    env = gym.make("crm_envs/PromotionBandit-v2")
     agent = ThompsonSampling(env, seed=0)
     agent.save(tmp_path / "t")
     with np.load(tmp_path / "t.npz") as d:

@@ -50,12 +50,12 @@ VARIANTS += [
 ]
 VARIANTS += [("crm_envs/CustomerJourney-v1", {"start": s}) for s in ("pauses", "any")]
 VARIANTS += [
-    ("crm_envs/PromotionBandit-v1", {"segment": (3, 1)}),
-    ("crm_envs/PromotionBandit-v1", {"drift_sd": 0.5}),
-    *[("crm_envs/PromotionCampaign-v1", {"rule": r, "drift_sd": 0.3}) for r in (1, 2, 3)],
-    ("crm_envs/PromotionCampaign-v1", {"rule": 2, "on_violation": "raise"}),
-    ("crm_envs/PromotionCampaign-v1", {"rule": 4, "budget": 60000.0}),
-    ("crm_envs/PromotionBandit-v1", {"batch_size": None}),
+    ("crm_envs/PromotionBandit-v2", {"segment": (3, 1)}),
+    ("crm_envs/PromotionBandit-v2", {"drift_sd": 0.5}),
+    *[("crm_envs/PromotionCampaign-v2", {"rule": r, "drift_sd": 0.3}) for r in (1, 2, 3)],
+    ("crm_envs/PromotionCampaign-v2", {"rule": 2, "on_violation": "raise"}),
+    ("crm_envs/PromotionCampaign-v2", {"rule": 4, "budget": 60000.0}),
+    ("crm_envs/PromotionBandit-v2", {"batch_size": None}),
 ]
 
 

@@ -140,7 +140,7 @@ def test_every_env_takes_a_params_swap_at_reset(env_id):
 def test_promotion_params_swap_changes_the_dynamics():
     from crm_envs.envs.promotion.presets import get_preset
 
-    env = gym.make("crm_envs/PromotionBandit-v1")
+    env = gym.make("crm_envs/PromotionBandit-v2")
     base = get_preset("mandania2025_ferry")
     richer = base.replace(contributions=tuple(2 * c for c in base.contributions))
     _, info = env.reset(seed=0)

@@ -1,4 +1,4 @@
-"""``crm_envs/PromotionBandit-v1`` and ``crm_envs/PromotionCampaign-v1``."""
+"""``crm_envs/PromotionBandit-v2`` and ``crm_envs/PromotionCampaign-v2``."""
 
 from __future__ import annotations
 
@@ -690,7 +690,7 @@ class PromotionBanditEnv(_PromotionEnv):
 
     ## Version History
 
-    * v1, issue 18 (same id): exact Poisson draws by tabled alias sampling; the normal
+    * v2, issue 18: exact Poisson draws by tabled alias sampling; the normal
       approximation the kernel used for means from 30 up is gone (same caps and spaces,
       see :mod:`~crm_envs.envs.promotion.kernels`); seeded trajectories changed.
     * v1: issue 17. A pull promotes a batch of 1,000 customers (was the whole cohort, whose
@@ -794,7 +794,7 @@ class PromotionCampaignEnv(_PromotionEnv):
 
     ## Version History
 
-    * v1, issue 18 (same id): exact Poisson draws by tabled alias sampling; the normal
+    * v2, issue 18: exact Poisson draws by tabled alias sampling; the normal
       approximation the kernel used for means from 30 up is gone (same caps and spaces,
       see :mod:`~crm_envs.envs.promotion.kernels`); seeded trajectories changed.
     * v1: issue 17. The recalibrated preset (see the bandit); business rule 4; the resource

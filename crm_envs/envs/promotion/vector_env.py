@@ -109,7 +109,7 @@ class PromotionBanditVectorEnv(NumbaVectorEnv):
 
 
 class PromotionCampaignVectorEnv(PromotionBanditVectorEnv):
-    """Vector version of ``PromotionCampaign-v1``."""
+    """Vector version of ``PromotionCampaign-v2``."""
 
     _campaign = True
 

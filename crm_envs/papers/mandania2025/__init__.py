@@ -11,7 +11,7 @@ are in :mod:`crm_envs.envs.promotion`; this package holds the paper's analyses:
 * :mod:`~crm_envs.papers.mandania2025.learning_curves` -- Figure 11: the true value of the
   learned plan by campaign cycle from the survey plan, over a grid of learning and
   exploration rates; the survey's gap; cycles to reach 95%.
-* :mod:`~crm_envs.papers.mandania2025.bandit` -- how hard each ``PromotionBandit-v1``
+* :mod:`~crm_envs.papers.mandania2025.bandit` -- how hard each ``PromotionBandit-v2``
   variant is (best-arm gap over reward s.d.).
 * :mod:`~crm_envs.papers.mandania2025.transactions` -- a transaction log (customer, date,
   amount) turned into the envs' params: windows, RFM summary, BG/BB and gamma-gamma fits,

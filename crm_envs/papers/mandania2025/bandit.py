@@ -1,4 +1,4 @@
-"""How hard each ``PromotionBandit-v1`` variant is: best-arm gap over reward s.d.
+"""How hard each ``PromotionBandit-v2`` variant is: best-arm gap over reward s.d.
 
 A bandit is only a learning problem if one pull cannot tell the best arm from the runner-up.
 :func:`bandit_difficulty` reports, for the default variant (all segments, rule 3) and for

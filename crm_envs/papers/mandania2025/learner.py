@@ -1,4 +1,4 @@
-"""Mandania et al. (2025)'s campaign learner on ``PromotionCampaign-v1``.
+"""Mandania et al. (2025)'s campaign learner on ``PromotionCampaign-v2``.
 
 The paper's approach: keep an estimate of each group's extra transactions per member in each
 month of each promotion type (the paper's lift parameters), initialised from the survey, plan
@@ -78,7 +78,7 @@ class CampaignLearner(SavableAgent):
     pessimistic to be tried.
 
     Args:
-        env: A ``PromotionCampaign-v1`` env (``gym.make`` result or unwrapped).
+        env: A ``PromotionCampaign-v2`` env (``gym.make`` result or unwrapped).
         **config: :class:`CampaignLearnerConfig` fields; ``prior`` may also be a (G, K, S)
             array of month-by-month lift estimates.
     """

@@ -27,7 +27,7 @@ def survey_gap(rule: int = 2, **env_kwargs: Any) -> tuple[float, float]:
 
     Args:
         rule: Business rule 1-4.
-        **env_kwargs: Further ``PromotionCampaign-v1`` arguments (``preset``, ``budget``...).
+        **env_kwargs: Further ``PromotionCampaign-v2`` arguments (``preset``, ``budget``...).
 
     Returns:
         ``(optimal uplift, survey plan's true uplift)`` per campaign cycle, in pounds.
@@ -64,7 +64,7 @@ def learning_curves(
             :class:`~crm_envs.papers.mandania2025.learner.CampaignLearner`).
         seeds: Seeds of the runs averaged per (alpha, epsilon).
         progress_bar: Show a bar over the runs.
-        **env_kwargs: Further ``PromotionCampaign-v1`` arguments (``preset``, ``budget``,
+        **env_kwargs: Further ``PromotionCampaign-v2`` arguments (``preset``, ``budget``,
             ``drift_sd``...).
 
     Returns:

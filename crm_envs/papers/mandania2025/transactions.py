@@ -20,7 +20,7 @@ crm-envs[pandas]``) -- and follows the paper's steps:
    :data:`~crm_envs.envs.promotion.model.GROUPS`, with their observed sizes and their
    observed and predicted transactions in the forecast window (a holdout check).
 5. **Params.** A :class:`~crm_envs.envs.promotion.params.PromotionParams` for both
-   ``PromotionBandit-v1`` and ``PromotionCampaign-v1`` (pass it as ``params=``): the
+   ``PromotionBandit-v2`` and ``PromotionCampaign-v2`` (pass it as ``params=``): the
    fitted BG/BB, the cohort's size, and, with amounts, three contribution levels (the mean
    contribution of each third of the customers by average contribution, a third of the
    cohort each) and the fitted spend model. A log without promotions says nothing about how
@@ -39,7 +39,7 @@ purchases are all in the first quarter of 1997, so the first month's cohort is J
     )
     log["date"] = pd.to_datetime(log["date"], format="%Y%m%d")
     fit = params_from_transactions(log, amount="amount", commission=1.0)
-    env = gym.make("crm_envs/PromotionCampaign-v1", params=fit.params)
+    env = gym.make("crm_envs/PromotionCampaign-v2", params=fit.params)
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ class TransactionFit:
     """What :func:`params_from_transactions` found.
 
     Attributes:
-        params: Params for ``PromotionBandit-v1`` and ``PromotionCampaign-v1``.
+        params: Params for ``PromotionBandit-v2`` and ``PromotionCampaign-v2``.
         summary: The cohort's RFM summary over the calibration window.
         bgbb: The fitted BG/BB model.
         spend: The fitted gamma-gamma model of the contribution per transaction, or None.

@@ -1,4 +1,4 @@
-"""PromotionBandit-v1 / PromotionCampaign-v1: dynamics, rules, budget, rewards, references."""
+"""PromotionBandit-v2 / PromotionCampaign-v2: dynamics, rules, budget, rewards, references."""
 
 import gymnasium as gym
 import numpy as np
@@ -13,7 +13,7 @@ from crm_envs.envs.promotion.vector_env import PromotionBanditVectorEnv
 
 P = get_preset("mandania2025_ferry")
 M = P.build()
-BANDIT, CAMPAIGN = "crm_envs/PromotionBandit-v1", "crm_envs/PromotionCampaign-v1"
+BANDIT, CAMPAIGN = "crm_envs/PromotionBandit-v2", "crm_envs/PromotionCampaign-v2"
 
 
 def test_bandit_pull_is_a_batch_of_customers_in_the_cohorts_mix():

@@ -1,4 +1,4 @@
-"""PromotionBandit-v1's difficulty table (issue 17, point 4)."""
+"""PromotionBandit-v2's difficulty table (issue 17, point 4)."""
 
 import numpy as np
 import pytest

@@ -85,7 +85,7 @@ def test_bad_learning_rate_raises():
 
 
 def test_campaign_learner_array_prior_must_be_finite_and_shaped():
-    env = gym.make("crm_envs/PromotionCampaign-v1")
+    env = gym.make("crm_envs/PromotionCampaign-v2")
     shape = env.unwrapped.setup.model.lift.shape
     prior = np.zeros(shape)
     prior[0, 0, 0] = NAN

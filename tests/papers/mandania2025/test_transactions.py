@@ -65,7 +65,7 @@ def test_params_drive_both_envs(fit):
     assert low < mid < high
     template = get_preset("mandania2025_ferry")
     assert p.appeal == template.appeal and p.survey_preference == template.survey_preference
-    for env_id in ("crm_envs/PromotionCampaign-v1", "crm_envs/PromotionBandit-v1"):
+    for env_id in ("crm_envs/PromotionCampaign-v2", "crm_envs/PromotionBandit-v2"):
         env = gym.make(env_id, params=p)
         env.reset(seed=0)
         env.step(env.action_space.sample())
