@@ -65,7 +65,7 @@ from benchmarks.registry import (
     parse_config,
     unsupported,
 )
-from crm_envs.core.oracle import Policy, evaluate, random_policy
+from crm_envs.core.oracle import Policy, evaluate, evaluate_batch, random_policy
 
 __all__ = [
     "AGENTS",
@@ -208,7 +208,7 @@ def train(agent: str, env: gym.Env, seed: int, budget: int, config: str | None =
         return _Declared(spec.declared, env, seed)
     if callable(spec.build):
         return spec.build(env, seed, budget)
-    if spec.build.startswith(("sb3:", "sb3_contrib:")) and config is not None and spec.n_envs > 1:
+    if spec.sb3 and config is not None and spec.n_envs > 1:
         from crm_envs.sb3 import make_sb3_vec_env
 
         env_id, kwargs = parse_config(config)
@@ -218,7 +218,7 @@ def train(agent: str, env: gym.Env, seed: int, budget: int, config: str | None =
             model.learn(total_timesteps=budget)
         model.episode_returns = venv.returns  # for the learning curve
         return model
-    if spec.build.startswith(("sb3:", "sb3_contrib:")):
+    if spec.sb3:
         from stable_baselines3.common.monitor import Monitor
 
         monitored = Monitor(env)
@@ -254,33 +254,51 @@ def policy_of(agent: str, trained: Any) -> Policy:
     """The trained agent as a :class:`~crm_envs.core.oracle.Policy` (evaluated greedily).
 
     A masked agent gets ``info["action_mask"]``; a recurrent one keeps its LSTM state within an
-    episode and starts each episode afresh.
+    episode and starts each episode afresh. An SB3 model also gets ``act_batch``: one
+    ``predict`` call acts for every copy of the vector env, as ``act`` does for each, so the
+    evaluation plays all its episodes at once (a recurrent model's batch starts its episodes
+    together, which is how :func:`~crm_envs.core.oracle.evaluate_batch` plays them).
     """
     if isinstance(trained, _Declared):
         return trained.policy
     spec = AGENTS[agent]
+    if not spec.sb3:  # an agent of ours acts on one env's observation
+        return Policy(agent, lambda obs, info: trained.predict(obs, deterministic=True)[0])
     if "action_mask" in spec.needs:
-        return Policy(
-            agent,
-            lambda obs, info: trained.predict(
-                obs, action_masks=np.asarray(info["action_mask"], dtype=bool), deterministic=True
-            )[0],
-        )
+
+        def act_masked(obs: Any, info: dict[str, Any]) -> Any:
+            masks = np.asarray(info["action_mask"], dtype=bool)
+            return trained.predict(obs, action_masks=masks, deterministic=True)[0]
+
+        return Policy(agent, act_masked, act_batch=act_masked)
     if spec.build == "sb3_contrib:RecurrentPPO":
         memory: dict[str, Any] = {}
 
         def start() -> None:
-            memory.update(state=None, first=np.ones(1, dtype=bool))
+            memory.update(state=None, first=None)
 
-        def act(obs: Any, info: dict[str, Any]) -> Any:
+        def step(obs: Any, n: int) -> Any:
+            if memory["first"] is None:
+                memory["first"] = np.ones(n, dtype=bool)
             action, memory["state"] = trained.predict(obs, state=memory["state"],
                                                       episode_start=memory["first"],
                                                       deterministic=True)  # fmt: skip
-            memory["first"] = np.zeros(1, dtype=bool)
+            memory["first"] = np.zeros(n, dtype=bool)
             return action
 
-        return Policy(agent, act, start=start)
-    return Policy(agent, lambda obs, info: trained.predict(obs, deterministic=True)[0])
+        def act(obs: Any, info: dict[str, Any]) -> Any:
+            return step(obs, 1)
+
+        def act_batch(obs: Any, info: dict[str, Any]) -> Any:
+            return step(obs, len(next(iter(obs.values())) if isinstance(obs, dict) else obs))
+
+        start()
+        return Policy(agent, act, start=start, act_batch=act_batch)
+
+    def act_plain(obs: Any, info: dict[str, Any]) -> Any:
+        return trained.predict(obs, deterministic=True)[0]
+
+    return Policy(agent, act_plain, act_batch=act_plain)
 
 
 class RegretMonitor(gym.Wrapper):
@@ -350,6 +368,12 @@ def scoring(config: str) -> str:
 
 
 def _returns(config: str, policy: Policy, episodes: int, seed: int) -> np.ndarray:
+    """Evaluation returns: all episodes at once on the vector env when the policy can act on a
+    batch (the same returns, see :func:`~crm_envs.core.oracle.evaluate_batch`), else one by one.
+    """
+    if policy.act_batch is not None:
+        env_id, kwargs = parse_config(config)
+        return evaluate_batch(env_id, kwargs, policy, episodes, seed)
     return evaluate(lambda: make_env(config), policy, episodes, seed)
 
 

@@ -106,8 +106,7 @@ class AgentSpec:
     def __post_init__(self) -> None:
         if not isinstance(self.n_envs, int) or isinstance(self.n_envs, bool) or self.n_envs < 1:
             raise ValueError(f"AgentSpec.n_envs must be an int >= 1, got {self.n_envs!r}")
-        sb3 = isinstance(self.build, str) and self.build.startswith(("sb3:", "sb3_contrib:"))
-        if self.n_envs > 1 and not sb3:
+        if self.n_envs > 1 and not self.sb3:
             raise ValueError(
                 f"AgentSpec.n_envs > 1 needs an SB3 agent (build 'sb3:...'), got {self.build!r}"
             )
@@ -136,6 +135,11 @@ class AgentSpec:
             if hasattr(cls, "action_spaces"):
                 return cls.action_spaces, cls.observation_spaces, (*cls.needs, *self.needs)
         return self.actions, self.observations, self.needs
+
+    @property
+    def sb3(self) -> bool:
+        """Whether the agent is an SB3 or sb3-contrib model (``build`` ``"sb3:..."``)."""
+        return isinstance(self.build, str) and self.build.startswith(("sb3:", "sb3_contrib:"))
 
     @property
     def declared(self) -> str | None:
@@ -419,6 +423,10 @@ _LEARNERS = (
     "recurrent_ppo",
 )
 
+#: Evaluation episodes of the bandit. It is scored by the regret of its training run; the
+#: evaluation returns are only reported beside the score, and an episode is 1,000 pulls.
+_BANDIT_EPISODES = 20
+
 #: The benchmark's suites, by name.
 SUITES: dict[str, Suite] = {
     "quick": Suite(
@@ -448,7 +456,7 @@ SUITES: dict[str, Suite] = {
             "maskable_ppo",
         ),
         seeds=2,
-        episodes={_id("B2BCustomer"): 1000},
+        episodes={_id("B2BCustomer"): 1000, _id("PromotionBandit"): _BANDIT_EPISODES},
     ),
 }
 _STANDARD = {  # configuration -> (budgets, the agents run on it)
@@ -474,7 +482,11 @@ SUITES["standard"] = Suite(
     budgets={config: budgets for config, (budgets, _) in _STANDARD.items()},
     agents=("random", "reference", *_STANDARD_AGENTS),
     seeds=5,
-    episodes={_id("B2BCustomer"): 1000, _id("B2BCustomer", "[observation=purchase]"): 1000},
+    episodes={
+        _id("B2BCustomer"): 1000,
+        _id("B2BCustomer", "[observation=purchase]"): 1000,
+        _id("PromotionBandit"): _BANDIT_EPISODES,
+    },
     exclude=frozenset(
         (config, agent)
         for config, (_, agents) in _STANDARD.items()

@@ -220,7 +220,8 @@ def evaluate_batch(
     """:func:`evaluate` of a policy with ``act_batch``: every episode at once, one per copy.
 
     Copy ``k`` of the vector env reset with ``seed`` is episode ``k`` reset with ``seed + k``,
-    so the returns equal :func:`evaluate`'s. A copy's later episodes (NEXT_STEP autoreset) are
+    so the returns equal :func:`evaluate`'s. ``policy.start`` is called once, before the
+    episodes, which all start together. A copy's later episodes (NEXT_STEP autoreset) are
     not counted.
 
     Args:
@@ -239,6 +240,8 @@ def evaluate_batch(
         raise ValueError(f"policy {policy.name!r} has no act_batch; use evaluate()")
     venv = gym.make_vec(env_id, num_envs=episodes, vectorization_mode="vector_entry_point",
                         copy=False, **kwargs)  # fmt: skip
+    if policy.start is not None:
+        policy.start()
     obs, info = venv.reset(seed=seed)
     out = np.zeros(episodes)
     running = np.ones(episodes, dtype=bool)
