@@ -368,8 +368,10 @@ def scoring(config: str) -> str:
 
 
 def _returns(config: str, policy: Policy, episodes: int, seed: int) -> np.ndarray:
-    """Evaluation returns: all episodes at once on the vector env when the policy can act on a
-    batch (the same returns, see :func:`~crm_envs.core.oracle.evaluate_batch`), else one by one.
+    """Evaluation returns of ``policy`` on ``config``.
+
+    All episodes at once on the vector env when the policy can act on a batch (the same
+    returns, see :func:`~crm_envs.core.oracle.evaluate_batch`), else one by one.
     """
     if policy.act_batch is not None:
         env_id, kwargs = parse_config(config)
