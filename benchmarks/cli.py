@@ -17,6 +17,9 @@ Commands:
   sweep vs NumPy's matrix product, measured in the same run.
 * ``crm-bench throughput``: ns per env-step and steps/s of every env, single and vectorised,
   next to CartPole measured in the same run (Markdown table).
+* ``crm-bench memory``: per id and ``copy`` mode, in a fresh process each, the peak RSS of a
+  vector env of N copies (default 1,000,000), the bytes it holds and what one step allocates
+  beyond the arrays it returns (Markdown table; rows over 2 GB are marked).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import crm_envs  # noqa: F401  (registers the ids)
 from benchmarks.harness import AGENTS, SEED_MAX, SUITES, ResultsFileError, closest
 from benchmarks.sb3_runner import ALGOS
 from crm_envs.core.oracle import evaluate, random_policy
+from crm_envs.core.vector import MAX_ENVS
 from crm_envs.registration import ENV_INFO
 
 __all__ = ["REFERENCE_EPISODES", "envs_table", "main", "random_rollout"]
@@ -122,6 +126,24 @@ def _cmd_throughput(args: argparse.Namespace) -> int:
         single_steps=args.single_steps,
         vector_env_steps=args.vector_env_steps,
         repeats=args.repeats,
+        progress_bar=not args.quiet,
+    )
+    table = format_table(results)
+    print(table)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as fh:
+            fh.write(table + "\n")
+    return 0
+
+
+def _cmd_memory(args: argparse.Namespace) -> int:
+    from benchmarks.memory import format_table, run_memory
+
+    results = run_memory(
+        env_ids=args.envs,
+        num_envs=args.num_envs,
+        steps=args.steps,
+        seed=args.seed,
         progress_bar=not args.quiet,
     )
     table = format_table(results)
@@ -435,7 +457,18 @@ def _parser() -> argparse.ArgumentParser:
     p_tp.add_argument("--out", type=_out_file, help="also write the Markdown table to this file")
     p_tp.add_argument("--quiet", action="store_true", help="no progress bars")
     p_tp.set_defaults(func=_cmd_throughput)
-    for p in (p_envs, p_rand, p_run, p_rep, p_rp, p_sb3, p_as, p_pf, p_tp):
+
+    p_mem = sub.add_parser("memory", help="peak RSS and per-step allocation of vector envs")
+    p_mem.add_argument("--envs", nargs="+", metavar="ID", type=_env_id, help="ids (default: all)")
+    p_mem.add_argument("--num-envs", type=_int_in(1, MAX_ENVS), default=1_000_000,
+                       help="copies N (1,000,000)")  # fmt: skip
+    p_mem.add_argument("--steps", type=_int_in(2), default=3,
+                       help="steps before the traced one (3; at least 2)")  # fmt: skip
+    p_mem.add_argument("--seed", type=_SEED, default=0)
+    p_mem.add_argument("--out", type=_out_file, help="also write the Markdown table to this file")
+    p_mem.add_argument("--quiet", action="store_true", help="no progress bars")
+    p_mem.set_defaults(func=_cmd_memory)
+    for p in (p_envs, p_rand, p_run, p_rep, p_rp, p_sb3, p_as, p_pf, p_tp, p_mem):
         p.set_defaults(parser=p)
     return parser
 

@@ -119,7 +119,7 @@ def test_portfolio_command_times_a_small_customer_base(tmp_path):
 @pytest.fixture
 def nothing_computes(monkeypatch):
     """Every command's computation fails the test: bad arguments must stop before it."""
-    from benchmarks import harness, portfolio, reproduce, sb3_runner, throughput
+    from benchmarks import harness, memory, portfolio, reproduce, sb3_runner, throughput
 
     def computed(*args, **kwargs):
         raise AssertionError("computation started before the arguments were checked")
@@ -129,6 +129,7 @@ def nothing_computes(monkeypatch):
     monkeypatch.setattr(reproduce, "write_reproduction", computed)
     monkeypatch.setattr(sb3_runner, "train_sb3", computed)
     monkeypatch.setattr(throughput, "run_throughput", computed)
+    monkeypatch.setattr(memory, "run_memory", computed)
     monkeypatch.setattr("benchmarks.cli.random_rollout", computed)
 
 
@@ -188,6 +189,12 @@ BAD_ARGUMENTS = [
     ("throughput --vector-env-steps 0", "argument --vector-env-steps: must be >= 1, got 0"),
     ("throughput --repeats 0", "argument --repeats: must be >= 1, got 0"),
     ("throughput --out {tmp}/missing/t.md", "the folder {tmp}/missing of {tmp}/missing/t.md"),
+    ("memory --envs nope", "argument --envs: unknown env id 'nope'"),
+    ("memory --num-envs 0", "argument --num-envs: must be in [1, 16777216], got 0"),
+    ("memory --num-envs 16777217", "argument --num-envs: must be in [1, 16777216]"),
+    ("memory --steps 1", "argument --steps: must be >= 2, got 1"),
+    ("memory --seed -1", "argument --seed: must be in [0, 4294967295], got -1"),
+    ("memory --out {tmp}", "argument --out: '{tmp}' is a folder; give a file name"),
 ]  # fmt: skip
 
 
