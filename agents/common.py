@@ -144,11 +144,16 @@ def check_reward(reward: Any, who: str) -> float:
 class SavableAgent:
     """``save(path)`` / ``load(path)`` for agents whose state is a config plus numpy arrays.
 
-    Subclasses name their learned arrays in ``_arrays`` and keep their config dataclass in
-    ``self.config``.
+    Subclasses keep their config dataclass in ``self.config`` and name their learned arrays
+    in ``_arrays`` (attributes holding numpy arrays). An agent whose state is held otherwise
+    (a torch network, say) overrides the two hooks instead: :meth:`_saved_arrays` (the
+    learned state as named numpy arrays) and :meth:`_restore_arrays` (install arrays that
+    passed the checks).
 
     The file format is one ``.npz`` archive holding exactly: ``__agent__`` (the agent's class
-    name), ``__config__`` (the config as JSON) and one float64 array per name in ``_arrays``.
+    name), ``__config__`` (the config as JSON) and one numeric array per entry of
+    :meth:`_saved_arrays`, of the agent's own dtype (float64 for the numpy agents). Nothing
+    is pickled, and :meth:`load` never unpickles.
 
     Path rule (the same for both methods): :meth:`save` writes ``path`` if it ends in ``.npz``
     and ``path + ".npz"`` otherwise (NumPy's rule); :meth:`load` reads ``path`` if that file
@@ -179,7 +184,7 @@ class SavableAgent:
             The path of the file written.
         """
         file = _npz_path(path)
-        data: dict[str, Any] = {name: np.asarray(getattr(self, name)) for name in self._arrays}
+        data: dict[str, Any] = dict(self._saved_arrays())
         data["__agent__"] = np.array(type(self).__name__)
         data["__config__"] = np.array(json.dumps(asdict(self.config)))
         np.savez(file, **data)
@@ -202,12 +207,12 @@ class SavableAgent:
         """
         file = _find_saved(path)
         cls = type(self).__name__
-        entries = ["__agent__", "__config__", *self._arrays]
+        current = self._saved_arrays()
+        entries = ["__agent__", "__config__", *current]
         expected = f"a {cls}.save() file (an .npz archive with entries {entries})"
-        raw = _read_npz(file, entries, expected)
+        raw = _read_npz(file, entries, expected, agent=cls)
         agent = raw.pop("__agent__")
-        if agent.shape != () or agent.dtype.kind != "U" or str(agent) != cls:
-            raise ValueError(f"{file} holds a saved {_short(agent)} agent, not a {cls}")
+        _check_agent(file, agent, cls)
         config_text = raw.pop("__config__")
         try:
             if config_text.shape != () or config_text.dtype.kind != "U":
@@ -224,11 +229,26 @@ class SavableAgent:
                 f"{file}: saved config {saved} differs from this agent's {mine}; "
                 f"create the agent with the saved config: {cls}(env, **config)"
             )
-        for name in self._arrays:
-            self._check_loaded(file, name, raw[name], np.asarray(getattr(self, name)))
-        for name in self._arrays:
-            setattr(self, name, raw[name].copy())
+        for name, arr in current.items():
+            self._check_loaded(file, name, raw[name], arr)
+        self._restore_arrays({name: raw[name] for name in current})
         return self
+
+    def _saved_arrays(self) -> dict[str, NDArray[Any]]:
+        """The learned state, as numpy arrays by entry name (what :meth:`save` writes).
+
+        :meth:`load` checks a file against these: the same names, dtypes and shapes. The
+        default reads the attributes named in ``_arrays``.
+        """
+        return {name: np.asarray(getattr(self, name)) for name in self._arrays}
+
+    def _restore_arrays(self, arrays: dict[str, NDArray[Any]]) -> None:
+        """Install the arrays :meth:`load` read, once every one passed the checks.
+
+        The default sets the attributes named in ``_arrays`` to copies of them.
+        """
+        for name, arr in arrays.items():
+            setattr(self, name, arr.copy())
 
     def _check_loaded(
         self, file: Path, name: str, arr: NDArray[Any], current: NDArray[Any]
@@ -282,8 +302,18 @@ def _find_saved(path: Any) -> Path:
     raise FileNotFoundError(f"no saved agent at {path!s}: neither {names} is a file")
 
 
-def _read_npz(file: Path, entries: list[str], expected: str) -> dict[str, NDArray[Any]]:
-    """Read exactly ``entries`` from an ``.npz`` archive, or raise a ``ValueError``."""
+def _check_agent(file: Path, agent: NDArray[Any], cls: str) -> None:
+    """Raise ``ValueError`` unless the ``__agent__`` entry ``agent`` names class ``cls``."""
+    if agent.shape != () or agent.dtype.kind != "U" or str(agent) != cls:
+        raise ValueError(f"{file} holds a saved {_short(agent)} agent, not a {cls}")
+
+
+def _read_npz(file: Path, entries: list[str], expected: str, agent: str) -> dict[str, NDArray[Any]]:
+    """Read exactly ``entries`` from an ``.npz`` archive, or raise a ``ValueError``.
+
+    A readable ``__agent__`` entry naming another class than ``agent`` is reported as such,
+    before the entries are compared (another agent's file has other entries).
+    """
     try:
         data = np.load(file, allow_pickle=False)
     except EOFError:
@@ -297,6 +327,13 @@ def _read_npz(file: Path, entries: list[str], expected: str) -> dict[str, NDArra
     if not isinstance(data, NpzFile):
         raise ValueError(f"{file} holds a single array, not an archive; expected {expected}")
     with data:
+        if "__agent__" in data.files:
+            try:
+                saved = data["__agent__"]
+            except (ValueError, zipfile.BadZipFile, OSError, EOFError, zlib.error):
+                pass  # reported with the entries below
+            else:
+                _check_agent(file, saved, agent)
         missing = [k for k in entries if k not in data.files]
         extra = sorted(set(data.files) - set(entries))
         if missing or extra:

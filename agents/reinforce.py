@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,6 +143,10 @@ class TabularReinforce(Agent, SavableAgent):
         return int(self.rng.choice(self.theta.shape[1], p=self._pi(s))), None
 
 
+#: Adam's per-parameter state, saved by :meth:`MLPReinforce.save`.
+_ADAM_KEYS = ("step", "exp_avg", "exp_avg_sq")
+
+
 def _encoder(space: gym.Space[Any]):
     """(feature size, function obs -> float32 feature vector) for an observation space."""
     if isinstance(space, gym.spaces.Box):
@@ -166,8 +169,14 @@ def _encoder(space: gym.Space[Any]):
     )
 
 
-class MLPReinforce(Agent):
+class MLPReinforce(Agent, SavableAgent):
     """REINFORCE with a torch MLP softmax policy over ``Discrete`` actions.
+
+    :meth:`save` and :meth:`load` are :class:`~agents.common.SavableAgent`'s, as for every
+    agent: one ``.npz`` archive with the class name, the config and, as float32 numpy arrays,
+    the network's weights and Adam's moments (no torch pickle). A loaded agent predicts
+    exactly as the saved one (its weights are bit for bit the same); the random generator
+    of its action draws and ``num_timesteps`` are not saved.
 
     Args:
         env: Env with ``Box``/``Discrete``/``MultiDiscrete`` observations, ``Discrete`` actions.
@@ -256,64 +265,40 @@ class MLPReinforce(Agent):
             return int(torch.argmax(logits)), None
         return int(torch.multinomial(torch.softmax(logits, -1), 1, generator=self.gen)), None
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Save the network's weights (``torch.save`` of the state dict) to exactly ``path``.
+    def _saved_arrays(self) -> dict[str, NDArray[Any]]:
+        """The network's weights and Adam's state, as float32 numpy arrays.
 
-        Args:
-            path: Target file (no suffix is added; :meth:`load` reads the same path).
-
-        Returns:
-            The path written.
+        Entries: ``net.<name>`` for every tensor of the network's state dict (e.g.
+        ``net.0.weight``), and ``adam.<name>.step`` / ``.exp_avg`` / ``.exp_avg_sq`` for
+        every parameter (zeros before the first update: what a fresh Adam starts from).
         """
+        out = {f"net.{k}": v.detach().numpy().copy() for k, v in self.net.state_dict().items()}
+        for name, p in self.net.named_parameters():
+            state = self.opt.state.get(p, {})
+            for key in _ADAM_KEYS:
+                value = state.get(key)
+                zero = np.zeros((), np.float32) if key == "step" else np.zeros(p.shape, np.float32)
+                out[f"adam.{name}.{key}"] = zero if value is None else value.detach().numpy().copy()
+        return out
+
+    def _check_loaded(self, file: Path, name: str, arr: NDArray[Any], current: NDArray[Any]):
+        """The common checks, and: Adam's step counts are whole numbers, its second moments >= 0."""
+        super()._check_loaded(file, name, arr, current)
+        if name.endswith((".step", ".exp_avg_sq")) and arr.size and arr.min() < 0:
+            raise ValueError(f"{file}: saved {name} must be >= 0, found {arr.min()}")
+        if name.endswith(".step") and arr != np.round(arr):
+            raise ValueError(f"{file}: saved {name} must be a whole number of steps, found {arr}")
+
+    def _restore_arrays(self, arrays: dict[str, NDArray[Any]]) -> None:
+        """Load the checked arrays into the network and into Adam."""
         import torch
 
-        if not isinstance(path, (str, os.PathLike)):
-            raise TypeError(f"path must be a str or os.PathLike, got {path!r}")
-        torch.save(self.net.state_dict(), path)
-        return Path(os.fspath(path))
-
-    def load(self, path: str | os.PathLike[str]) -> MLPReinforce:
-        """Load weights saved by :meth:`save`; returns self.
-
-        Args:
-            path: The file given to :meth:`save`.
-
-        Raises:
-            FileNotFoundError: If ``path`` is not a file.
-            ValueError: If it is not a torch file of this network's state dict (the same
-                parameter names and shapes, i.e. the same ``hidden`` and spaces) holding
-                finite floats; the network is then left unchanged.
-        """
-        import torch
-
-        if not isinstance(path, (str, os.PathLike)):
-            raise TypeError(f"path must be a str or os.PathLike, got {path!r}")
-        file = Path(os.fspath(path))
-        if not file.is_file():
-            raise FileNotFoundError(f"no saved MLPReinforce weights at {file}")
-        mine = self.net.state_dict()
-        expected = (
-            "an MLPReinforce.save() file (torch state dict with "
-            f"{ {k: tuple(v.shape) for k, v in mine.items()} })"
-        )
-        try:
-            state = torch.load(file, weights_only=True)
-        except Exception as exc:  # torch raises many types for a file it cannot read
-            raise ValueError(
-                f"{file} is not a readable torch file ({type(exc).__name__}); expected {expected}"
-            ) from None
-        if not isinstance(state, dict) or set(state) != set(mine):
-            keys = sorted(state) if isinstance(state, dict) else type(state).__name__
-            raise ValueError(f"{file} holds {keys}; expected {expected}")
-        for k, v in mine.items():
-            got = state[k]
-            if not isinstance(got, torch.Tensor) or got.shape != v.shape or got.dtype != v.dtype:
-                desc = (tuple(got.shape), got.dtype) if isinstance(got, torch.Tensor) else got
-                raise ValueError(
-                    f"{file}: saved {k} is {desc}, expected {(tuple(v.shape), v.dtype)} "
-                    "(a network for other spaces or another hidden size?)"
-                )
-            if not bool(torch.isfinite(got).all()):
-                raise ValueError(f"{file}: saved {k} holds NaN or infinite weights")
+        state = {k.removeprefix("net."): torch.from_numpy(a.copy())
+                 for k, a in arrays.items() if k.startswith("net.")}  # fmt: skip
         self.net.load_state_dict(state)
-        return self
+        opt = self.opt.state_dict()
+        opt["state"] = {
+            i: {key: torch.from_numpy(arrays[f"adam.{name}.{key}"].copy()) for key in _ADAM_KEYS}
+            for i, (name, _) in enumerate(self.net.named_parameters())
+        }
+        self.opt.load_state_dict(opt)

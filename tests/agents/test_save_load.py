@@ -188,33 +188,120 @@ def test_thompson_refuses_non_positive_precisions(tmp_path):
         ThompsonSampling(env, seed=0).load(tmp_path / "t0.npz")
 
 
-def test_mlp_reinforce_weights_round_trip_and_bad_files_are_refused(tmp_path):
-    import torch
-
+@pytest.fixture(scope="module")
+def mlp():
+    """A trained MLPReinforce (a few Adam steps: weights and moments away from their start)."""
     from agents.reinforce import MLPReinforce
 
-    env = gym.make(ID)
-    agent = MLPReinforce(env, seed=0, hidden=8)
-    assert agent.save(tmp_path / "w.pt") == tmp_path / "w.pt"
-    clone = MLPReinforce(env, seed=1, hidden=8).load(tmp_path / "w.pt")
-    for k, v in agent.net.state_dict().items():
-        assert torch.equal(clone.net.state_dict()[k], v)
+    return MLPReinforce(gym.make(ID), seed=0, hidden=8, batch_episodes=4).learn(400)
 
-    def refused(file, message, hidden=8):
-        target = MLPReinforce(env, seed=1, hidden=hidden)
-        before = {k: v.clone() for k, v in target.net.state_dict().items()}
-        with pytest.raises(ValueError, match=re.escape(str(file)) + ".*" + message):
-            target.load(file)
-        for k, v in target.net.state_dict().items():
-            assert torch.equal(before[k], v)  # unchanged
 
-    refused(_write(tmp_path / "junk.pt", b"junk" * 10), "is not a readable torch file")
-    refused(tmp_path / "w.pt", r"saved 0\.weight is \(\(8, \d+\).*expected \(\(16, \d+\)", 16)
-    state = agent.net.state_dict()
-    state["2.bias"][3] = float("nan")
-    torch.save(state, tmp_path / "nan.pt")
-    refused(tmp_path / "nan.pt", r"saved 2\.bias holds NaN or infinite weights")
-    torch.save({"a": torch.zeros(2)}, tmp_path / "foreign.pt")
-    refused(tmp_path / "foreign.pt", r"holds \['a'\]; expected an MLPReinforce\.save\(\) file")
-    with pytest.raises(FileNotFoundError, match="no saved MLPReinforce weights"):
-        agent.load(tmp_path / "missing.pt")
+def _fresh_mlp(**config):
+    from agents.reinforce import MLPReinforce
+
+    return MLPReinforce(gym.make(ID), **{"seed": 0, "hidden": 8, "batch_episodes": 4, **config})
+
+
+def _logits(agent, observations):
+    import torch
+
+    with torch.no_grad():
+        return agent.net(torch.from_numpy(np.stack([agent.encode(o) for o in observations])))
+
+
+def test_mlp_reinforce_saves_like_every_agent_and_predicts_identically_after_load(mlp, tmp_path):
+    import torch
+
+    space = gym.make(ID).observation_space
+    space.seed(5)
+    observations = [space.sample() for _ in range(200)]
+    fresh = _fresh_mlp()
+    assert not torch.equal(_logits(fresh, observations), _logits(mlp, observations))
+
+    written = mlp.save(tmp_path / "mlp")
+    assert written == tmp_path / "mlp.npz" and not (tmp_path / "mlp").exists()
+    with np.load(written) as data:
+        assert str(data["__agent__"]) == "MLPReinforce"
+        assert '"hidden": 8' in str(data["__config__"])
+        assert data["net.0.weight"].dtype == np.float32
+        assert not any(data[k].dtype == object for k in data.files)
+    clone = fresh.load(tmp_path / "mlp")
+    assert clone is fresh
+    assert torch.equal(_logits(clone, observations), _logits(mlp, observations))  # bit for bit
+    assert [clone.predict(o)[0] for o in observations] == [mlp.predict(o)[0] for o in observations]
+    assert mlp.save(tmp_path / "m.npz") == tmp_path / "m.npz"
+
+
+def test_mlp_reinforce_load_restores_adam_so_training_continues_the_same(tmp_path):
+    import torch
+
+    a = _fresh_mlp().learn(400)
+    a.save(tmp_path / "a")
+    b = _fresh_mlp().load(tmp_path / "a")
+    # The generator of the action draws and the step count are not saved: align them.
+    b.gen.set_state(a.gen.get_state())
+    b.num_timesteps = a.num_timesteps
+    a.learn(400)
+    b.learn(400)
+    for k, v in a.net.state_dict().items():
+        assert torch.equal(b.net.state_dict()[k], v)
+    # A fresh agent's zero moments load as a fresh Adam: the first update is the same.
+    _fresh_mlp().save(tmp_path / "new")
+    c, d = _fresh_mlp().load(tmp_path / "new").learn(200), _fresh_mlp().learn(200)
+    for k, v in c.net.state_dict().items():
+        assert torch.equal(d.net.state_dict()[k], v)
+
+
+def _mlp_refused(file, message, **config):
+    import torch
+
+    target = _fresh_mlp(**config)
+    before = {k: v.clone() for k, v in target.net.state_dict().items()}
+    with pytest.raises(ValueError, match=re.escape(str(file)) + ".*" + message):
+        target.load(file)
+    for k, v in target.net.state_dict().items():
+        assert torch.equal(before[k], v)  # unchanged
+    assert target.opt.state_dict()["state"] == {}
+
+
+@pytest.mark.parametrize(
+    ("entry", "value", "message"),
+    [
+        ("net.2.bias", "nan", r"saved net\.2\.bias must be finite, found nan"),
+        ("net.0.weight", "float64", r"saved net\.0\.weight has dtype float64, expected float32"),
+        ("net.4.weight", "short", r"net\.4\.weight has shape \(\d+, 7\), expected \(\d+, 8\)"),
+        ("adam.0.bias.exp_avg_sq", "negative", r"saved adam\.0\.bias\.exp_avg_sq must be >= 0"),
+        ("adam.4.weight.step", "fraction", r"saved adam\.4\.weight\.step must be a whole number"),
+    ],
+)
+def test_mlp_reinforce_refuses_tampered_arrays(entry, value, message, mlp, tmp_path):
+    data = _entries(mlp, tmp_path)
+    arr = data[entry].copy()
+    if value == "nan":
+        arr[3] = np.nan
+    elif value == "float64":
+        arr = arr.astype(np.float64)
+    elif value == "short":
+        arr = arr[:, :7]
+    elif value == "negative":
+        arr[1] = -1e-3
+    else:
+        arr = arr + np.float32(0.5)
+    data[entry] = arr
+    np.savez(tmp_path / "bad.npz", **data)
+    _mlp_refused(tmp_path / "bad.npz", message)
+
+
+def test_mlp_reinforce_refuses_other_agents_configs_and_torch_files(mlp, tmp_path):
+    import torch
+
+    TabularReinforce(gym.make(ID), seed=0).save(tmp_path / "tab")
+    _mlp_refused(tmp_path / "tab.npz", "holds a saved 'TabularReinforce' agent, not a MLPReinforce")
+    mlp.save(tmp_path / "h8")
+    _mlp_refused(tmp_path / "h8.npz", r"differs from this agent's .*MLPReinforce\(env", hidden=16)
+    # The old format (torch.save of the state dict) is refused, and never unpickled.
+    torch.save(mlp.net.state_dict(), tmp_path / "old.pt")
+    _mlp_refused(tmp_path / "old.pt", r"expected a MLPReinforce\.save\(\) file")
+    _mlp_refused(_write(tmp_path / "junk.npz", b"junk" * 10), "is not an .npz archive")
+    with pytest.raises(FileNotFoundError, match=r"neither .*missing nor .*missing\.npz"):
+        _fresh_mlp().load(tmp_path / "missing")
