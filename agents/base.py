@@ -11,8 +11,9 @@ owns everything else, once:
   ``config.seed + num_timesteps``, so training continued in several calls meets new episodes
   and the same calls give the same numbers.
 * **Bookkeeping**: ``num_timesteps`` (env steps trained so far) and ``episode_returns``
-  (one entry per finished episode, or per pull for a bandit; subclasses append to
-  ``self._returns``).
+  (one entry per finished episode; one per step for learners that update after every step
+  of a continuing task: a bandit's pulls, a promotion campaign's cycles; subclasses append
+  to ``self._returns``).
 * **Progress bar and callback**: a tqdm bar of env steps; ``callback(locals()) -> False`` stops
   training early.
 
@@ -75,7 +76,7 @@ class Agent:
 
     @property
     def episode_returns(self) -> NDArray[np.float64]:
-        """Return of every episode finished during training (every pull for a bandit)."""
+        """Return of every episode finished during training (per pull, per cycle: see above)."""
         return np.array(self._returns, dtype=float)
 
     @classmethod

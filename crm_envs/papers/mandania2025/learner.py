@@ -6,13 +6,15 @@ with :func:`~crm_envs.envs.promotion.plan.plan` under the business rule and the 
 explore a random plan that obeys both with probability epsilon, and move the estimates of
 the arms that ran towards the observed response with constant rate alpha.
 
-It is paper-specific, not a generic agent: it plans with the env's promotion model (CLV
-baseline, survey lifts, business rules) and, for its learning curve, scores each plan with the
-true lifts (:meth:`CampaignLearner.plan_value`).
+It is an :class:`agents.base.Agent` like the generic agents, but paper-specific, so it lives
+here rather than in ``agents/``: it plans with the env's promotion model (CLV baseline, survey
+lifts, business rules) and, for the paper's learning curve, scores each plan with the true
+lifts (:meth:`CampaignLearner.plan_value`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,14 +23,8 @@ import numpy as np
 from numpy.typing import NDArray
 from tqdm.auto import tqdm
 
-from agents.common import (
-    SavableAgent,
-    check_env,
-    check_field,
-    check_learn_args,
-    check_seed,
-    config_from_kwargs,
-)
+from agents.base import Agent
+from agents.common import SavableAgent, check_field, check_reward, check_seed
 from crm_envs.core.params import check_array, check_choice, check_prob, check_scalar
 
 __all__ = ["CampaignLearner", "CampaignLearnerConfig"]
@@ -44,7 +40,9 @@ class CampaignLearnerConfig:
         alpha: Constant learning rate in (0, 1] of the lift estimates.
         prior: ``"survey"`` or ``"zero"`` initial lift estimates (``"array"`` records that
             :class:`CampaignLearner` was given an array of them).
-        seed: Seed in [0, 2**32 - 1] of the exploration and of the env's first reset.
+        seed: Seed in [0, 2**32 - 1] of the exploration (``rng``) and of the env's reset at
+            the start of every ``learn`` call (``seed + num_timesteps``, the agents' one
+            convention).
     """
 
     epsilon: float = 0.1
@@ -61,7 +59,7 @@ class CampaignLearnerConfig:
         check_field(self, "seed", check_seed)
 
 
-class CampaignLearner(SavableAgent):
+class CampaignLearner(Agent, SavableAgent):
     """The paper's learner: plan under the rule and budget, explore, update lifts with alpha.
 
     The learner keeps, for every group g, promotion k and month s, an estimate of the extra
@@ -77,29 +75,38 @@ class CampaignLearner(SavableAgent):
     promotion never ran keep their estimate: only exploration corrects an estimate too
     pessimistic to be tried.
 
+    It is an :class:`agents.base.Agent`: the base owns the seeding, ``num_timesteps`` (one
+    env step is one campaign cycle), the callback (``callback(locals())`` after every cycle;
+    ``False`` stops), the progress bar and ``episode_returns``, and ``save``/``load`` are
+    :class:`~agents.common.SavableAgent`'s (the learned array is ``cum_lift``).
+
     Args:
         env: A ``PromotionCampaign-v2`` env (``gym.make`` result or unwrapped).
         **config: :class:`CampaignLearnerConfig` fields; ``prior`` may also be a (G, K, S)
             array of month-by-month lift estimates.
+
+    Attributes:
+        episode_returns: The env's reward of every training cycle (the realised campaign
+            return, exploration included): what the benchmark's learning curve shows.
+        history: The true expected value of the greedy plan after every training cycle,
+            scored with the true lifts (:meth:`plan_value`; ground truth, a diagnostic for the
+            paper's Figure 11 learning curves, never used by the learner itself).
+        cum_lift: (G, K, S) cumulative lift estimates over the months (the saved state).
     """
 
     _arrays = ("cum_lift",)
+    config_class = CampaignLearnerConfig
+    action_spaces = (gym.spaces.MultiDiscrete,)
+    observation_spaces = (gym.spaces.Box,)
+    needs = ("campaign",)
 
     def __init__(self, env: gym.Env, **config: Any) -> None:
         prior = config.get("prior", "survey")
         if not isinstance(prior, str):
             config["prior"] = "array"
-        self.config = config_from_kwargs(CampaignLearnerConfig, config)
-        epsilon, alpha, seed = self.config.epsilon, self.config.alpha, self.config.seed
-        check_env(env, "CampaignLearner")
-        self.env = env
-        base = env.unwrapped
-        if not hasattr(base, "setup") or not base.setup.campaign:
-            raise TypeError("CampaignLearner needs a PromotionCampaign env")
-        self.setup = base.setup
-        self.model = self.setup.model
-        self.epsilon = epsilon
-        self.alpha = alpha
+        super().__init__(env, **config)
+        self.task = env.unwrapped.task
+        self.model = self.task.model
         shape = self.model.lift.shape
         if isinstance(prior, str):
             if prior not in ("survey", "zero"):  # "array" is only set for an array prior
@@ -108,9 +115,15 @@ class CampaignLearner(SavableAgent):
         else:  # (groups, types, months) of finite numbers
             lift = np.array(check_array("prior", prior, shape=shape))
         self.cum_lift = np.cumsum(lift, axis=-1)
-        self.seed = seed
-        self.rng = np.random.default_rng(seed)
-        self.history: list[float] = []  # true value of the greedy plan after each cycle
+        self.history: list[float] = []
+
+    @classmethod
+    def unsupported(cls, env: gym.Env) -> str | None:
+        """Why the learner cannot train on ``env``: spaces, or not a promotion campaign."""
+        reason = super().unsupported(env)
+        if reason is None and not getattr(getattr(env.unwrapped, "task", None), "campaign", False):
+            reason = f"{cls.__name__} needs a PromotionCampaign env, got {env}"
+        return reason
 
     @property
     def lift(self) -> NDArray[np.float64]:
@@ -119,22 +132,23 @@ class CampaignLearner(SavableAgent):
 
     def current_plan(self) -> NDArray[np.int64]:
         """(J,) arms of the best plan by the current estimates, under the rule and budget."""
-        per_member = self.setup.per_member_uplift(self.lift)
-        return np.asarray(self.setup.best_action_for(per_member), dtype=np.int64)
+        per_member = self.task.per_member_uplift(self.lift)
+        return np.asarray(self.task.best_action_for(per_member), dtype=np.int64)
 
     def plan_value(self, arms: NDArray[np.int64]) -> float:
         """True expected uplift of per-segment ``arms`` (a diagnostic for learning curves)."""
-        true = self.setup.true_uplift_per_member()
-        return float((true[np.arange(len(arms)), arms] * self.setup.members).sum())
+        true = self.task.true_uplift_per_member()
+        return float((true[np.arange(len(arms)), arms] * self.task.members).sum())
 
     def _update(self, arms: NDArray[np.int64], per_member_counts: NDArray[np.float64]) -> None:
         n_g, n_c = self.model.members.shape
         s = self.model.horizon
-        members = self.setup.members.reshape(n_g, n_c)
+        members = self.task.members.reshape(n_g, n_c)
         counts = per_member_counts.reshape(n_g, n_c) * members
         arms = arms.reshape(n_g, n_c)
         expected_base = self.model.baseline.sum(axis=1)  # (G,) per member over the horizon
         lift = self.lift
+        alpha = self.config.alpha
         for g in range(n_g):
             for arm in np.unique(arms[g]):
                 if arm == 0:
@@ -146,31 +160,34 @@ class CampaignLearner(SavableAgent):
                 # The arm's cumulative lift moves by alpha towards the observed extra
                 # transactions; the error is spread evenly over the months that ran.
                 error = extra - lift[g, k, :d].sum()
-                lift[g, k, :d] += self.alpha * error / d
+                lift[g, k, :d] += alpha * error / d
         self.cum_lift = np.cumsum(lift, axis=-1)
 
-    def learn(self, total_timesteps: int, progress_bar: bool = False, callback: Any = None):
-        """Run ``total_timesteps`` campaign cycles; returns self."""
-        total_timesteps = check_learn_args(total_timesteps, progress_bar, callback)
-        j = len(self.setup.segments)
-        self.env.reset(seed=self.seed)
+    def _learn(self, obs: Any, total: int, bar: tqdm, stop: Callable[[dict], bool]) -> int:
+        """``total`` campaign cycles (env steps); the callback runs after each cycle."""
+        j = len(self.task.segments)
+        epsilon = self.config.epsilon
         greedy = self.current_plan()
-        for _ in tqdm(range(total_timesteps), disable=not progress_bar, desc="campaign"):
-            explore = self.rng.random() < self.epsilon
-            arms = self.setup.random_allowed(self.rng) if explore else greedy
-            obs, _, term, trunc, info = self.env.step(arms)
+        cycles = 0
+        while cycles < total:
+            explore = self.rng.random() < epsilon
+            arms = self.task.random_allowed(self.rng) if explore else greedy
+            obs, reward, term, trunc, info = self.env.step(arms)
+            cycles += 1
+            bar.update(1)
+            self._returns.append(check_reward(reward, type(self).__name__))
             if not info["rejected"]:
                 self._update(arms, np.asarray(obs[:j], dtype=float))
                 greedy = self.current_plan()
             self.history.append(self.plan_value(greedy))
-            if callback is not None and callback(locals()) is False:
+            if stop(locals()):
                 break
             if term or trunc:
-                self.env.reset()
-        return self
+                obs, _ = self.env.reset()
+        return cycles
 
     def predict(self, obs: Any, deterministic: bool = True) -> tuple[NDArray[np.int64], None]:
         """The best plan's arms (a random rule-abiding plan w.p. epsilon if not deterministic)."""
-        if not deterministic and self.rng.random() < self.epsilon:
-            return self.setup.random_allowed(self.rng), None
+        if not deterministic and self.rng.random() < self.config.epsilon:
+            return self.task.random_allowed(self.rng), None
         return self.current_plan(), None

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import crm_envs  # noqa: F401
+from agents.base import Agent
 from crm_envs.envs.promotion.env import PromotionCampaignEnv
 from crm_envs.envs.promotion.model import GROUPS
 from crm_envs.papers.mandania2025.learner import CampaignLearner
@@ -93,3 +94,75 @@ def test_campaign_learner_array_prior_must_be_finite_and_shaped():
         CampaignLearner(env, prior=prior)
     with pytest.raises(ValueError, match="prior must have shape"):
         CampaignLearner(env, prior=np.zeros((1, 2)))
+
+
+class _RecordResets(gym.Wrapper):
+    """Records the seed of every reset."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        self.seeds = []
+
+    def reset(self, *, seed=None, options=None):
+        self.seeds.append(seed)
+        return self.env.reset(seed=seed, options=options)
+
+
+def test_the_learner_is_an_agent_with_the_bases_seeding_and_per_cycle_returns():
+    env = _RecordResets(PromotionCampaignEnv(rule=2, horizon=3))
+    learner = CampaignLearner(env, epsilon=0.5, alpha=0.2, seed=7)
+    assert isinstance(learner, Agent) and learner.needs == ("campaign",)
+    rewards = []
+    learner.learn(4, progress_bar=True, callback=lambda local: rewards.append(local["reward"]))
+    # One env step is one campaign cycle; episode_returns holds each cycle's reward.
+    assert learner.num_timesteps == 4 and len(learner.history) == 4
+    np.testing.assert_array_equal(learner.episode_returns, rewards)
+    assert len(set(rewards)) == 4
+    learner.learn(2)
+    assert env.seeds == [7, None, 7 + 4]  # a reset after cycle 3 (horizon), then seed + steps
+    assert learner.num_timesteps == 6 and len(learner.episode_returns) == 6
+    # The benchmark's learning curve reads episode_returns: the per-cycle rewards.
+    from benchmarks.harness import learning_curve
+
+    assert learning_curve(learner) == pytest.approx(list(learner.episode_returns))
+    # Same seed, same numbers.
+    again = CampaignLearner(PromotionCampaignEnv(rule=2, horizon=3), epsilon=0.5, alpha=0.2,
+                            seed=7).learn(4).learn(2)  # fmt: skip
+    np.testing.assert_array_equal(again.episode_returns, learner.episode_returns)
+    np.testing.assert_array_equal(again.cum_lift, learner.cum_lift)
+
+
+def test_the_callback_stops_after_a_cycle():
+    learner = CampaignLearner(PromotionCampaignEnv(rule=2, horizon=10), seed=0)
+    learner.learn(10, callback=lambda local: len(local["self"].history) < 2)
+    assert learner.num_timesteps == 2 and len(learner.episode_returns) == 2
+
+
+def test_the_learner_refuses_envs_that_are_not_campaigns():
+    with pytest.raises(TypeError, match="CampaignLearner needs a MultiDiscrete action space"):
+        CampaignLearner(gym.make("crm_envs/PromotionBandit-v2"))
+
+    class Lookalike(gym.Env):
+        action_space = gym.spaces.MultiDiscrete([3, 3])
+        observation_space = gym.spaces.Box(0.0, 1.0, (2,))
+
+    with pytest.raises(TypeError, match="CampaignLearner needs a PromotionCampaign env"):
+        CampaignLearner(Lookalike())
+
+
+def test_save_and_load_restore_the_estimates_and_refuse_other_files(tmp_path):
+    from agents.bandits import ThompsonSampling
+
+    env = PromotionCampaignEnv(rule=2, horizon=10)
+    learner = CampaignLearner(env, epsilon=0.2, alpha=0.3, seed=1).learn(5)
+    fresh = CampaignLearner(env, epsilon=0.2, alpha=0.3, seed=1)
+    assert not np.array_equal(fresh.cum_lift, learner.cum_lift)
+    assert learner.save(tmp_path / "campaign") == tmp_path / "campaign.npz"
+    fresh.load(tmp_path / "campaign")
+    np.testing.assert_array_equal(fresh.cum_lift, learner.cum_lift)
+    np.testing.assert_array_equal(fresh.current_plan(), learner.current_plan())
+    with pytest.raises(ValueError, match="differs from this agent's"):
+        CampaignLearner(env, epsilon=0.2, alpha=0.5, seed=1).load(tmp_path / "campaign")
+    ThompsonSampling(gym.make("crm_envs/PromotionBandit-v2"), seed=0).save(tmp_path / "ts")
+    with pytest.raises(ValueError, match="holds a saved 'ThompsonSampling' agent, not a Campaign"):
+        fresh.load(tmp_path / "ts")
