@@ -222,7 +222,7 @@ def _index(obs, strides):
 
 
 @njit
-def _train_jit(algo, step_fn, kp, state, obs, rew, term, trunc, extra, act, strides, qa, qb,
+def _train_jit(algo, step_fn, kp, fstate, state, obs, rew, term, trunc, extra, act, strides, qa, qb,
                counts, t_begin, t_end, total, gamma, lr, lr_power, e0, e1, decay, use_threshold,
                threshold, seed, returns, n_ep, ep_return, explore_ok, a):  # fmt: skip
     """Steps ``t_begin .. t_end - 1`` of a ``total``-step run.
@@ -240,7 +240,7 @@ def _train_jit(algo, step_fn, kp, state, obs, rew, term, trunc, extra, act, stri
     for t in range(t_begin, t_end):
         eps = _epsilon(t, total, e0, e1, decay)
         act[0] = a
-        step_fn(kp, state, act, obs, rew, term, trunc, extra)
+        step_fn(kp, fstate, state, act, obs, rew, term, trunc, extra)
         r = rew[0]
         done = term[0]
         ended = term[0] or trunc[0]
@@ -253,7 +253,7 @@ def _train_jit(algo, step_fn, kp, state, obs, rew, term, trunc, extra, act, stri
             if n_ep < returns.shape[0]:
                 returns[n_ep] = ep_return
             n_ep += 1
-            step_fn(kp, state, act, obs, rew, term, trunc, extra)  # NEXT_STEP autoreset
+            step_fn(kp, fstate, state, act, obs, rew, term, trunc, extra)  # NEXT_STEP autoreset
             s = _index(obs, strides)
             ep_return = 0.0
             explore_ok = not use_threshold
@@ -417,7 +417,7 @@ class _TabularAgent(Agent, SavableAgent):
         while t < total:
             end = min(t + CHUNK, total)
             n_ep, ep_return, explore_ok, a = _train_jit(
-                self._algo, it.step, it.kp, it.state, it.obs, it.rew, it.term, it.trunc,
+                self._algo, it.step, it.kp, it.fstate, it.state, it.obs, it.rew, it.term, it.trunc,
                 it.extra, act, self.indexer.strides, self.q, self.q2, self.counts, t, end,
                 total, c.gamma, c.lr, c.lr_power, c.epsilon_start, c.epsilon_end,
                 c.epsilon_decay, c.explore_threshold is not None,

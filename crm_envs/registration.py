@@ -41,7 +41,7 @@ ENV_INFO: tuple[EnvInfo, ...] = (
         description="Touchpoint journey on a 5x15 grid: F2F, email, webinar, conference, "
         "pause; regions; two-discount rewards; at most 10 steps",
         entry_point="crm_envs.envs.customer_journey.env:CustomerJourneyEnv",
-        vector_entry_point="crm_envs.envs.customer_journey.vector_env:CustomerJourneyVectorEnv",
+        vector_entry_point="crm_envs.envs.customer_journey.env:CustomerJourneyVectorEnv",
         kwargs={"preset": "bonaccorso", "start": "f2f", "horizon": 10},
     ),
     EnvInfo(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import types
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from numba import njit
@@ -11,15 +14,44 @@ from numba import njit
 __all__ = ["entry_point", "parallel_and_serial"]
 
 
-def _named_njit(fn: Callable[..., Any], name: str, parallel: bool) -> Any:
-    clone = types.FunctionType(fn.__code__, fn.__globals__, name, fn.__defaults__)
-    clone.__qualname__ = name  # numba's on-disk cache is keyed by the qualified name
+def _source_tag(fns: tuple[Callable[..., Any], ...]) -> str:
+    """A short hash of the source files of ``fns`` and of :mod:`crm_envs.core.rng`.
+
+    Numba's on-disk cache checks only the file of the function it compiles, not the files of
+    the functions inlined into it; naming a driver after the hash of every file it inlines
+    makes a change to any of them compile afresh instead of loading stale machine code.
+    """
+    from crm_envs.core import rng
+
+    files = sorted({inspect.getfile(f) for f in fns} | {inspect.getfile(rng)})
+    digest = hashlib.sha1()
+    for path in files:
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()[:10]
+
+
+def _named_njit(
+    fn: Callable[..., Any],
+    name: str,
+    parallel: bool,
+    bound: dict[str, Any] | None = None,
+    sources: tuple[Callable[..., Any], ...] = (),
+) -> Any:
+    globals_ = fn.__globals__ if bound is None else {**fn.__globals__, **bound}
+    clone = types.FunctionType(fn.__code__, globals_, name, fn.__defaults__)
+    # numba's on-disk cache is keyed by the qualified name
+    clone.__qualname__ = f"{name}_{_source_tag((fn, *sources))}" if sources else name
     clone.__doc__ = fn.__doc__
     clone.__module__ = fn.__module__
     return njit(cache=True, parallel=parallel)(clone)
 
 
-def parallel_and_serial(fn: Callable[..., Any], name: str) -> tuple[Any, Any]:
+def parallel_and_serial(
+    fn: Callable[..., Any],
+    name: str,
+    bound: dict[str, Any] | None = None,
+    sources: tuple[Callable[..., Any], ...] = (),
+) -> tuple[Any, Any]:
     """Jit ``fn`` (whose loop uses ``prange``) as ``name`` and ``name + "_serial"``.
 
     The parallel variant vectorises over the batch; the serial one skips the start-up of a
@@ -29,11 +61,17 @@ def parallel_and_serial(fn: Callable[..., Any], name: str) -> tuple[Any, Any]:
     Args:
         fn: Plain Python kernel body with a ``prange`` loop over the batch.
         name: Public name of the parallel variant.
+        bound: Global names of ``fn`` to bind for this compilation (the shared driver of
+            :mod:`crm_envs.core.kernels` binds an env's ``start_one`` and ``advance_one``).
+        sources: Plain Python functions inlined into ``fn`` whose files key the on-disk cache.
 
     Returns:
         ``(parallel_dispatcher, serial_dispatcher)``.
     """
-    return _named_njit(fn, name, True), _named_njit(fn, name + "_serial", False)
+    return (
+        _named_njit(fn, name, True, bound, sources),
+        _named_njit(fn, name + "_serial", False, bound, sources),
+    )
 
 
 def entry_point(dispatcher: Any, *example_args: Any) -> Callable[..., Any]:

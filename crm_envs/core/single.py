@@ -15,24 +15,27 @@ __all__ = ["JitInterface", "NumbaEnv"]
 class JitInterface(NamedTuple):
     """A single env's kernel and buffers, for learners whose loop runs inside numba.
 
-    ``step(kp, state, action, obs, rew, term, trunc, extra)`` advances the env by one step
-    (NEXT_STEP autoreset) writing into the batch-size-1 buffers.
+    ``step(kp, fstate, state, actions, obs, rew, term, trunc, extra)`` advances the env by one
+    step (NEXT_STEP autoreset) writing into the batch-size-1 buffers: the serial driver of
+    :mod:`crm_envs.core.kernels`.
 
     Attributes:
         step: The serial numba step kernel.
         kp: Its parameter tuple.
+        fstate: (1, F) float64 state (the env's own).
         state: (1, W) int64 state (the env's own).
         obs: (1, D) observation buffer.
         rew: (1,) reward buffer.
         term: (1,) terminated buffer.
         trunc: (1,) truncated buffer.
-        extra: The kernel's extra output buffer (e.g. the action mask).
+        extra: The kernel's info buffers, a tuple (e.g. the action mask).
         n_actions: Size of the Discrete action space.
         obs_nvec: ``nvec`` of the MultiDiscrete observation space.
     """
 
     step: Any
     kp: Any
+    fstate: Any
     state: Any
     obs: Any
     rew: Any

@@ -32,6 +32,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 from numpy.typing import NDArray
 
+from crm_envs.core.kernels import CTR, KEY
 from crm_envs.core.params import check_bool, check_int
 from crm_envs.core.rng import keys_from_generator, seed_keys
 
@@ -45,11 +46,6 @@ __all__ = [
     "check_seed",
     "seed_state",
 ]
-
-KEY = -2
-"""Column of the state array holding the random-stream key of each copy."""
-CTR = -1
-"""Column of the state array holding the random-stream counter of each copy."""
 
 
 PARALLEL_MIN_ENVS = 2048

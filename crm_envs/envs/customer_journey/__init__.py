@@ -4,11 +4,10 @@ The env, its params, presets, exact model and renderings. The paper's journey si
 fit from logged journeys and the policy figure are in :mod:`crm_envs.papers.bonaccorso`.
 """
 
-from crm_envs.envs.customer_journey.env import CustomerJourneyEnv
+from crm_envs.envs.customer_journey.env import CustomerJourneyEnv, CustomerJourneyVectorEnv
 from crm_envs.envs.customer_journey.model import journey_mdp
 from crm_envs.envs.customer_journey.params import CustomerJourneyParams
 from crm_envs.envs.customer_journey.presets import PRESETS, get_preset
-from crm_envs.envs.customer_journey.vector_env import CustomerJourneyVectorEnv
 
 __all__ = [
     "PRESETS",

@@ -129,7 +129,7 @@ def simulate_journeys(
     Returns:
         The :class:`JourneyLog`.
     """
-    from crm_envs.envs.customer_journey.vector_env import CustomerJourneyVectorEnv
+    from crm_envs.envs.customer_journey.env import CustomerJourneyVectorEnv
 
     n = check_int("n", n, low=1)
     seed = check_int("seed", seed, low=0)

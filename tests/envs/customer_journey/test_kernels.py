@@ -1,4 +1,4 @@
-"""The numba kernels: jitted == pure Python on the same stream, and invariants."""
+"""The journey kernels: tables and invariants (compiled == Python: tests/core/test_kernels.py)."""
 
 import numpy as np
 import pytest
@@ -9,13 +9,13 @@ from crm_envs.envs.customer_journey.params import N_ACTIONS
 P = get_preset("bonaccorso")
 
 
-def _fresh(n, kp, seed=0):
+def _fresh(n, seed=0):
     from crm_envs.core.rng import seed_keys
 
     state = np.zeros((n, kernels.STATE_WIDTH), dtype=np.int64)
     state[:, kernels.KEY] = seed_keys(seed, n)
-    state[:, kernels.CELL] = -1
-    state[:, kernels.REGION] = -1
+    state[:, kernels.REQ_CELL] = -1
+    state[:, kernels.REQ_REGION] = -1
     return state
 
 
@@ -27,30 +27,6 @@ def _buffers(n):
         np.zeros(n, bool),
         np.zeros((n, N_ACTIONS), np.int8),
     )
-
-
-@pytest.mark.parametrize("start", ["f2f", "any"])
-def test_jitted_equals_pure_python(start):
-    kp = P.to_kernel(10, start)
-    n = 64
-    runs = []
-    for step, reset in (
-        (kernels.journey_step, kernels.journey_reset),
-        (kernels.journey_step_serial, kernels.journey_reset_serial),
-        (kernels.journey_step.py_func, kernels.journey_reset.py_func),
-    ):
-        state = _fresh(n, kp)
-        obs, rew, term, trunc, mask = _buffers(n)
-        actions = np.random.default_rng(5).integers(0, N_ACTIONS, (40, n))
-        trace = []
-        with np.errstate(over="ignore"):
-            reset(kp, state, obs, mask)
-            for a in actions:
-                step(kp, state, a, obs, rew, term, trunc, mask)
-                trace.append(np.concatenate([obs.ravel(), rew, term, trunc, mask.ravel()]))
-        runs.append(np.array(trace))
-    np.testing.assert_array_equal(runs[0], runs[1])
-    np.testing.assert_array_equal(runs[0], runs[2])
 
 
 def test_kernel_tables_are_probabilities_and_finite():
@@ -66,13 +42,15 @@ def test_kernel_tables_are_probabilities_and_finite():
 def test_invariants_over_a_long_batched_run():
     kp = P.to_kernel(10, "any")
     n = 4096
-    state = _fresh(n, kp, seed=9)
+    state = _fresh(n, seed=9)
     obs, rew, term, trunc, mask = _buffers(n)
-    kernels.journey_reset(kp, state, obs, mask)
+    fstate = np.zeros((n, kernels.FLOAT_WIDTH))
+    kernels.KERNELS.reset(kp, fstate, state, obs, (mask,))
     rng = np.random.default_rng(0)
     ended = 0
     for _ in range(200):
-        kernels.journey_step(kp, state, rng.integers(0, 4, n), obs, rew, term, trunc, mask)
+        actions = rng.integers(0, 4, n)
+        kernels.KERNELS.step(kp, fstate, state, actions, obs, rew, term, trunc, (mask,))
         assert ((obs >= 0) & (obs < np.array([5, 15, 3, 11]))).all()
         assert np.isfinite(rew).all() and (np.abs(rew) <= 5.0 + 1.0).all()
         assert not (term & trunc).any()

@@ -1,0 +1,271 @@
+"""The single and the vector env of a :class:`~crm_envs.core.task.Task`, written once.
+
+An env whose task declares its compiled driver (:mod:`crm_envs.core.kernels`) is two short
+classes: ``class MyEnv(TaskEnv)`` and ``class MyVectorEnv(TaskVectorEnv)``, each setting
+``task_cls`` and documenting the arguments. Everything else is here: buffers, seeding,
+reset/step, reset options (the ``params`` swap included), action validation, the info schema,
+pickling, the compiled entry point of the single env and the numba interface of the tabular
+agents.
+
+What a task declares for these wrappers (see :class:`~crm_envs.core.task.Task`):
+
+* ``kernels`` (a :class:`~crm_envs.core.kernels.Kernels`), ``kp``, ``state_width`` and
+  ``float_width``;
+* ``outputs``: the info arrays, ``{name: (per-copy shape, dtype)}``, in the order of the
+  kernels' ``extra`` tuple; the single env returns the same keys as the vector env;
+* ``apply_options(options, fstate, istate)``: validates the reset options and writes the
+  reset requests into the state (swapping ``params`` and ``kp`` where asked);
+* optionally ``encode_actions(actions, n)`` (default: :func:`check_batch_actions` of the
+  action space).
+"""
+
+from __future__ import annotations
+
+from typing import Any, SupportsFloat
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from numpy.typing import NDArray
+
+from crm_envs.core.single import JitInterface, NumbaEnv
+from crm_envs.core.vector import NumbaVectorEnv
+
+__all__ = ["TaskEnv", "TaskVectorEnv", "check_batch_actions"]
+
+
+def check_batch_actions(space: gym.Space[Any], actions: Any, n: int) -> NDArray[Any]:
+    """Validate ``n`` actions of ``space`` (one per copy); return them as a contiguous array.
+
+    One validator per space kind, shared by every env: ``Discrete`` gives (n,) int64,
+    ``MultiDiscrete`` (n, k) int64 and ``Box`` (n, d) float64. Nothing is clipped or coerced:
+    a float for a discrete space, a wrong shape, a value outside the space or a non-finite
+    ``Box`` entry raises.
+
+    Args:
+        space: The single env's action space.
+        actions: Array-like with one action per copy.
+        n: Number of copies.
+
+    Returns:
+        The actions, ready for the kernel.
+
+    Raises:
+        ValueError: For a wrong shape, dtype or value.
+        TypeError: For an unsupported space.
+    """
+    arr = np.asarray(actions)
+    if isinstance(space, (spaces.Discrete, spaces.MultiDiscrete)):
+        shape = (n,) if isinstance(space, spaces.Discrete) else (n, *space.shape)
+        if arr.shape != shape or not np.issubdtype(arr.dtype, np.integer):
+            raise ValueError(
+                f"actions must be an integer array of shape {shape} for {space}, got shape "
+                f"{arr.shape} and dtype {arr.dtype}"
+            )
+        if isinstance(space, spaces.Discrete):
+            low, high = space.start, space.start + space.n - 1
+        else:
+            low, high = space.start, space.start + space.nvec - 1
+        bad = (arr < low) | (arr > high)
+        if bad.any():
+            where = tuple(int(j) for j in np.argwhere(bad)[0])
+            raise ValueError(
+                f"actions must lie in the action space {space}; actions{list(where)} = {arr[where]}"
+            )
+        return np.ascontiguousarray(arr, dtype=np.int64)
+    if isinstance(space, spaces.Box):
+        shape = (n, *space.shape)
+        if arr.shape != shape or not np.issubdtype(arr.dtype, np.number):
+            raise ValueError(
+                f"actions must be a numeric array of shape {shape} for {space}, got shape "
+                f"{arr.shape} and dtype {arr.dtype}"
+            )
+        out = np.ascontiguousarray(arr, dtype=np.float64)
+        bad = ~np.isfinite(out) | (out < space.low) | (out > space.high)
+        if bad.any():
+            where = tuple(int(j) for j in np.argwhere(bad)[0])
+            raise ValueError(
+                f"actions must lie in the action space {space} (nothing is clipped); "
+                f"actions{list(where)} = {out[where]}"
+            )
+        return out
+    raise TypeError(f"no action validator for {type(space).__name__} spaces")
+
+
+def _lowest_action(space: gym.Space[Any]) -> NDArray[Any]:
+    """A valid action of ``space`` (its lowest), as a template of the kernel's action buffer."""
+    if isinstance(space, spaces.Discrete):
+        return np.asarray(space.start, dtype=np.int64)
+    if isinstance(space, spaces.MultiDiscrete):
+        return np.asarray(space.start, dtype=np.int64)
+    if isinstance(space, spaces.Box):
+        return np.clip(np.zeros(space.shape), space.low, space.high)
+    raise TypeError(f"no action validator for {type(space).__name__} spaces")
+
+
+def _encode(task: Any, actions: Any, n: int) -> NDArray[Any]:
+    encode = getattr(task, "encode_actions", None)
+    if encode is not None:
+        return encode(actions, n)
+    return check_batch_actions(task.action_space, actions, n)
+
+
+class TaskVectorEnv(NumbaVectorEnv):
+    """N copies of a task's env stepped together by its compiled driver.
+
+    Subclasses set ``task_cls`` and pass their arguments to it. Copy ``i`` reset with
+    ``seed`` behaves exactly as the single env reset with ``seed + i``. Autoreset mode:
+    ``NEXT_STEP``.
+
+    Args:
+        num_envs: Number of copies N.
+        copy: Whether returned arrays are new each call (see :mod:`crm_envs.core.vector`).
+        **task_kwargs: The task's arguments (the single env's).
+    """
+
+    task_cls: type
+    _per_copy = ("_state", "_fstate")
+
+    def __init__(self, num_envs: int = 1, copy: bool = True, **task_kwargs: Any) -> None:
+        self._setup = self.task_cls(**task_kwargs)
+        task = self._setup
+        super().__init__(
+            num_envs, task.observation_space, task.action_space, task.state_width, copy
+        )
+        self._fstate = np.zeros((self.num_envs, task.float_width))
+        for name, (shape, dtype) in task.outputs.items():
+            self._declare_output(name, (self.num_envs, *shape), dtype)
+
+    @property
+    def params(self) -> Any:
+        """The numeric parameters in force."""
+        return self._setup.params
+
+    def _extra(self) -> tuple[NDArray[Any], ...]:
+        return tuple(self._out[name] for name in self._setup.outputs)
+
+    def _info(self) -> dict[str, Any]:
+        return {name: self._out[name] for name in self._setup.outputs}
+
+    def _reset_envs(self, options: dict[str, Any]) -> dict[str, Any]:
+        task = self._setup
+        task.apply_options(options, self._fstate, self._state)
+        kernels = task.kernels
+        self._kernel(kernels.reset, kernels.reset_serial)(
+            task.kp, self._fstate, self._state, self._obs, self._extra()
+        )
+        return self._info()
+
+    def _step_envs(self, actions: Any) -> dict[str, Any]:
+        task = self._setup
+        act = _encode(task, actions, self.num_envs)
+        kernels = task.kernels
+        self._kernel(kernels.step, kernels.step_serial)(
+            task.kp, self._fstate, self._state, act, self._obs, self._rew, self._term,
+            self._trunc, self._extra(),
+        )  # fmt: skip
+        return self._info()
+
+
+class TaskEnv(NumbaEnv):
+    """The single env of a task: its serial driver on batch-size-1 buffers.
+
+    Subclasses set ``task_cls`` and pass their arguments to :meth:`__init__`'s
+    ``task_kwargs``. ``info`` has the same keys as the vector env's; an info array of one value
+    per copy becomes a Python scalar.
+
+    Args:
+        **task_kwargs: The task's arguments.
+    """
+
+    task_cls: type
+
+    def __init__(self, **task_kwargs: Any) -> None:
+        self._setup = self.task_cls(**task_kwargs)
+        task = self._setup
+        self.observation_space = task.observation_space
+        self.action_space = task.action_space
+        obs_space = task.observation_space
+        self._state = np.zeros((1, task.state_width), dtype=np.int64)
+        self._fstate = np.zeros((1, task.float_width))
+        self._obs = np.zeros((1, *obs_space.shape), dtype=obs_space.dtype)
+        self._rew = np.zeros(1)
+        self._term = np.zeros(1, dtype=np.bool_)
+        self._trunc = np.zeros(1, dtype=np.bool_)
+        self._extra = tuple(
+            np.zeros((1, *shape), dtype=dtype) for shape, dtype in task.outputs.values()
+        )
+        discrete = isinstance(task.action_space, spaces.Discrete)
+        self._n_discrete = task.action_space.n if discrete else 0
+        self._plain_actions = discrete and not hasattr(task, "encode_actions")
+        self._act = _encode(task, _lowest_action(task.action_space)[None], 1)
+        self._init_kernel()
+
+    def _serial_step_kernel(self) -> Any:
+        return self._setup.kernels.step_serial
+
+    def _step_kernel_args(self) -> tuple[Any, ...]:
+        return (
+            self._setup.kp, self._fstate, self._state, self._act, self._obs, self._rew,
+            self._term, self._trunc, self._extra,
+        )  # fmt: skip
+
+    def _info(self) -> dict[str, Any]:
+        return {
+            name: (arr[0].item() if arr.ndim == 1 else arr[0].copy())
+            for name, arr in zip(self._setup.outputs, self._extra, strict=True)
+        }
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        """Start a new episode (see the env's docstring for ``options``)."""
+        self._seed_stream(seed)
+        task = self._setup
+        kp = task.kp
+        task.apply_options(options, self._fstate, self._state)
+        if task.kp is not kp:  # the params were swapped: the entry point takes the new types
+            self._bind_kernel()
+        task.kernels.reset_serial(task.kp, self._fstate, self._state, self._obs, self._extra)
+        self._ended = False
+        return self._obs[0].copy(), self._info()
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
+        """Take ``action`` (see the env's docstring)."""
+        self._check_running()
+        n = self._n_discrete
+        if (
+            self._plain_actions
+            and isinstance(action, (int, np.integer))
+            and not isinstance(action, bool)
+            and 0 <= action < n
+        ):
+            self._act[0] = action  # fast path of a valid int action
+        else:
+            self._act = _encode(self._setup, np.asarray(action)[None], 1)
+        self._step_kernel(*self._step_kernel_args())
+        term, trunc = bool(self._term[0]), bool(self._trunc[0])
+        self._ended = term or trunc
+        return self._obs[0].copy(), float(self._rew[0]), term, trunc, self._info()
+
+    def jit_interface(self) -> JitInterface:
+        """The env's serial driver and buffers, for learners that loop inside numba.
+
+        ``step(kp, fstate, istate, actions, obs, rew, term, trunc, extra)`` advances this env
+        by one step on its batch-size-1 buffers, with NEXT_STEP autoreset (the call after an
+        episode ended returns the next episode's first observation, reward 0). Call
+        ``reset(seed=...)`` first; stepping from numba advances this env.
+
+        Returns:
+            A :class:`~crm_envs.core.single.JitInterface`.
+        """
+        if self._ended:
+            raise RuntimeError("call reset() before jit_interface()")
+        space = self.observation_space
+        nvec = space.nvec if isinstance(space, spaces.MultiDiscrete) else np.array([space.n])
+        return JitInterface(
+            step=self._setup.kernels.step_serial, kp=self._setup.kp, fstate=self._fstate,
+            state=self._state, obs=self._obs, rew=self._rew, term=self._term,
+            trunc=self._trunc, extra=self._extra, n_actions=int(self.action_space.n),
+            obs_nvec=np.asarray(nvec, dtype=np.int64),
+        )  # fmt: skip
