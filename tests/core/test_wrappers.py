@@ -1,0 +1,96 @@
+"""The generic TaskEnv/TaskVectorEnv, through the whole env written in docs/architecture.md."""
+
+import importlib
+import sys
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+from crm_envs.core.wrappers import check_batch_actions
+
+
+@pytest.fixture(scope="module")
+def nudge(tmp_path_factory):
+    """The documented example env, imported from the page (a module file, so numba caches)."""
+    text = (Path(__file__).parents[2] / "docs" / "architecture.md").read_text()
+    start = text.index("A whole env on the driver, in one file")
+    code = text[start:].split("```python\n", 1)[1].split("```", 1)[0]
+    folder = tmp_path_factory.mktemp("doc_env")
+    (folder / "nudge_doc_env.py").write_text(code)
+    sys.path.insert(0, str(folder))
+    try:
+        yield importlib.import_module("nudge_doc_env")
+    finally:
+        sys.path.remove(str(folder))
+        sys.modules.pop("nudge_doc_env", None)
+
+
+def test_the_documented_env_passes_gymnasiums_checker(nudge):
+    env = nudge.NudgeEnv()
+    check_env(env, skip_render_check=True)
+    obs, info = env.reset(seed=0)
+    assert obs.tolist() == [0] and info == {"sale": 0.0}
+    with pytest.raises(ValueError, match="action space"):
+        env.step(2)
+    with pytest.raises(ValueError, match="unknown reset option"):
+        env.reset(options={"bogus": 1})
+
+
+def test_the_documented_vector_env_equals_single_envs(nudge):
+    n, steps = 5, 12  # over two episodes of 5 months: the autoreset is covered
+    vec = nudge.NudgeVectorEnv(num_envs=n, p_buy=0.6)
+    actions = np.random.default_rng(1).integers(0, 2, (steps, n))
+    obs, info = vec.reset(seed=10)
+    trace = [(obs.copy(), None, info["sale"].copy())]
+    for a in actions:
+        obs, rew, term, trunc, info = vec.step(a)
+        trace.append((obs.copy(), rew.copy(), info["sale"].copy()))
+    for i in range(n):
+        env = nudge.NudgeEnv(p_buy=0.6)
+        obs, info = env.reset(seed=10 + i)
+        assert obs.tolist() == trace[0][0][i].tolist() and info["sale"] == trace[0][2][i]
+        ended = False
+        for t, a in enumerate(actions, start=1):
+            if ended:  # NEXT_STEP autoreset of the vector env
+                obs, info = env.reset()
+                rew, ended = 0.0, False
+            else:
+                obs, rew, term, trunc, info = env.step(int(a[i]))
+                ended = term or trunc
+            assert obs.tolist() == trace[t][0][i].tolist()
+            assert rew == trace[t][1][i] and info["sale"] == trace[t][2][i]
+
+
+def test_the_documented_env_pays_p_buy_minus_cost_per_email(nudge):
+    n = 20_000
+    vec = nudge.NudgeVectorEnv(num_envs=n, p_buy=0.3, cost=0.1)
+    vec.reset(seed=3)
+    rew = vec.step(np.ones(n, dtype=np.int64))[1]
+    se = rew.std() / np.sqrt(n)
+    assert abs(rew.mean() - (0.3 - 0.1)) < 4 * se
+
+
+@pytest.mark.parametrize(
+    ("space", "actions", "message"),
+    [
+        (gym.spaces.Discrete(3), [0, 3], "lie in the action space"),
+        (gym.spaces.Discrete(3), [0.0, 1.0], "integer array"),
+        (gym.spaces.Discrete(3), [0, 1, 2], "shape"),
+        (gym.spaces.MultiDiscrete([2, 3]), [[0, 2], [1, 3]], "lie in the action space"),
+        (gym.spaces.Box(0.0, 1.0, (2,)), [[0.5, 1.5], [0.0, 0.0]], "nothing is clipped"),
+        (gym.spaces.Box(0.0, 1.0, (2,)), [[np.nan, 0.5], [0.0, 0.0]], "nothing is clipped"),
+    ],
+)
+def test_the_shared_action_validator_rejects_bad_batches(space, actions, message):
+    with pytest.raises(ValueError, match=message):
+        check_batch_actions(space, actions, 2)
+
+
+def test_the_shared_action_validator_returns_kernel_arrays():
+    out = check_batch_actions(gym.spaces.Discrete(3), np.array([0, 2], np.int32), 2)
+    assert out.dtype == np.int64 and out.tolist() == [0, 2]
+    box = check_batch_actions(gym.spaces.Box(0.0, 1.0, (2,)), [[0.5, 1.0], [0.0, 0.25]], 2)
+    assert box.dtype == np.float64 and box.flags.c_contiguous
