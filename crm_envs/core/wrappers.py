@@ -28,6 +28,7 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
+from crm_envs.core.jit import entry_point
 from crm_envs.core.single import JitInterface, NumbaEnv
 from crm_envs.core.vector import NumbaVectorEnv
 
@@ -66,8 +67,8 @@ def check_batch_actions(space: gym.Space[Any], actions: Any, n: int) -> NDArray[
             low, high = space.start, space.start + space.n - 1
         else:
             low, high = space.start, space.start + space.nvec - 1
-        bad = (arr < low) | (arr > high)
-        if bad.any():
+        if arr.size and (np.any(arr.min(axis=0) < low) or np.any(arr.max(axis=0) > high)):
+            bad = (arr < low) | (arr > high)  # built only to name the first bad entry
             where = tuple(int(j) for j in np.argwhere(bad)[0])
             raise ValueError(
                 f"actions must lie in the action space {space}; actions{list(where)} = {arr[where]}"
@@ -195,6 +196,10 @@ class TaskEnv(NumbaEnv):
         self._extra = tuple(
             np.zeros((1, *shape), dtype=dtype) for shape, dtype in task.outputs.values()
         )
+        self._info_items = tuple(  # (name, the copy's row view or None for a scalar, array)
+            (name, arr[0] if arr.ndim > 1 else None, arr)
+            for name, arr in zip(task.outputs, self._extra, strict=True)
+        )
         discrete = isinstance(task.action_space, spaces.Discrete)
         self._n_discrete = task.action_space.n if discrete else 0
         self._plain_actions = discrete and not hasattr(task, "encode_actions")
@@ -204,6 +209,18 @@ class TaskEnv(NumbaEnv):
     def _serial_step_kernel(self) -> Any:
         return self._setup.kernels.step_serial
 
+    def _bind_kernel(self) -> None:
+        super()._bind_kernel()
+        self._reset_kernel = entry_point(
+            self._setup.kernels.reset_serial, self._setup.kp, self._fstate, self._state,
+            self._obs, self._extra,
+        )  # fmt: skip
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        del state["_reset_kernel"]  # compiled code does not pickle; rebound on load
+        return state
+
     def _step_kernel_args(self) -> tuple[Any, ...]:
         return (
             self._setup.kp, self._fstate, self._state, self._act, self._obs, self._rew,
@@ -212,8 +229,7 @@ class TaskEnv(NumbaEnv):
 
     def _info(self) -> dict[str, Any]:
         return {
-            name: (arr[0].item() if arr.ndim == 1 else arr[0].copy())
-            for name, arr in zip(self._setup.outputs, self._extra, strict=True)
+            name: arr.item(0) if row is None else row.copy() for name, row, arr in self._info_items
         }
 
     def reset(
@@ -226,24 +242,27 @@ class TaskEnv(NumbaEnv):
         task.apply_options(options, self._fstate, self._state)
         if task.kp is not kp:  # the params were swapped: the entry point takes the new types
             self._bind_kernel()
-        task.kernels.reset_serial(task.kp, self._fstate, self._state, self._obs, self._extra)
+        self._reset_kernel(task.kp, self._fstate, self._state, self._obs, self._extra)
         self._ended = False
         return self._obs[0].copy(), self._info()
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Take ``action`` (see the env's docstring)."""
-        self._check_running()
-        n = self._n_discrete
+        if self._ended:
+            self._check_running()
         if (
             self._plain_actions
             and isinstance(action, (int, np.integer))
             and not isinstance(action, bool)
-            and 0 <= action < n
+            and 0 <= action < self._n_discrete
         ):
             self._act[0] = action  # fast path of a valid int action
         else:
             self._act = _encode(self._setup, np.asarray(action)[None], 1)
-        self._step_kernel(*self._step_kernel_args())
+        self._step_kernel(
+            self._setup.kp, self._fstate, self._state, self._act, self._obs, self._rew,
+            self._term, self._trunc, self._extra,
+        )  # fmt: skip
         term, trunc = bool(self._term[0]), bool(self._trunc[0])
         self._ended = term or trunc
         return self._obs[0].copy(), float(self._rew[0]), term, trunc, self._info()

@@ -28,12 +28,23 @@ def _make(env_id, n, copy=True):
 @pytest.mark.parametrize("env_id", [JOURNEY, CAMPAIGN])
 def test_what_the_env_holds_grows_linearly_with_n(env_id):
     small, large = measure(env_id, 1000, copy=False), measure(env_id, 3000, copy=False)
-    for field in ("state_bytes", "held_output_bytes", "space_bytes", "returned_bytes"):
+    for field in ("state_bytes", "held_output_bytes", "returned_bytes"):
         assert getattr(small, field) > 0, field
         assert getattr(large, field) == 3 * getattr(small, field), field
     assert large.other_bytes == small.other_bytes  # parameter tables do not grow with N
+    # A batched Box keeps one copy's bounds (core.vector._batch_space); other batched spaces
+    # (a MultiDiscrete of Discrete actions) hold one entry per copy.
+    assert 0 < small.space_bytes <= large.space_bytes <= 3 * small.space_bytes
     # copy=False keeps two sets of exactly the arrays a step returns.
     assert small.held_output_bytes == 2 * small.returned_bytes
+
+
+def test_a_batched_box_space_holds_one_copys_bounds():
+    # The campaign's observation and action spaces batch to Box: their bounds do not grow.
+    assert (
+        measure(CAMPAIGN, 3000, copy=False).space_bytes
+        == measure(CAMPAIGN, 1000, copy=False).space_bytes
+    )
 
 
 def test_returned_bytes_are_the_observations_rewards_flags_and_info_of_a_step():
