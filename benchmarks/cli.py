@@ -117,6 +117,15 @@ def _cmd_headroom(args: argparse.Namespace) -> int:
     return 0
 
 
+def _emit(table: str, out: str | None) -> int:
+    """Print a Markdown table and, with ``--out``, also write it to that file."""
+    print(table)
+    if out:
+        with open(out, "w", encoding="utf-8") as fh:
+            fh.write(table + "\n")
+    return 0
+
+
 def _cmd_throughput(args: argparse.Namespace) -> int:
     from benchmarks.throughput import format_table, run_throughput
 
@@ -128,12 +137,7 @@ def _cmd_throughput(args: argparse.Namespace) -> int:
         repeats=args.repeats,
         progress_bar=not args.quiet,
     )
-    table = format_table(results)
-    print(table)
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as fh:
-            fh.write(table + "\n")
-    return 0
+    return _emit(format_table(results), args.out)
 
 
 def _cmd_memory(args: argparse.Namespace) -> int:
@@ -146,12 +150,7 @@ def _cmd_memory(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress_bar=not args.quiet,
     )
-    table = format_table(results)
-    print(table)
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as fh:
-            fh.write(table + "\n")
-    return 0
+    return _emit(format_table(results), args.out)
 
 
 def _cmd_sb3(args: argparse.Namespace) -> int:
