@@ -50,7 +50,7 @@ ENV_INFO: tuple[EnvInfo, ...] = (
         description="Quarterly investment (Box) in 7 quality drivers: ADBUDG response, "
         "driver->loyalty path model, CMV dynamics, persistence, budget",
         entry_point="crm_envs.envs.roi_allocation.env:ROIAllocationEnv",
-        vector_entry_point="crm_envs.envs.roi_allocation.vector_env:ROIAllocationVectorEnv",
+        vector_entry_point="crm_envs.envs.roi_allocation.env:ROIAllocationVectorEnv",
         kwargs={"preset": "streukens2011", "horizon": 12},
     ),
     EnvInfo(
@@ -58,11 +58,9 @@ ENV_INFO: tuple[EnvInfo, ...] = (
         paper="Streukens, van Hoesel & de Ruyter (2011), Industrial Marketing Management",
         description="ROIAllocation with a Discrete action: one $5,000 increment to one driver "
         "(or nothing) per quarter",
-        entry_point="crm_envs.envs.roi_allocation.env:ROIAllocationDiscreteEnv",
-        vector_entry_point=(
-            "crm_envs.envs.roi_allocation.vector_env:ROIAllocationDiscreteVectorEnv"
-        ),
-        kwargs={"preset": "streukens2011", "horizon": 12, "increment": 5000.0},
+        entry_point="crm_envs.envs.roi_allocation.env:ROIAllocationEnv",
+        vector_entry_point="crm_envs.envs.roi_allocation.env:ROIAllocationVectorEnv",
+        kwargs={"preset": "streukens2011", "horizon": 12, "discrete": True, "increment": 5000.0},
     ),
     EnvInfo(
         env_id="crm_envs/B2BCustomer-v1",

@@ -1,24 +1,27 @@
-"""Numba kernel of the multi-period ROIAllocation budget MDP (batch-first, preallocated).
+"""Numba kernels of the multi-period ROIAllocation budget MDP (ABI of :mod:`crm_envs.core.kernels`).
 
-Float state per copy (``fstate``): the investment stock ``E_i`` of each driver, this
-quarter's CMV, last quarter's CMV and the budget left. Int state (``istate``): ``T`` (quarters
-done), ``DONE`` (next step resets: NEXT_STEP autoreset), random-stream key and counter.
+Float state per copy (``fstate``, ``n + 3`` columns): the investment stock ``E_i`` of each
+driver, this quarter's CMV, last quarter's CMV and the budget left. Int state (``istate``):
+``T`` (quarters done), then the driver's ``DONE``, random-stream key and counter. There are no
+reset requests: every episode starts the same way (the only reset option, ``params``, swaps
+the kernel parameters instead).
 
-One quarter with investment ``x`` (dollars per driver): the kernel reads the validated actions
-and turns them into dollars itself (Box ``a`` in [-1, 1]: ``x_i = (a_i + 1) max_effort / 2``;
-discrete ``k``: one ``increment`` to driver ``k - 1``, none for 0). Then
+One quarter with investment ``x`` (dollars per driver): the kernel turns the validated actions
+into dollars itself (Box ``a`` in [-1, 1], an (N, n) float64 array:
+``x_i = (a_i + 1) max_effort / 2``; discrete ``k``, an (N,) int64 array: one ``increment`` to
+driver ``k - 1``, none for 0). Then
 
 * if ``sum(x)`` exceeds the budget left, ``x`` is scaled down to spend exactly what is left
-  (``limited_out`` reports it);
+  (the info array ``budget_limited`` reports it);
 * ``E_i <- kappa_i E_i + x_i`` and ``y_i = ADBUDG(e0_i + E_i)`` (maintenance effort ``e0``
   plus the persisting investment; section 6 of Streukens et al. 2011);
 * reward = ``(CMV_t * sum_i lambda_i (y_i - y0_i) - sum_i x_i) * reward_scale`` (Eq. 1a and the
-  profit, in the env's units);
+  profit, in the env's units; the reward scale is applied here only);
 * ``CMV_{t+1} = mu + phi1 (CMV_t - mu) + phi2 (CMV_{t-1} - mu) + sigma * mu * z`` with ``z``
-  standard normal (Table 4's dynamic panel coefficients).
+  standard normal (Table 4's dynamic panel coefficients): the one random draw of a step.
 
 Observation (float32): levels ``y`` (n), ``CMV_t / mu``, ``CMV_{t-1} / mu``, budget left as a
-fraction of the budget, ``t / H``.
+fraction of the budget, ``t / H``. Outputs per copy besides it: ``extra = (budget_limited,)``.
 """
 
 from __future__ import annotations
@@ -26,14 +29,20 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 from numpy.typing import NDArray
 
-from crm_envs.core.jit import parallel_and_serial
+from crm_envs.core.kernels import CTR, DRIVER_COLUMNS, KEY, make_kernels
 from crm_envs.core.rng import splitmix_normal
 
-T, DONE, KEY, CTR = 0, 1, 2, 3
-INT_WIDTH = 4
+T = 0
+STATE_WIDTH = 1 + DRIVER_COLUMNS
+"""Columns of ``istate``: ``T``, then the driver's ``DONE``, key and counter."""
+
+
+def float_width(n_drivers: int) -> int:
+    """Columns of ``fstate`` for ``n_drivers`` drivers: stocks, two CMVs, budget left."""
+    return n_drivers + 3
 
 
 class ROIKernelParams(NamedTuple):
@@ -54,7 +63,8 @@ class ROIKernelParams(NamedTuple):
         noise_sd: Shock standard deviation in dollars (``cmv_noise * mu``).
         budget: Episode budget.
         horizon: Quarters per episode.
-        discrete: Actions are ``Discrete(n + 1)`` indices (else Box values in [-1, 1]).
+        discrete: Actions are ``Discrete(n + 1)`` indices, an (N,) array (else Box values in
+            [-1, 1], an (N, n) array).
         half_effort: Half the largest Box investment per driver, ``max_effort / 2``.
         increment: Dollars of one discrete investment.
         reward_scale: Multiplier of the dollar profit.
@@ -96,7 +106,10 @@ def first_bad_box_action(action):
 
 @njit(cache=True, inline="always")
 def _effort(kp, action, i, j):
-    """Dollars the validated action of copy ``i`` invests in driver ``j``."""
+    """Dollars the validated action of copy ``i`` invests in driver ``j``.
+
+    ``action`` is the batch seen as 2-D: (N, 1) discrete indices or (N, n) Box values.
+    """
     if kp.discrete:
         return kp.increment if action[i, 0] == j + 1 else 0.0
     return (np.float64(action[i, j]) + 1.0) * kp.half_effort
@@ -110,19 +123,20 @@ def _level(kp, i, effort):
 
 
 @njit(cache=True, inline="always")
-def _write_obs(kp, fstate, istate, i, obs_out, with_levels):
+def _write_obs(kp, fstate, istate, i, obs, with_levels):
     n = kp.a.shape[0]
     if with_levels:
         for j in range(n):
-            obs_out[i, j] = _level(kp, j, kp.e0[j] + fstate[i, j])
-    obs_out[i, n] = fstate[i, n] / kp.cmv_mean
-    obs_out[i, n + 1] = fstate[i, n + 1] / kp.cmv_mean
-    obs_out[i, n + 2] = fstate[i, n + 2] / kp.budget if kp.budget > 0 else 0.0
-    obs_out[i, n + 3] = istate[i, T] / kp.horizon
+            obs[i, j] = _level(kp, j, kp.e0[j] + fstate[i, j])
+    obs[i, n] = fstate[i, n] / kp.cmv_mean
+    obs[i, n + 1] = fstate[i, n + 1] / kp.cmv_mean
+    obs[i, n + 2] = fstate[i, n + 2] / kp.budget if kp.budget > 0 else 0.0
+    obs[i, n + 3] = istate[i, T] / kp.horizon
 
 
 @njit(cache=True, inline="always")
-def _start(kp, fstate, istate, i, obs_out):
+def start_one(kp, fstate, istate, i, obs, extra):
+    """Start copy ``i``: no investment stock, CMV at its mean, full budget (no random draw)."""
     n = kp.a.shape[0]
     for j in range(n):
         fstate[i, j] = 0.0
@@ -130,80 +144,49 @@ def _start(kp, fstate, istate, i, obs_out):
     fstate[i, n + 1] = kp.cmv_mean
     fstate[i, n + 2] = kp.budget
     istate[i, T] = 0
-    istate[i, DONE] = 0
-    _write_obs(kp, fstate, istate, i, obs_out, True)
+    extra[0][i] = False
+    _write_obs(kp, fstate, istate, i, obs, True)
 
 
-def _roi_reset(kp, fstate, istate, obs_out):
-    """Start an episode in every copy (no investment stock, CMV at its mean, full budget).
+@njit(cache=True, inline="always")
+def advance_one(kp, fstate, istate, i, actions, obs, rew, extra):
+    """Invest ``actions[i]`` for one quarter in copy ``i`` (see the module docstring).
 
-    Args:
-        kp: ``ROIKernelParams``.
-        fstate: (N, n + 3) float64 state, written.
-        istate: (N, 4) int64 state, written (key and counter kept).
-        obs_out: (N, n + 4) float32 observations, written.
-    """
-    for i in prange(fstate.shape[0]):
-        _start(kp, fstate, istate, i, obs_out)
-
-
-def _roi_step(kp, fstate, istate, action, obs_out, rew_out, term_out, trunc_out, limited_out):
-    """Advance every copy by one quarter (copies whose episode ended are reset instead).
-
-    Args:
-        kp: ``ROIKernelParams``.
-        fstate: (N, n + 3) float64 state, modified in place.
-        istate: (N, 4) int64 state, modified in place.
-        action: Validated actions: (N, n) floats in [-1, 1] (Box), or (N, 1) int64 indices
-            in 0..n (``kp.discrete``).
-        obs_out: (N, n + 4) float32 observations, written.
-        rew_out: (N,) float64 investment profit of the quarter times ``kp.reward_scale``.
-        term_out: (N,) bool, always False (episodes end by truncation).
-        trunc_out: (N,) bool, True after ``horizon`` quarters.
-        limited_out: (N,) bool, True when the budget left capped the investment.
+    Never terminated; truncated after ``horizon`` quarters.
     """
     n = kp.a.shape[0]
-    for i in prange(fstate.shape[0]):
-        term_out[i] = False
-        if istate[i, DONE] != 0:
-            _start(kp, fstate, istate, i, obs_out)
-            rew_out[i] = 0.0
-            trunc_out[i] = False
-            limited_out[i] = False
-            continue
-        spend = 0.0
-        for j in range(n):
-            spend += _effort(kp, action, i, j)
-        left = fstate[i, n + 2]
-        scale = 1.0
-        limited = spend > left
-        if limited:
-            scale = left / spend
-            spend = left
-        cmv = fstate[i, n]
-        gain = 0.0
-        for j in range(n):
-            stock = kp.kappa[j] * fstate[i, j] + _effort(kp, action, i, j) * scale
-            fstate[i, j] = stock
-            level = _level(kp, j, kp.e0[j] + stock)
-            obs_out[i, j] = level
-            gain += kp.impacts[j] * (level - kp.y0[j])
-        rew_out[i] = (cmv * gain - spend) * kp.reward_scale
-        fstate[i, n + 2] = max(left - spend, 0.0)
-        # CMV of the next quarter: AR(2) around the mean with a normal shock.
-        z = splitmix_normal(istate[i, KEY], istate[i, CTR])
-        istate[i, CTR] += 2
-        mu = kp.cmv_mean
-        nxt = mu + kp.phi1 * (cmv - mu) + kp.phi2 * (fstate[i, n + 1] - mu) + kp.noise_sd * z
-        fstate[i, n + 1] = cmv
-        fstate[i, n] = nxt
-        istate[i, T] += 1
-        trunc = istate[i, T] >= kp.horizon
-        istate[i, DONE] = trunc
-        trunc_out[i] = trunc
-        limited_out[i] = limited
-        _write_obs(kp, fstate, istate, i, obs_out, False)
+    action = actions.reshape(actions.shape[0], -1)  # (N,) discrete indices as (N, 1): a view
+    spend = 0.0
+    for j in range(n):
+        spend += _effort(kp, action, i, j)
+    left = fstate[i, n + 2]
+    scale = 1.0
+    limited = spend > left
+    if limited:
+        scale = left / spend
+        spend = left
+    cmv = fstate[i, n]
+    gain = 0.0
+    for j in range(n):
+        stock = kp.kappa[j] * fstate[i, j] + _effort(kp, action, i, j) * scale
+        fstate[i, j] = stock
+        level = _level(kp, j, kp.e0[j] + stock)
+        obs[i, j] = level
+        gain += kp.impacts[j] * (level - kp.y0[j])
+    rew[i] = (cmv * gain - spend) * kp.reward_scale
+    fstate[i, n + 2] = max(left - spend, 0.0)
+    # CMV of the next quarter: AR(2) around the mean with a normal shock.
+    z = splitmix_normal(istate[i, KEY], istate[i, CTR])
+    istate[i, CTR] += 2
+    mu = kp.cmv_mean
+    nxt = mu + kp.phi1 * (cmv - mu) + kp.phi2 * (fstate[i, n + 1] - mu) + kp.noise_sd * z
+    fstate[i, n + 1] = cmv
+    fstate[i, n] = nxt
+    istate[i, T] += 1
+    extra[0][i] = limited
+    _write_obs(kp, fstate, istate, i, obs, False)
+    return False, istate[i, T] >= kp.horizon
 
 
-roi_reset, roi_reset_serial = parallel_and_serial(_roi_reset, "roi_reset")
-roi_step, roi_step_serial = parallel_and_serial(_roi_step, "roi_step")
+KERNELS = make_kernels(start_one, advance_one, "roi")
+"""The ROIAllocation compiled driver (reset and step, parallel and serial, pure Python)."""

@@ -143,7 +143,7 @@ def env_cmv_paths(
         (n_paths, horizon) ``CMV_t / mu`` for the quarters t = 0 .. horizon - 1 whose reward
         it scales.
     """
-    from crm_envs.envs.roi_allocation.vector_env import ROIAllocationVectorEnv
+    from crm_envs.envs.roi_allocation.env import ROIAllocationVectorEnv
 
     n_paths = check_int("n_paths", n_paths, low=1)
     env = ROIAllocationVectorEnv(n_paths, params=params, horizon=horizon)

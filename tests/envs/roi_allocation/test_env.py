@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 
 import crm_envs  # noqa: F401
+from crm_envs.core.kernels import KEY
 from crm_envs.envs.roi_allocation import kernels
 from crm_envs.envs.roi_allocation.adbudg import adbudg
-from crm_envs.envs.roi_allocation.env import ROIAllocationDiscreteEnv, ROIAllocationEnv
+from crm_envs.envs.roi_allocation.env import ROIAllocationEnv, ROIAllocationVectorEnv
 from crm_envs.envs.roi_allocation.presets import get_preset
 from crm_envs.envs.roi_allocation.solver import solve_allocation
-from crm_envs.envs.roi_allocation.vector_env import ROIAllocationVectorEnv
 
 P = get_preset("streukens2011")
 QUIET = P.replace(cmv_noise=0.0)
@@ -87,7 +87,7 @@ def test_cmv_follows_table4_dynamics():
 
 
 def test_discrete_actions_invest_one_increment():
-    env = ROIAllocationDiscreteEnv(params=QUIET.replace(kappa=1.0), reward_scale=1.0)
+    env = ROIAllocationEnv(params=QUIET.replace(kappa=1.0), discrete=True, reward_scale=1.0)
     env.reset(seed=0)
     obs, reward, *_ = env.step(5)  # $5,000 into driver 5 (product-related quality)
     x = np.zeros(7)
@@ -132,36 +132,69 @@ def test_lookahead_reduces_to_solve_allocation_and_values_persistence():
 
 
 @pytest.mark.parametrize("discrete", [False, True])
-def test_jitted_kernel_equals_pure_python(discrete):
+def test_compiled_drivers_equal_pure_python_through_autoresets(discrete):
+    # 5-quarter episodes over 12 steps: the driver's autoreset restarts every copy twice.
     kp = P.to_kernel(5, discrete=discrete, reward_scale=1e-3)
+    k = kernels.KERNELS
     outs = []
-    for step, reset in (
-        (kernels.roi_step, kernels.roi_reset),
-        (kernels.roi_step.py_func, kernels.roi_reset.py_func),
-    ):
-        f = np.zeros((16, 10))
-        i = np.zeros((16, 4), dtype=np.int64)
-        i[:, kernels.KEY] = np.arange(16) * 7919
+    for reset, step in ((k.reset, k.step), (k.reset_serial, k.step_serial),
+                        (k.reset_python, k.step_python)):  # fmt: skip
+        f = np.zeros((16, kernels.float_width(7)))
+        i = np.zeros((16, kernels.STATE_WIDTH), dtype=np.int64)
+        i[:, KEY] = np.arange(16) * 7919
         obs = np.zeros((16, 11), dtype=np.float32)
-        rew, term, trunc, lim = (
-            np.zeros(16),
-            np.zeros(16, bool),
-            np.zeros(16, bool),
-            np.zeros(16, bool),
-        )
+        rew, term, trunc, lim = (np.zeros(16), np.zeros(16, bool), np.zeros(16, bool),
+                                 np.zeros(16, bool))  # fmt: skip
         rng = np.random.default_rng(1)
         trace = []
         with np.errstate(over="ignore"):
-            reset(kp, f, i, obs)
+            reset(kp, f, i, obs, (lim,))
             for _ in range(12):
                 if discrete:
-                    act = rng.integers(0, 8, (16, 1))
+                    act = rng.integers(0, 8, 16)
                 else:
-                    act = rng.uniform(-1, 1, (16, 7)).astype(np.float32)
-                step(kp, f, i, act, obs, rew, term, trunc, lim)
-                trace.append(np.concatenate([obs.ravel(), rew, trunc, lim]))
+                    act = rng.uniform(-1, 1, (16, 7))
+                step(kp, f, i, act, obs, rew, term, trunc, (lim,))
+                trace.append(np.concatenate([obs.ravel(), rew, term, trunc, lim]))
         outs.append(np.array(trace))
-    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-12)
+    np.testing.assert_array_equal(outs[0], outs[1])
+    np.testing.assert_array_equal(outs[0], outs[2])
+    trunc_col = outs[0][:, 16 * 11 + 32 : 16 * 11 + 48]
+    assert trunc_col[4].all() and trunc_col[10].all() and not trunc_col[5].any()
+    assert not outs[0][:, 16 * 11 + 16 : 16 * 11 + 32].any()  # never terminated
+    assert np.all(outs[0][5, 16 * 11 : 16 * 11 + 16] == 0.0)  # the autoreset step pays 0
+
+
+def test_discrete_is_a_registered_constructor_argument():
+    env = gym.make("crm_envs/ROIAllocationDiscrete-v0").unwrapped
+    assert type(env) is ROIAllocationEnv and env.task.discrete
+    assert env.action_space == gym.spaces.Discrete(8)
+    vec = gym.make_vec("crm_envs/ROIAllocationDiscrete-v0", num_envs=2,
+                       vectorization_mode="vector_entry_point")  # fmt: skip
+    assert type(vec.unwrapped) is ROIAllocationVectorEnv and vec.unwrapped.task.discrete
+    assert vec.single_action_space == gym.spaces.Discrete(8)
+    box = gym.make("crm_envs/ROIAllocation-v0").unwrapped
+    assert not box.task.discrete and box.action_space.shape == (7,)
+    with pytest.raises(ValueError, match="applies to the discrete env only"):
+        ROIAllocationEnv(increment=1000.0)
+    with pytest.raises(TypeError):
+        ROIAllocationEnv(discrete="yes")
+
+
+def test_float32_float64_and_integer_box_actions_invest_the_same():
+    rewards = []
+    for dtype in (np.float32, np.float64, np.int64):
+        env = ROIAllocationEnv(params=QUIET, reward_scale=1.0)
+        env.reset(seed=0)
+        action = np.array([-1, 0, 1, 0.5, -0.5, 0, 1]).astype(dtype)  # ints: -1, 0, 1 only
+        rewards.append(env.step(action)[1])
+    assert rewards[0] == rewards[1]
+    # Integer actions truncate 0.5 and -0.5 to 0: a different, valid action.
+    assert rewards[2] != rewards[0]
+    with pytest.raises(ValueError, match="real numbers"):
+        env.step(np.array(["0.5"] * 7))
+    with pytest.raises(ValueError, match="real numbers"):
+        env.step(np.ones(7, dtype=bool))
 
 
 def test_bad_actions_and_options_raise():
@@ -173,7 +206,7 @@ def test_bad_actions_and_options_raise():
         env.unwrapped.step(np.zeros(3, dtype=np.float32))
     with pytest.raises(ValueError, match="finite"):
         env.unwrapped.step(np.full(7, np.nan, dtype=np.float32))
-    denv = ROIAllocationDiscreteEnv()
+    denv = gym.make("crm_envs/ROIAllocationDiscrete-v0").unwrapped
     denv.reset(seed=0)
     with pytest.raises(ValueError, match=r"Discrete\(8\)"):
         denv.step(8)
@@ -196,7 +229,7 @@ def test_reference_action_at_the_adbudg_minimum(a):
     # the float32 observation of 0.7 lies just below a.
     levels = np.where(np.arange(7) == 0, a, P.levels0)
     params = P.replace(a=np.full(7, a), levels0=levels)
-    for env in (ROIAllocationEnv(params=params), ROIAllocationDiscreteEnv(params=params)):
+    for env in (ROIAllocationEnv(params=params), ROIAllocationEnv(params=params, discrete=True)):
         obs, _ = env.reset(seed=0)
         action = env.reference_action(obs)
         assert env.action_space.contains(action)
