@@ -7,7 +7,7 @@ reset requests: every episode starts the same way (the only reset option, ``para
 the kernel parameters instead).
 
 One quarter with investment ``x`` (dollars per driver): the kernel turns the validated actions
-into dollars itself (Box ``a`` in [-1, 1], an (N, n) float64 array:
+into dollars itself (Box ``a`` in [-1, 1], an (N, n) float32 or float64 array:
 ``x_i = (a_i + 1) max_effort / 2``; discrete ``k``, an (N,) int64 array: one ``increment`` to
 driver ``k - 1``, none for 0). Then
 

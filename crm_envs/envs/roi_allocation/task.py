@@ -158,7 +158,7 @@ class ROITask(Task):
     def _kernel_params(self, params: ROIAllocationParams) -> _kernels.ROIKernelParams:
         return params.to_kernel(self.horizon, self.discrete, self.increment, self.reward_scale)
 
-    def _encode_box_actions(self, actions: Any, n_envs: int) -> NDArray[np.float64]:
+    def _encode_box_actions(self, actions: Any, n_envs: int) -> NDArray[np.floating]:
         """Validate a batch of Box actions; return them as the step kernel reads them.
 
         The kernel maps each value in [-1, 1] linearly to [0, max_effort] dollars per driver.
@@ -170,8 +170,10 @@ class ROITask(Task):
             n_envs: Number of copies N.
 
         Returns:
-            The actions as a C-contiguous (N, n) float64 array (float32 values are exact in
-            float64, so the dollars are the same as before).
+            A C-contiguous (N, n) array: a C-contiguous float32 batch of more than one copy
+            as given (the kernel reads float32 too, so a vector env's step copies nothing of
+            size N), anything else as float64, the type the single env's compiled step was
+            bound to (float32 values are exact in float64: the dollars are the same).
 
         Raises:
             ValueError: For a wrong shape or dtype, or a value outside [-1, 1].
@@ -182,7 +184,9 @@ class ROITask(Task):
             raise ValueError(f"actions must have shape ({n_envs}, {n}), got {arr.shape}")
         if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
             raise ValueError(f"Box actions must be real numbers, got dtype {arr.dtype}")
-        arr = np.ascontiguousarray(arr, dtype=np.float64)
+        keep = n_envs > 1 and arr.dtype == np.float32 and arr.flags.c_contiguous
+        if not keep:
+            arr = np.ascontiguousarray(arr, dtype=np.float64)
         if _kernels.first_bad_box_action(arr) >= 0:
             raise ValueError(
                 f"Box actions must be finite and lie in [-1, 1] (mapped to [0, "
