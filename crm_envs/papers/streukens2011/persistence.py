@@ -152,7 +152,7 @@ def kappa_study(
         p = params.replace(kappa=float(kappa))
         plan = plan_investments(p, horizon, budget=p.budget)
         env = ROIAllocationEnv(params=p, horizon=horizon, reward_scale=1.0)
-        task = env.unwrapped._setup
+        task = env.task
         named = {
             "plan": task.oracle().policy,
             "look-ahead": Policy("look-ahead", lambda obs, info, t=task: t.lookahead_action(obs)),
