@@ -101,6 +101,11 @@ def test_info_keys_are_the_same_in_the_single_and_the_vector_env(env_id):
     assert sorted(info) == sorted(vinfo)
 
 
+# Constructor arguments that select a registered variant of a class (another preset, discrete
+# actions): an id registering one of them differently from the class default is a variant.
+VARIANT_ARGS = ("preset", "discrete")
+
+
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_class_defaults_equal_the_registered_defaults(env_id):
     # A class built with no arguments behaves like gym.make of the id whose preset it defaults
@@ -116,8 +121,8 @@ def test_class_defaults_equal_the_registered_defaults(env_id):
             for k, p in inspect.signature(cls.__init__).parameters.items():
                 if p.default is not inspect.Parameter.empty:
                     defaults.setdefault(k, p.default)
-    if spec.kwargs.get("preset", defaults.get("preset")) != defaults.get("preset"):
-        pytest.skip("a variant of the class's default preset, declared by registration kwargs")
+    if any(spec.kwargs.get(key, defaults.get(key)) != defaults.get(key) for key in VARIANT_ARGS):
+        pytest.skip("a variant of the class's defaults, declared by registration kwargs")
     for key, value in spec.kwargs.items():
         assert defaults[key] == value, f"{env_id}: {key} registered {value}, class {defaults[key]}"
 
