@@ -1,12 +1,13 @@
 """Where the time of a vector env step goes: the numba kernel against the Python around it.
 
 For each id, the vector env's ``step`` is timed at N copies, and so is the time spent inside
-the env's batch kernels (the ``*_step`` entry points of its ``kernels`` module, timed by a
-wrapper). The difference is the Python wrapper: action validation, info dicts, copies and
-anything done with NumPy outside the kernel. Times are CPU time of this process
-(``time.process_time``), not wall time, so that other processes on a shared machine disturb
-them less; with several numba threads they add up the threads' CPU time. Set
-``NUMBA_NUM_THREADS=1`` for a comparison that does not depend on the other cores' load.
+the env's batch kernels (the shared driver's ``step`` for an env on it, else the ``*_step``
+entry points of its ``kernels`` module, timed by a wrapper). The difference is the Python
+wrapper: action validation, info dicts, copies and anything done with NumPy outside the kernel.
+Times are CPU time of this process (``time.process_time``), not wall time, so that other
+processes on a shared machine disturb them less; with several numba threads they add up the
+threads' CPU time. Set ``NUMBA_NUM_THREADS=1`` for a comparison that does not depend on the
+other cores' load.
 
 Run: ``python benchmarks/kernel_speed.py [--envs ID ...] [--n N] [--steps S] [--copy 0|1]``.
 """
@@ -17,12 +18,14 @@ import argparse
 import importlib
 import os
 import time
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from numba.core.registry import CPUDispatcher
 
 import crm_envs  # noqa: F401  (registers the ids)
+from crm_envs.core.kernels import Kernels
 
 DEFAULT_IDS = (
     "crm_envs/CustomerJourney-v1",
@@ -31,6 +34,18 @@ DEFAULT_IDS = (
     "crm_envs/B2BCustomer-v1",
     "crm_envs/B2BCustomerEssay1-v0",
 )
+
+
+def _timed(fn: Any, spent: list[float]) -> Any:
+    """``fn``, adding the CPU time of each call to ``spent[0]``."""
+
+    def timed(*args: Any) -> Any:
+        t0 = time.process_time()
+        out = fn(*args)
+        spent[0] += time.process_time() - t0
+        return out
+
+    return timed
 
 
 def profile(env_id: str, n: int, steps: int, copy: bool, repeats: int = 3) -> dict[str, float]:
@@ -44,16 +59,14 @@ def profile(env_id: str, n: int, steps: int, copy: bool, repeats: int = 3) -> di
             if not name.endswith("_step"):
                 continue
             originals[name] = fn
-
-            def timed(*args, _fn=fn):
-                t0 = time.process_time()
-                out = _fn(*args)
-                spent[0] += time.process_time() - t0
-                return out
-
-            setattr(kernels, name, timed)
+            setattr(kernels, name, _timed(fn, spent))
     try:
         env = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point", copy=copy)
+        task = env.unwrapped.task
+        if isinstance(getattr(task, "kernels", None), Kernels):  # an env on the shared driver
+            k = task.kernels
+            task.kernels = k._replace(step=_timed(k.step, spent),
+                                      step_serial=_timed(k.step_serial, spent))  # fmt: skip
         env.action_space.seed(0)
         batches = [env.action_space.sample() for _ in range(4)]
         env.reset(seed=0)
