@@ -98,7 +98,7 @@ ENV_INFO: tuple[EnvInfo, ...] = (
         "customers of all segments (rule 3) or of one; noisy realised CLV uplift; true "
         "expected rewards and regret in info",
         entry_point="crm_envs.envs.promotion.env:PromotionBanditEnv",
-        vector_entry_point="crm_envs.envs.promotion.vector_env:PromotionBanditVectorEnv",
+        vector_entry_point="crm_envs.envs.promotion.env:PromotionBanditVectorEnv",
         kwargs={"preset": "mandania2025_ferry", "batch_size": 1000.0, "horizon": 1000},
     ),
     EnvInfo(
@@ -108,7 +108,7 @@ ENV_INFO: tuple[EnvInfo, ...] = (
         "under business rule 1-4 and an optional budget; realised transactions and profit "
         "per segment",
         entry_point="crm_envs.envs.promotion.env:PromotionCampaignEnv",
-        vector_entry_point="crm_envs.envs.promotion.vector_env:PromotionCampaignVectorEnv",
+        vector_entry_point="crm_envs.envs.promotion.env:PromotionCampaignVectorEnv",
         kwargs={"preset": "mandania2025_ferry", "rule": 1, "horizon": 12},
     ),
 )

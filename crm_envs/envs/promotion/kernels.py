@@ -32,8 +32,17 @@ throughout (the same capped Poisson as Knuth's branch below 30; above it the nor
 approximation is replaced by the model's exact distribution, under the same caps, so the
 observation space is unchanged). Seeded trajectories differ from those of earlier versions.
 
-Float state (N, J): the log drift multipliers. Int state (N, 4): ``T`` (cycles done), ``DONE``,
-random-stream key and counter.
+Kernel ABI (:mod:`crm_envs.core.kernels`): float state (N, J), the log drift multipliers; int
+state (N, 4), ``T`` (cycles done), then the driver's ``DONE``, random-stream key and counter.
+There are no reset requests (the one reset option, ``params``, swaps the kernel parameters).
+The two variants have their own ``start_one``/``advance_one`` pair around one shared cycle
+(:func:`run_cycle`), as their observations and info arrays differ:
+
+* the bandit (:data:`BANDIT_KERNELS`): actions (N,) arms, one for every segment; observation
+  (N,) always 0; ``extra = (expected_rewards (N, A), best_arm (N,), regret (N,))``;
+* the campaign (:data:`CAMPAIGN_KERNELS`): actions (N, J) plans, checked against the business
+  rule and the budget by :func:`plan_check_one` in ``advance_one`` (a rejected plan runs no
+  promotion); observation (N, 2 J); ``extra = (rejected (N,), over_budget (N,))``.
 """
 
 from __future__ import annotations
@@ -46,10 +55,12 @@ from numba import njit, prange
 from numpy.typing import NDArray
 
 from crm_envs.core.jit import parallel_and_serial
+from crm_envs.core.kernels import CTR, DRIVER_COLUMNS, KEY, make_kernels
 from crm_envs.core.rng import NORMAL_MAX, splitmix_normal, splitmix_uniform
 
-T, DONE, KEY, CTR = 0, 1, 2, 3
-INT_WIDTH = 4
+T = 0
+STATE_WIDTH = 1 + DRIVER_COLUMNS
+"""Columns of ``istate``: ``T`` (cycles done), then the driver's ``DONE``, key and counter."""
 CAP_SWITCH = 30.0
 """Mean from which the draw cap grows with the mean (below it, the cap is :data:`SMALL_CAP`)."""
 SMALL_CAP = float(np.floor(CAP_SWITCH + np.sqrt(CAP_SWITCH) * NORMAL_MAX + 0.5))
@@ -197,7 +208,7 @@ def _vose(weights):
 
 
 class PromoKernelParams(NamedTuple):
-    """Arrays the kernel reads (built by ``PromotionSetup``).
+    """Arrays the kernel reads (built by ``PromotionTask``).
 
     Attributes:
         baseline: (J, S) expected transactions per member and month without promotion.
@@ -230,6 +241,11 @@ class PromoKernelParams(NamedTuple):
             drift_log_max]``.
         reward_scale: Multiplier of the reward (e.g. 1e-3 for thousands).
         horizon: Cycles per episode.
+        n_arms: Arms per segment ``A`` (valid arms ``0 .. A - 1``).
+        n_months: Months ``S`` of the arm coding.
+        rule: Business rule 1-4 of a campaign plan (3 for the bandit: one arm for all).
+        resource: (J, A) resource of every segment and arm (members included).
+        budget: Bound on a plan's resource per cycle, or -1 for none.
     """
 
     baseline: NDArray[np.float64]
@@ -257,6 +273,11 @@ class PromoKernelParams(NamedTuple):
     drift_log_max: float
     reward_scale: float
     horizon: int
+    n_arms: int
+    n_months: int
+    rule: int
+    resource: NDArray[np.float64]
+    budget: float
 
 
 @njit(cache=True, inline="always")
@@ -380,134 +401,58 @@ def reflect(x, bound):
     return y - bound
 
 
-def _promo_reset(kp, fstate, istate, obs_out):
-    """Start an episode: log drift multipliers 0, observation zeros.
-
-    Args:
-        kp: ``PromoKernelParams``.
-        fstate: (N, J) float64 log drift multipliers, written.
-        istate: (N, 4) int64 state, written (key and counter kept).
-        obs_out: (N, 2 J) float32 observation, written ((N, 0) for the bandit: no
-            observation).
-    """
-    for i in prange(fstate.shape[0]):
-        for j in range(fstate.shape[1]):
-            fstate[i, j] = 0.0
-        for j in range(obs_out.shape[1]):
-            obs_out[i, j] = 0.0
-        istate[i, T] = 0
-        istate[i, DONE] = 0
-
-
-def _promo_step(
-    kp, fstate, istate, arms, rejected, obs_out, rew_out, term_out, trunc_out, exp_out,
-    best_out, regret_out,
-):  # fmt: skip
-    """Run one campaign cycle in every copy (ended copies are reset instead).
-
-    Args:
-        kp: ``PromoKernelParams``.
-        fstate: (N, J) log drift multipliers, modified.
-        istate: (N, 4) int state, modified.
-        arms: (N, J) int64 arm of each segment, or (N, 1) for one arm shared by every segment
-            (the bandit); validated by the wrapper.
-        rejected: (N,) bool: copies whose plan was rejected run no promotion; (0,) for none.
-        obs_out: (N, 2 J) float32: transactions per member, then profit per member of each
-            segment in this cycle; (N, 0) to write no observation (the bandit).
-        rew_out: (N,) profit over the expected baseline of the counted segments, scaled.
-        term_out: (N,) always False.
-        trunc_out: (N,) True after ``horizon`` cycles.
-        exp_out: (N, A) expected reward of every arm for this pull, before the drift moves
-            (after an autoreset: of the first pull); (N, 0) to skip (the campaign).
-        best_out: (N,) int64 arm with the highest ``exp_out`` (the first of ties).
-        regret_out: (N,) ``exp_out[best] - exp_out[arm pulled]`` (0 after an autoreset).
-    """
-    n_seg, n_s = kp.baseline.shape
-    n_v = kp.cost.shape[0] + 1
-    n_a = exp_out.shape[1]
-    shared = arms.shape[1] == 1
-    drift = kp.drift_sd > 0.0
-    for i in prange(fstate.shape[0]):
-        term_out[i] = False
-        if istate[i, DONE] != 0:
-            for j in range(n_seg):
-                fstate[i, j] = 0.0
-            for j in range(obs_out.shape[1]):
-                obs_out[i, j] = 0.0
-            istate[i, T] = 0
-            istate[i, DONE] = 0
-            rew_out[i] = 0.0
-            trunc_out[i] = False
-            if n_a > 0:
-                for a in range(n_a):
-                    exp_out[i, a] = kp.exp0[a]
-                best_out[i] = kp.best0
-                regret_out[i] = 0.0
-            continue
-        key = istate[i, KEY]
-        ctr = istate[i, CTR]
-        off = rejected.shape[0] > 0 and rejected[i]
-        if n_a > 0:  # the means of this pull, before the drift moves them
-            if drift:
-                for a in range(n_a):
-                    exp_out[i, a] = kp.uplift0[a]
-                for j in range(n_seg):
-                    mult = np.exp(fstate[i, j])
-                    for a in range(n_a):
-                        exp_out[i, a] += mult * kp.uplift1[j, a]
-            else:
-                for a in range(n_a):
-                    exp_out[i, a] = kp.exp0[a]
-            best = 0
-            for a in range(1, n_a):
-                if exp_out[i, a] > exp_out[i, best]:
-                    best = a
-            best_out[i] = best
-            regret_out[i] = exp_out[i, best] - exp_out[i, arms[i, 0]]
-        total = 0.0
-        for j in range(n_seg):
-            arm = 0 if off else arms[i, 0 if shared else j]
-            k = kp.arm_kind[arm]
-            mult = np.exp(fstate[i, j]) if drift else 1.0
-            profit = 0.0
-            count = 0.0
-            for s in range(n_s):
-                v = kp.arm_index[arm, s]
-                d = (j * n_s + s) * n_v + v
-                if drift and v > 0:
-                    lam = kp.members[j] * (kp.baseline[j, s] + kp.lift[j, k, s] * mult)
-                    n, ctr = poisson_draw(lam, key, ctr)
-                else:
-                    m, ctr = tabled_draw(d, key, ctr, kp.dist, kp.cdf, kp.guide, kp.window,
-                                         kp.alias)  # fmt: skip
-                    n = float(m)
-                profit += kp.weight[j, s, v] * n
-                count += n
-            if obs_out.shape[1] > 0:
-                obs_out[i, j] = count / kp.members[j]
-                obs_out[i, n_seg + j] = profit / kp.members[j]
-            if kp.counted[j] != 0:
-                total += profit - kp.base_profit[j]
-            if drift:
-                step = kp.drift_sd * splitmix_normal(key, ctr)
-                ctr += 2
-                fstate[i, j] = reflect(fstate[i, j] + step, kp.drift_log_max)
-        istate[i, CTR] = ctr
-        rew_out[i] = total * kp.reward_scale
-        istate[i, T] += 1
-        trunc = istate[i, T] >= kp.horizon
-        istate[i, DONE] = trunc
-        trunc_out[i] = trunc
-
-
-def _promo_check(arms, n_arms, n_months, rule, resource, budget, rejected_out, over_out):
-    """Validate campaign plans: arm range, business rule and budget (reads only).
+@njit(cache=True, inline="always")
+def plan_check_one(arms, i, n_arms, n_months, rule, resource, budget):
+    """Check plan ``arms[i]`` against the arm range, the business rule and the budget.
 
     Args:
         arms: (N, J) int64 plans.
+        i: The copy.
         n_arms: Arms per segment (valid arms are ``0 .. n_arms - 1``).
         n_months: Months S of the arm coding.
-        rule: Business rule 1, 2, 3 or 4 (see ``env.RULE_TEXT``).
+        rule: Business rule 1, 2, 3 or 4 (see ``task.RULE_TEXT``).
+        resource: (J, A) resource of every segment and arm (members included).
+        budget: Bound on a plan's resource, or a negative number for none.
+
+    Returns:
+        ``(in_range, rejected, over)``: every arm lies in range; the plan breaks the rule or
+        the budget; it uses more resource than the budget (meaningless when not in range).
+    """
+    n_seg = arms.shape[1]
+    first = arms[i, 0]
+    kind0 = (first - 1) // n_months if first > 0 else -1
+    ok = True
+    any_on = False
+    all_on = True
+    used = 0.0
+    in_range = True
+    for j in range(n_seg):
+        a = arms[i, j]
+        if a < 0 or a >= n_arms:
+            in_range = False
+        else:
+            if budget >= 0.0:
+                used += resource[j, a]
+            any_on = any_on or a > 0
+            all_on = all_on and a > 0
+            if rule == 3 and a != first:
+                ok = False
+            if rule == 2 and ((a - 1) // n_months != kind0 if a > 0 else kind0 >= 0):
+                ok = False
+    if rule == 4:
+        ok = all_on or not any_on
+    over = budget >= 0.0 and used > budget * (1.0 + 1e-9) + 1e-9
+    return in_range, over or not ok, over
+
+
+def _promo_check(arms, n_arms, n_months, rule, resource, budget, rejected_out, over_out):
+    """Check campaign plans (:func:`plan_check_one` for every row; reads only).
+
+    Args:
+        arms: (N, J) int64 plans.
+        n_arms: Arms per segment.
+        n_months: Months S of the arm coding.
+        rule: Business rule 1, 2, 3 or 4.
         resource: (J, A) resource of every segment and arm (members included).
         budget: Bound on a plan's resource, or a negative number for none.
         rejected_out: (N,) bool, written: the plan breaks the rule or the budget.
@@ -516,38 +461,170 @@ def _promo_check(arms, n_arms, n_months, rule, resource, budget, rejected_out, o
     Returns:
         The number of plans with an arm out of range (their outputs are meaningless).
     """
-    n_seg = arms.shape[1]
     bad = 0
     for i in prange(arms.shape[0]):
-        first = arms[i, 0]
-        kind0 = (first - 1) // n_months if first > 0 else -1
-        ok = True
-        any_on = False
-        all_on = True
-        used = 0.0
-        in_range = True
-        for j in range(n_seg):
-            a = arms[i, j]
-            if a < 0 or a >= n_arms:
-                in_range = False
-            else:
-                if budget >= 0.0:
-                    used += resource[j, a]
-                any_on = any_on or a > 0
-                all_on = all_on and a > 0
-                if rule == 3 and a != first:
-                    ok = False
-                if rule == 2 and ((a - 1) // n_months != kind0 if a > 0 else kind0 >= 0):
-                    ok = False
-        if rule == 4:
-            ok = all_on or not any_on
-        over = budget >= 0.0 and used > budget * (1.0 + 1e-9) + 1e-9
+        in_range, rejected, over = plan_check_one(arms, i, n_arms, n_months, rule, resource,
+                                                  budget)  # fmt: skip
         over_out[i] = over
-        rejected_out[i] = over or not ok
+        rejected_out[i] = rejected
         bad += 0 if in_range else 1
     return bad
 
 
-promo_reset, promo_reset_serial = parallel_and_serial(_promo_reset, "promo_reset")
-promo_step, promo_step_serial = parallel_and_serial(_promo_step, "promo_step")
+@njit(cache=True)
+def first_bad_arm(arms, n_arms):
+    """Flat index of the first entry of int64 ``arms`` outside ``0 .. n_arms - 1``, or -1."""
+    flat = arms.reshape(-1)
+    for q in range(flat.shape[0]):
+        if flat[q] < 0 or flat[q] >= n_arms:
+            return q
+    return -1
+
+
+@njit(cache=True, inline="always")
+def _start(fstate, istate, i):
+    """Start copy ``i``'s episode: log drift multipliers 0, no cycle done (no random draw)."""
+    for j in range(fstate.shape[1]):
+        fstate[i, j] = 0.0
+    istate[i, T] = 0
+
+
+@njit(cache=True, inline="always")
+def run_cycle(kp, fstate, istate, i, arms, shared, off, row):
+    """Run one campaign cycle of copy ``i``; return its reward (scaled).
+
+    Per segment j, month by month: the transaction count's Poisson draw (tabled without drift
+    or in unpromoted months, else :func:`poisson_draw`), then, with drift, the normal step of
+    the log lift multiplier. Advances the copy's counter and ``T``.
+
+    Args:
+        kp: ``PromoKernelParams``.
+        fstate: (N, J) log drift multipliers, modified.
+        istate: (N, 4) int state, modified.
+        i: The copy.
+        arms: (N, J) arms per segment, or (N, 1) for one arm shared by every segment.
+        shared: ``arms`` holds one arm per copy.
+        off: The copy's plan was rejected: no segment is promoted.
+        row: (2 J,) observation row to write (transactions, then profit, per member), or an
+            empty array to write none.
+
+    Returns:
+        Profit of the counted segments over their expected baseline, times ``reward_scale``.
+    """
+    n_seg, n_s = kp.baseline.shape
+    n_v = kp.cost.shape[0] + 1
+    drift = kp.drift_sd > 0.0
+    key = istate[i, KEY]
+    ctr = istate[i, CTR]
+    total = 0.0
+    for j in range(n_seg):
+        arm = 0 if off else arms[i, 0 if shared else j]
+        k = kp.arm_kind[arm]
+        mult = np.exp(fstate[i, j]) if drift else 1.0
+        profit = 0.0
+        count = 0.0
+        for s in range(n_s):
+            v = kp.arm_index[arm, s]
+            d = (j * n_s + s) * n_v + v
+            if drift and v > 0:
+                lam = kp.members[j] * (kp.baseline[j, s] + kp.lift[j, k, s] * mult)
+                n, ctr = poisson_draw(lam, key, ctr)
+            else:
+                m, ctr = tabled_draw(d, key, ctr, kp.dist, kp.cdf, kp.guide, kp.window,
+                                     kp.alias)  # fmt: skip
+                n = float(m)
+            profit += kp.weight[j, s, v] * n
+            count += n
+        if row.shape[0] > 0:
+            row[j] = count / kp.members[j]
+            row[n_seg + j] = profit / kp.members[j]
+        if kp.counted[j] != 0:
+            total += profit - kp.base_profit[j]
+        if drift:
+            step = kp.drift_sd * splitmix_normal(key, ctr)
+            ctr += 2
+            fstate[i, j] = reflect(fstate[i, j] + step, kp.drift_log_max)
+    istate[i, CTR] = ctr
+    istate[i, T] += 1
+    return total * kp.reward_scale
+
+
+@njit(cache=True, inline="always")
+def start_bandit(kp, fstate, istate, i, obs, extra):
+    """Start bandit copy ``i``: no drift yet; info = the first pull's means, regret 0."""
+    _start(fstate, istate, i)
+    obs.reshape(obs.shape[0], -1)[i, 0] = 0  # (N,) or, for the tabular agents, (N, 1)
+    exp_out, best_out, regret_out = extra[0], extra[1], extra[2]  # by index (see BANDIT_KERNELS)
+    for a in range(exp_out.shape[1]):
+        exp_out[i, a] = kp.exp0[a]
+    best_out[i] = kp.best0
+    regret_out[i] = 0.0
+
+
+@njit(cache=True, inline="always")
+def advance_bandit(kp, fstate, istate, i, actions, obs, rew, extra):
+    """Pull arm ``actions[i]`` in bandit copy ``i``: one cycle with that arm for every segment.
+
+    Info: the true expected reward of every arm for this pull (before the drift moves),
+    the best arm (first of ties) and the pulled arm's regret. Truncated after ``horizon``.
+    """
+    exp_out, best_out, regret_out = extra[0], extra[1], extra[2]  # by index (see BANDIT_KERNELS)
+    arms = actions.reshape(actions.shape[0], -1)  # (N,) as (N, 1): a view
+    n_a = exp_out.shape[1]
+    if kp.drift_sd > 0.0:  # the means of this pull, before the drift moves them
+        for a in range(n_a):
+            exp_out[i, a] = kp.uplift0[a]
+        for j in range(kp.baseline.shape[0]):
+            mult = np.exp(fstate[i, j])
+            for a in range(n_a):
+                exp_out[i, a] += mult * kp.uplift1[j, a]
+    else:
+        for a in range(n_a):
+            exp_out[i, a] = kp.exp0[a]
+    best = 0
+    for a in range(1, n_a):
+        if exp_out[i, a] > exp_out[i, best]:
+            best = a
+    best_out[i] = best
+    regret_out[i] = exp_out[i, best] - exp_out[i, arms[i, 0]]
+    flat_obs = obs.reshape(obs.shape[0], -1)
+    rew[i] = run_cycle(kp, fstate, istate, i, arms, True, False, flat_obs[i, :0])
+    flat_obs[i, 0] = 0
+    return False, istate[i, T] >= kp.horizon
+
+
+@njit(cache=True, inline="always")
+def start_campaign(kp, fstate, istate, i, obs, extra):
+    """Start campaign copy ``i``: observation zeros, nothing rejected."""
+    _start(fstate, istate, i)
+    for j in range(obs.shape[1]):
+        obs[i, j] = 0.0
+    extra[0][i] = False
+    extra[1][i] = False
+
+
+@njit(cache=True, inline="always")
+def advance_campaign(kp, fstate, istate, i, actions, obs, rew, extra):
+    """Run plan ``actions[i]`` (validated arms) for one cycle in campaign copy ``i``.
+
+    A plan that breaks the business rule or the budget is rejected (``extra[0]``, with
+    ``extra[1]`` saying whether the budget was the reason): the cycle runs no promotion.
+    Truncated after ``horizon`` cycles.
+    """
+    _, rejected, over = plan_check_one(actions, i, kp.n_arms, kp.n_months, kp.rule,
+                                       kp.resource, kp.budget)  # fmt: skip
+    extra[0][i] = rejected
+    extra[1][i] = over
+    rew[i] = run_cycle(kp, fstate, istate, i, actions, actions.shape[1] == 1, rejected, obs[i])
+    return False, istate[i, T] >= kp.horizon
+
+
+# The info arrays are taken from ``extra`` by index, never by unpacking (``a, b, c = extra``):
+# numba 0.68's parallel build lost the writes into 1-D arrays unpacked from the tuple inside a
+# prange body (the serial and pure Python builds were right; tests/core/test_kernels.py caught
+# it).
+BANDIT_KERNELS = make_kernels(start_bandit, advance_bandit, "promo_bandit")
+"""The bandit's compiled driver (reset and step, parallel and serial, pure Python)."""
+CAMPAIGN_KERNELS = make_kernels(start_campaign, advance_campaign, "promo_campaign")
+"""The campaign's compiled driver (reset and step, parallel and serial, pure Python)."""
 promo_check, promo_check_serial = parallel_and_serial(_promo_check, "promo_check")

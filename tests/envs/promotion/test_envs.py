@@ -6,10 +6,15 @@ import pytest
 
 import crm_envs  # noqa: F401
 from agents.bandits import EpsilonGreedy
-from crm_envs.envs.promotion.env import PromotionBanditEnv, PromotionCampaignEnv
+from crm_envs.envs.promotion.env import (
+    PromotionBanditEnv,
+    PromotionBanditVectorEnv,
+    PromotionCampaignEnv,
+    PromotionCampaignVectorEnv,
+)
 from crm_envs.envs.promotion.plan import plan
 from crm_envs.envs.promotion.presets import get_preset
-from crm_envs.envs.promotion.vector_env import PromotionBanditVectorEnv
+from crm_envs.envs.promotion.task import VARIANT_DEFAULTS, PromotionTask
 
 P = get_preset("mandania2025_ferry")
 M = P.build()
@@ -246,3 +251,90 @@ def test_campaign_observations_stay_in_finite_bounds():
     for _ in range(100):
         assert np.all((obs >= space.low) & (obs <= space.high))
         obs, *_ = env.step(rng.integers(0, 21, (64, 42)))
+
+
+@pytest.mark.parametrize("env_id,campaign", [(BANDIT, False), (CAMPAIGN, True)])
+def test_one_task_with_the_variant_as_an_argument_defaults_to_the_registered_values(
+    env_id, campaign
+):
+    task = PromotionTask(campaign=campaign)
+    registered = gym.make(env_id).unwrapped.task
+    for key, value in gym.spec(env_id).kwargs.items():
+        if key != "preset":
+            assert getattr(task, key) == value, key
+    for key in VARIANT_DEFAULTS["campaign" if campaign else "bandit"]:
+        assert getattr(task, key) == getattr(registered, key), key
+    assert task.campaign is campaign and task.kernels is registered.kernels
+    assert task.action_space == registered.action_space
+    assert task.observation_space == registered.observation_space
+    np.testing.assert_array_equal(task.kp.exp0, registered.kp.exp0)
+
+
+def test_single_and_vector_envs_report_the_same_info_at_reset_and_step():
+    env = PromotionBanditEnv(drift_sd=0.3)
+    vec = PromotionBanditVectorEnv(2, drift_sd=0.3)
+    obs, info = env.reset(seed=3)
+    vobs, vinfo = vec.reset(seed=3)
+    assert sorted(info) == sorted(vinfo) == ["best_arm", "expected_rewards", "regret"]
+    assert obs == 0 and isinstance(obs, np.integer) and env.observation_space.contains(obs)
+    assert info["regret"] == 0.0 and info["best_arm"] == int(np.argmax(info["expected_rewards"]))
+    np.testing.assert_array_equal(info["expected_rewards"], vinfo["expected_rewards"][0])
+    assert isinstance(info["best_arm"], int) and isinstance(info["regret"], float)
+    obs, _, _, _, info = env.step(3)
+    vobs, _, _, _, vinfo = vec.step(np.array([3, 0]))
+    assert sorted(info) == sorted(vinfo) and obs == 0 and np.all(vobs == 0)
+    assert info["regret"] == vinfo["regret"][0] > 0.0
+    camp, vcamp = PromotionCampaignEnv(rule=3), PromotionCampaignVectorEnv(2, rule=3)
+    assert sorted(camp.reset(seed=0)[1]) == sorted(vcamp.reset(seed=0)[1])
+    mixed = np.arange(42) % 21
+    _, _, _, _, info = camp.step(mixed)
+    _, _, _, _, vinfo = vcamp.step(np.stack([mixed, np.zeros(42, np.int64)]))
+    assert info == {"rejected": True, "over_budget": False}
+    assert vinfo["rejected"].tolist() == [True, False] and sorted(vinfo) == sorted(info)
+
+
+def test_a_restarted_campaign_copy_runs_no_plan_and_rejects_nothing():
+    vec = PromotionCampaignVectorEnv(2, rule=3, horizon=1)
+    vec.reset(seed=0)
+    mixed = np.tile(np.arange(42) % 21, (2, 1))
+    _, _, _, trunc, info = vec.step(mixed)
+    assert trunc.all() and info["rejected"].all()
+    obs, reward, _, trunc, info = vec.step(mixed)  # NEXT_STEP autoreset: the plan is ignored
+    assert not trunc.any() and np.all(reward == 0.0) and np.all(obs == 0.0)
+    assert not info["rejected"].any() and not info["over_budget"].any()
+
+
+def test_a_rule_breaking_plan_raises_before_the_vector_env_moves():
+    vec = PromotionCampaignVectorEnv(3, rule=2, on_violation="raise")
+    vec.reset(seed=0)
+    state, fstate = vec._state.copy(), vec._fstate.copy()
+    plans = np.full((3, 42), 5)
+    plans[2, 0] = 6 + 5  # another promotion type in one copy
+    with pytest.raises(ValueError, match="breaks business rule 2"):
+        vec.step(plans)
+    np.testing.assert_array_equal(vec._state, state)
+    np.testing.assert_array_equal(vec._fstate, fstate)
+    plans[2, 0] = 5
+    _, _, _, _, info = vec.step(plans)
+    assert not info["rejected"].any()
+    with pytest.raises(ValueError, match=r"arms must lie in 0..20"):
+        vec.step(np.full((3, 42), -1, dtype=np.int8))
+
+
+def test_tabular_agents_learn_the_same_on_the_bandits_numba_and_gymnasium_backends():
+    from gymnasium.wrappers import TransformReward
+
+    from agents.tabular import QLearning
+
+    env = gym.make(BANDIT, horizon=300)
+    it_env = env.unwrapped
+    it_env.reset(seed=0)
+    it = it_env.jit_interface()
+    assert it.obs.shape == (1, 1) and np.shares_memory(it.obs, it_env._obs)
+    fast = QLearning(gym.make(BANDIT, horizon=300), seed=4, epsilon_start=0.5).learn(1_000)
+    slow = QLearning(TransformReward(gym.make(BANDIT, horizon=300), lambda r: r), seed=4,
+                     epsilon_start=0.5).learn(1_000)  # fmt: skip
+    assert (fast.backend, slow.backend) == ("numba", "gymnasium")
+    for name in ("q", "counts", "episode_returns"):
+        np.testing.assert_array_equal(getattr(fast, name), getattr(slow, name), err_msg=name)
+    assert len(fast.episode_returns) == 3 and np.abs(fast.q).max() > 1.0

@@ -5,6 +5,7 @@ import pytest
 from numba import njit
 from scipy.stats import chi2, poisson
 
+from crm_envs.core.kernels import DONE, KEY
 from crm_envs.core.rng import seed_keys
 from crm_envs.envs.promotion import kernels
 from crm_envs.envs.promotion.env import PromotionBanditEnv, PromotionCampaignEnv
@@ -171,29 +172,46 @@ def test_plan_check_kernel_applies_rule_and_budget(rule):
     over = setup.resource_used(plans) > budget * (1 + 1e-9) + 1e-9
     assert over.any() and not over.all()
     np.testing.assert_array_equal(setup.over_budget(plans), over)
-    arms, rejected, flagged = setup.arms(plans, len(plans))
+    rejected, flagged = setup.check(plans)
     np.testing.assert_array_equal(rejected, ~allowed | over)
     np.testing.assert_array_equal(flagged, over)
-    np.testing.assert_array_equal(arms, plans)  # the kernel, not a copy, runs none for them
+    # The plans reach the kernel unchanged: the kernel itself runs none for rejected ones.
+    np.testing.assert_array_equal(setup.encode_actions(plans, len(plans)), plans)
+    # The kernel's own check (plan_check_one, run in advance_one) flags the same plans.
+    task, n = setup, len(plans)
+    state = np.zeros((n, kernels.STATE_WIDTH), dtype=np.int64)
+    state[:, KEY] = seed_keys(0, n)
+    out = (np.zeros(n, bool), np.zeros(n, bool))
+    obs = np.zeros((n, 84), np.float32)
+    task.kernels.step_serial(task.kp, np.zeros((n, 42)), state, plans, obs, np.zeros(n),
+                             np.zeros(n, bool), np.zeros(n, bool), out)  # fmt: skip
+    np.testing.assert_array_equal(out[0], ~allowed | over)
+    np.testing.assert_array_equal(out[1], over)
 
 
-def _kernel_args(env, n, rng, done):
-    """Fresh state and buffers for ``n`` copies of ``env``'s kernel, some of them ended."""
-    setup = env.setup
-    j, a = len(setup.segments), setup.n_arms
-    state = np.zeros((n, kernels.INT_WIDTH), dtype=np.int64)
-    state[:, kernels.KEY] = seed_keys(3, n)
-    state[:, kernels.DONE] = done
+def _kernel_args(task, n, rng, done):
+    """Fresh state and buffers for ``n`` copies of ``task``'s driver, some of them ended."""
+    j, a = len(task.segments), task.n_arms
+    state = np.zeros((n, kernels.STATE_WIDTH), dtype=np.int64)
+    state[:, KEY] = seed_keys(3, n)
+    state[:, DONE] = done
     fstate = rng.normal(0, 0.3, (n, j))
-    if setup.campaign:
-        arms = rng.integers(0, a, (n, j))
-        rejected = rng.random(n) < 0.3
-        return [setup.kp, fstate, state, arms, rejected, np.zeros((n, 2 * j), np.float32),
-                np.zeros(n), np.zeros(n, bool), np.zeros(n, bool), np.zeros((1, 0)),
-                np.zeros(0, np.int64), np.zeros(0)]  # fmt: skip
-    return [setup.kp, fstate, state, rng.integers(0, a, (n, 1)), np.zeros(0, bool),
-            np.zeros((1, 0), np.float32), np.zeros(n), np.zeros(n, bool), np.zeros(n, bool),
-            np.zeros((n, a)), np.zeros(n, np.int64), np.zeros(n)]  # fmt: skip
+    space = task.observation_space
+    obs = np.zeros((n, *space.shape), space.dtype)
+    extra = tuple(np.zeros((n, *shape), dtype) for shape, dtype in task.outputs.values())
+    if task.campaign:  # random plans (rule 2 rejects them) and shared arms (it allows them)
+        actions = rng.integers(0, a, (n, j))
+        actions[1::2] = rng.integers(0, a, (n // 2, 1))
+    else:
+        actions = rng.integers(0, a, n)
+    return [task.kp, fstate, state, actions, obs, np.zeros(n), np.zeros(n, bool),
+            np.zeros(n, bool), extra]  # fmt: skip
+
+
+def _copy(arg):
+    if type(arg) is tuple:  # the outputs (the kernel parameters are a NamedTuple, shared)
+        return tuple(a.copy() for a in arg)
+    return arg.copy() if isinstance(arg, np.ndarray) else arg
 
 
 @pytest.mark.parametrize(
@@ -207,16 +225,32 @@ def _kernel_args(env, n, rng, done):
     ids=["bandit", "bandit-drift-cohort", "campaign", "campaign-drift"],
 )
 def test_step_kernel_jitted_equals_its_python_source(env):
+    task = env.task
     rng = np.random.default_rng(0)
-    done = np.array([0, 1, 0, 0])
-    compiled = _kernel_args(env, 4, rng, done)
-    python = [a.copy() if isinstance(a, np.ndarray) else a for a in compiled]
+    done = np.array([0, 1, 0, 0, 0, 0])
+    compiled = _kernel_args(task, 6, rng, done)
+    python = [_copy(a) for a in compiled]
+    running = np.flatnonzero(done == 0)
     for t in range(3):  # three cycles: the ended copy restarts, the drift moves
-        kernels.promo_step_serial(*compiled)
-        kernels.promo_step.py_func(*python)
+        task.kernels.step_serial(*compiled)
+        task.kernels.step_python(*python)
         for a, b in zip(compiled[1:], python[1:], strict=True):
-            np.testing.assert_array_equal(a, b)
+            for x, y in zip(*((a, b) if type(a) is tuple else ((a,), (b,))), strict=True):
+                np.testing.assert_array_equal(x, y)
         if t == 0:  # the ended copy was reset: reward 0; the others ran a cycle
-            assert compiled[6][1] == 0.0 and np.all(compiled[6][[0, 2, 3]] != 0.0)
-    if env.setup.kp.drift_sd > 0:
+            rew = compiled[5]
+            assert rew[1] == 0.0 and np.all(rew[running] != 0.0)
+            if task.campaign:
+                rejected, over = compiled[8]
+                want, want_over = task.check(compiled[3][running])
+                np.testing.assert_array_equal(rejected[running], want)
+                np.testing.assert_array_equal(over[running], want_over)
+                assert not rejected[1]  # a restarted copy runs no plan
+                if task.rule == 2:
+                    assert want.any() and not want.all()
+            else:
+                exp, best, regret = compiled[8]
+                np.testing.assert_array_equal(exp[1], task.kp.exp0)
+                assert best[1] == task.kp.best0 and regret[1] == 0.0
+    if task.kp.drift_sd > 0:
         assert not np.allclose(compiled[1], 0.0)
