@@ -79,7 +79,7 @@ class PromotionTask(Task):
     ``horizon`` and ``reward_scale`` default to the registered values of the chosen variant
     (:data:`VARIANT_DEFAULTS`); every other default is the same for both.
 
-    Campaign plans are validated by :meth:`encode_actions` (integers in ``0 .. A - 1``; with
+    Campaign plans are validated by ``encode_actions`` (integers in ``0 .. A - 1``; with
     ``on_violation="raise"`` a plan that breaks the rule or the budget raises before the
     step); the kernel checks the rule and the budget of every plan again as it runs it and
     runs none for a rejected plan. Bandit arms go through the wrappers' shared ``Discrete``
