@@ -171,6 +171,9 @@ class PromotionTask(Task):
         self._segment = segment
         self._configure(params)
         n = len(self.segments)
+        #: The variant's compiled driver (:data:`~crm_envs.envs.promotion.kernels.BANDIT_KERNELS`
+        #: or ``CAMPAIGN_KERNELS``).
+        self.kernels: Kernels = self._variant_kernels()
         #: Columns of the float state: each segment's log lift multiplier.
         self.float_width = n
         if self.campaign:
@@ -196,9 +199,16 @@ class PromotionTask(Task):
             self.action_space = spaces.Discrete(self.n_arms)
             self.observation_space = spaces.Discrete(1)
 
-    @property
-    def kernels(self) -> Kernels:
-        """The variant's compiled driver (a module constant: never pickled with the task)."""
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["kernels"]  # compiled code does not pickle: the variant's module constant
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.kernels = self._variant_kernels()
+
+    def _variant_kernels(self) -> Kernels:
         return _kernels.CAMPAIGN_KERNELS if self.campaign else _kernels.BANDIT_KERNELS
 
     def _configure(self, params: PromotionParams) -> None:
