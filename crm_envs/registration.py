@@ -69,7 +69,7 @@ ENV_INFO: tuple[EnvInfo, ...] = (
         "hidden low/high relationship, monthly spend $0..150, purchase levels as noisy "
         "signals, TSLP, promotions; belief observations",
         entry_point="crm_envs.envs.b2b_customer.env:B2BCustomerEnv",
-        vector_entry_point="crm_envs.envs.b2b_customer.vector_env:B2BCustomerVectorEnv",
+        vector_entry_point="crm_envs.envs.b2b_customer.env:B2BCustomerVectorEnv",
         kwargs={
             "preset": "fan2015_customer_a",
             "observation": "belief",
@@ -83,7 +83,7 @@ ENV_INFO: tuple[EnvInfo, ...] = (
         description="Essay 1's two-state example: marketing levels 0..4 at no cost, "
         "purchases rewarded 0/1/2; belief observations; 100 months",
         entry_point="crm_envs.envs.b2b_customer.env:B2BCustomerEnv",
-        vector_entry_point="crm_envs.envs.b2b_customer.vector_env:B2BCustomerVectorEnv",
+        vector_entry_point="crm_envs.envs.b2b_customer.env:B2BCustomerVectorEnv",
         kwargs={
             "preset": "fan2015_essay1",
             "observation": "belief",

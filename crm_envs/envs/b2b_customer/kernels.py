@@ -18,10 +18,21 @@ flag. Classes run 0..max_tslp.
 The per-customer intercepts live in a ``customer`` row (``C_*`` columns below) so that a whole
 customer base can share one set of slopes (:func:`~crm_envs.papers.fan2015.portfolio.portfolio`).
 
-The env's step (:func:`b2b_step`) reads the month's probabilities for grid actions from
-tables built once per params (:class:`B2BStepTables`), at offsets rather than as row arrays
-of their own, writes the info arrays (beliefs, true state, purchase level) into preallocated
-buffers and applies the reward scale itself, so nothing is left for Python to do per step.
+The env's kernels are :func:`start_one` and :func:`advance_one` in the ABI of
+:mod:`crm_envs.core.kernels` (:data:`KERNELS` is the shared driver compiled around them).
+Their ``kp`` is a :class:`B2BDriverParams`: the model's :class:`B2BKernelParams` fields plus the
+month's probabilities for grid actions, tabled once per params and read at offsets rather
+than as row arrays of their own, the action kind and the reward scale (applied in
+:func:`advance_one`, the one place). The info arrays ``extra = (belief, open_loop_belief,
+state, purchase_level)`` are written by the kernels, so nothing is left for Python to do per
+step.
+
+Integer state per copy: ``S_STATE`` (true relationship), ``S_CLASS`` (recency class),
+``S_LEVEL`` (last purchase level), ``S_T`` (months done), then the driver's ``DONE``, random
+key and counter. Float state: ``F_BELIEF``, ``F_OPEN`` (open-loop belief), ``F_SPEND`` (last
+spend) and, for Box (continuous) spends only, ``2 L`` columns from ``F_SCRATCH`` where the
+month's purchase-level probabilities of copy ``i``'s spend are worked out (low state, then
+high). There are no reset requests: every episode starts from the initial belief.
 """
 
 from __future__ import annotations
@@ -29,10 +40,10 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 from numpy.typing import NDArray
 
-from crm_envs.core.jit import parallel_and_serial
+from crm_envs.core.kernels import CTR, DRIVER_COLUMNS, KEY, make_kernels
 from crm_envs.core.rng import splitmix_uniform
 from crm_envs.envs.b2b_customer.belief import bayes_update, open_loop
 
@@ -41,11 +52,17 @@ C_LOW_HIGH, C_HIGH_HIGH, C_UTIL_LOW, C_UTIL_HIGH, C_CUT_SCALE = 0, 1, 2, 3, 4
 C_PROMO, C_MAINT, C_INITIAL = 5, 6, 7
 CUSTOMER_WIDTH = 8
 
-# Integer state columns (the float state holds belief, open-loop belief, last spend).
-S_STATE, S_CLASS, S_LEVEL, S_T, S_DONE, S_KEY, S_CTR = 0, 1, 2, 3, 4, 5, 6
-INT_WIDTH = 7
-F_BELIEF, F_OPEN, F_SPEND = 0, 1, 2
-FLOAT_WIDTH = 3
+# Integer state columns, then the driver's DONE, KEY and CTR (crm_envs.core.kernels).
+S_STATE, S_CLASS, S_LEVEL, S_T = 0, 1, 2, 3
+STATE_WIDTH = 4 + DRIVER_COLUMNS
+# Float state columns: belief, open-loop belief, last spend, then the Box spends' scratch.
+F_BELIEF, F_OPEN, F_SPEND, F_SCRATCH = 0, 1, 2, 3
+
+
+def float_width(n_levels: int, continuous: bool) -> int:
+    """Columns of ``fstate``: three, plus ``2 * n_levels`` of scratch for Box spends."""
+    return F_SCRATCH + (2 * n_levels if continuous else 0)
+
 
 OBS_PURCHASE, OBS_BELIEF, OBS_STATE = 0, 1, 2
 OBS_WIDTH = (4, 3, 3)
@@ -234,8 +251,12 @@ RANDOM_PER_MONTH = 4
 """Uniforms each month consumes from a copy's stream (maintenance, state, level, promotion)."""
 
 
-class B2BStepTables(NamedTuple):
-    """What the env's step reads besides ``B2BKernelParams``: the month's tabled probabilities.
+class B2BDriverParams(NamedTuple):
+    """The env kernels' ``kp``: the model's parameters and the month's tabled probabilities.
+
+    The fields of :class:`B2BKernelParams`, in its order (so every model function takes a
+    ``B2BDriverParams`` as its ``kp``), then the tables. The tuple is flat: numba's parallel
+    build does not pass a tuple nested in ``kp`` into its loop.
 
     Every transcendental function of a month depends only on the params, the spend and the
     recency class, so for grid actions the env tables them once per params with
@@ -248,10 +269,32 @@ class B2BStepTables(NamedTuple):
         q01: (K, max_tslp + 1) low -> high probability per spend index and recency class.
         q11_plain: (K, max_tslp + 1) high -> high without a maintenance interaction.
         q11_maint: (K, max_tslp + 1) high -> high with one.
-        continuous: True when actions are spends (Box), False for grid indices.
-        reward_scale: Multiplier of the dollar reward, applied in the kernel.
+        continuous: True when the actions are spends in dollars (an (N,) float64 array, from
+            Box actions), False for grid indices (an (N,) int64 array).
+        reward_scale: Multiplier of the dollar reward, applied in :func:`advance_one`.
     """
 
+    revenue: NDArray[np.float64]
+    spend_cost: float
+    max_spend: float
+    cut_points: NDArray[np.float64]
+    u_spend: NDArray[np.float64]
+    u_spend_sq: NDArray[np.float64]
+    u_log_spend: NDArray[np.float64]
+    u_scale: NDArray[np.float64]
+    lh_spend: float
+    lh_spend_sq: float
+    lh_promo: float
+    lh_log_tslp: float
+    hh_spend: float
+    hh_spend_sq: float
+    hh_maint: float
+    hh_log_tslp: float
+    max_tslp: int
+    customer: NDArray[np.float64]
+    horizon: int
+    obs_mode: int
+    discount: float
     grid: NDArray[np.float64]
     emis: NDArray[np.float64]
     q01: NDArray[np.float64]
@@ -260,129 +303,118 @@ class B2BStepTables(NamedTuple):
     continuous: bool
     reward_scale: float
 
+    def model(self) -> B2BKernelParams:
+        """The model's :class:`B2BKernelParams` (the leading fields)."""
+        return B2BKernelParams(*self[: len(B2BKernelParams._fields)])
+
+
+def driver_params(
+    model: B2BKernelParams,
+    grid: NDArray[np.float64],
+    continuous: bool,
+    reward_scale: float,
+    tables: tuple[NDArray[np.float64], ...],
+) -> B2BDriverParams:
+    """The env kernels' ``kp``: ``model``'s fields, then the grid, tables, action kind, scale.
+
+    Args:
+        model: The model's kernel parameters.
+        grid: (K,) spend levels.
+        continuous: Actions are spends (Box) rather than grid indices.
+        reward_scale: Multiplier of the dollar reward.
+        tables: ``(E, Q01, Q11P, Q11M)`` of
+            :func:`~crm_envs.envs.b2b_customer.solver.month_tables` for ``grid``.
+    """
+    emis, q01, q11p, q11m = tables
+    return B2BDriverParams(
+        *model, grid, emis.reshape(-1), q01, q11p, q11m, bool(continuous), float(reward_scale)
+    )
+
 
 @njit(cache=True, inline="always")
-def _write_obs(kp, fstate, istate, i, obs_out, belief_out, open_out, state_out, level_out):
+def _write_obs(kp, fstate, istate, i, obs, extra):
+    """Write the observation and the info arrays of copy ``i``."""
     k = istate[i, S_CLASS]
     promo = 1.0 if k == 0 else 0.0
     tslp = tslp_of(k)
     if kp.obs_mode == OBS_PURCHASE:
-        obs_out[i, 0] = istate[i, S_LEVEL]
-        obs_out[i, 1] = tslp
-        obs_out[i, 2] = promo
-        obs_out[i, 3] = fstate[i, F_SPEND]
+        obs[i, 0] = istate[i, S_LEVEL]
+        obs[i, 1] = tslp
+        obs[i, 2] = promo
+        obs[i, 3] = fstate[i, F_SPEND]
     else:
-        obs_out[i, 0] = fstate[i, F_BELIEF] if kp.obs_mode == OBS_BELIEF else istate[i, S_STATE]
-        obs_out[i, 1] = tslp
-        obs_out[i, 2] = promo
-    belief_out[i] = fstate[i, F_BELIEF]
-    open_out[i] = fstate[i, F_OPEN]
-    state_out[i] = istate[i, S_STATE]
-    level_out[i] = istate[i, S_LEVEL]
+        obs[i, 0] = fstate[i, F_BELIEF] if kp.obs_mode == OBS_BELIEF else istate[i, S_STATE]
+        obs[i, 1] = tslp
+        obs[i, 2] = promo
+    # Indexed, not tuple-unpacked: numba 0.68's parallel build lost writes into arrays
+    # unpacked from ``extra`` inside prange (see the promotion kernels).
+    extra[0][i] = fstate[i, F_BELIEF]
+    extra[1][i] = fstate[i, F_OPEN]
+    extra[2][i] = istate[i, S_STATE]
+    extra[3][i] = istate[i, S_LEVEL]
 
 
 @njit(cache=True, inline="always")
-def _start(kp, fstate, istate, i, obs_out, belief_out, open_out, state_out, level_out):
+def start_one(kp, fstate, istate, i, obs, extra):
+    """Start copy ``i``: state drawn from the initial belief (one uniform), TSLP 1, no flag."""
     b0 = kp.customer[C_INITIAL]
-    u = splitmix_uniform(istate[i, S_KEY], istate[i, S_CTR])
-    istate[i, S_CTR] += 1
+    u = splitmix_uniform(istate[i, KEY], istate[i, CTR])
+    istate[i, CTR] += 1
     istate[i, S_STATE] = 1 if u < b0 else 0
     istate[i, S_CLASS] = 1
     istate[i, S_LEVEL] = 0
     istate[i, S_T] = 0
-    istate[i, S_DONE] = 0
     fstate[i, F_BELIEF] = b0
     fstate[i, F_OPEN] = b0
     fstate[i, F_SPEND] = 0.0
-    _write_obs(kp, fstate, istate, i, obs_out, belief_out, open_out, state_out, level_out)
+    _write_obs(kp, fstate, istate, i, obs, extra)
 
 
-def _b2b_reset(kp, fstate, istate, obs_out, belief_out, open_out, state_out, level_out):
-    """Start an episode in every copy: state drawn from the initial belief, TSLP 1.
+@njit(cache=True, inline="always")
+def advance_one(kp, fstate, istate, i, actions, obs, rew, extra):
+    """One month of copy ``i`` with spend ``actions[i]`` (see the module docstring).
 
-    Args:
-        kp: ``B2BKernelParams``.
-        fstate: (N, 3) float64 state (belief, open-loop belief, last spend), written.
-        istate: (N, 7) int64 state, written (key and counter kept).
-        obs_out: (N, D) float32 observations, written.
-        belief_out: (N,) float64 Bayes belief (``info["belief"]``), written.
-        open_out: (N,) float64 open-loop belief (``info["open_loop_belief"]``), written.
-        state_out: (N,) int64 true state (``info["state"]``), written.
-        level_out: (N,) int64 last purchase level (``info["purchase_level"]``), written.
+    Grid actions read the tabled probabilities; a Box spend computes them, the purchase-level
+    probabilities into the copy's scratch columns. The month draws :data:`RANDOM_PER_MONTH`
+    uniforms (maintenance, state, level, promotion). The reward is (revenue minus spend cost)
+    times ``kp.reward_scale``. Never terminated; truncated after ``horizon`` months.
     """
-    for i in prange(fstate.shape[0]):
-        _start(kp, fstate, istate, i, obs_out, belief_out, open_out, state_out, level_out)
-
-
-def _b2b_step(
-    kp, tab, fstate, istate, action, spend, scratch, obs_out, rew_out, term_out, trunc_out,
-    belief_out, open_out, state_out, level_out,
-):  # fmt: skip
-    """Advance every copy by one month (copies whose episode ended are reset instead).
-
-    Args:
-        kp: ``B2BKernelParams``.
-        tab: ``B2BStepTables`` (grid, tabled probabilities, action kind, reward scale).
-        fstate: (N, 3) float64 state, modified in place.
-        istate: (N, 7) int64 state, modified in place.
-        action: (N,) int64 validated spend-grid indices (read unless ``tab.continuous``).
-        spend: (N,) float64 validated spends in [0, max_spend] (read if ``tab.continuous``).
-        scratch: (N, 2, L) float64 work space for the purchase-level probabilities of
-            continuous spends (a (1, 2, L) dummy for grid actions).
-        obs_out: (N, D) float32 observations, written.
-        rew_out: (N,) float64 (revenue minus spend cost) times ``tab.reward_scale``, written.
-        term_out: (N,) bool, always False.
-        trunc_out: (N,) bool, True after ``horizon`` months.
-        belief_out: (N,) float64 Bayes belief, written.
-        open_out: (N,) float64 open-loop belief, written.
-        state_out: (N,) int64 true state, written.
-        level_out: (N,) int64 purchase level, written.
-    """
-    continuous = tab.continuous
     n_lev = kp.revenue.shape[0]
-    n_act = tab.grid.shape[0]
-    flat_scratch = scratch.reshape(-1)
-    for i in prange(fstate.shape[0]):
-        term_out[i] = False
-        if istate[i, S_DONE] != 0:
-            _start(kp, fstate, istate, i, obs_out, belief_out, open_out, state_out, level_out)
-            rew_out[i] = 0.0
-            trunc_out[i] = False
-            continue
-        k = istate[i, S_CLASS]
-        if continuous:
-            m = spend[i]
-            q01, q11p, q11m = transition_probs(kp, kp.customer, m, k)
-            emission_probs(kp, kp.customer, 0, m, scratch[i, 0])
-            emission_probs(kp, kp.customer, 1, m, scratch[i, 1])
-            s2, level, promoted, b2, bo2, r = advance_at(
-                istate[i, S_STATE], fstate[i, F_BELIEF], fstate[i, F_OPEN], k, q01, q11p, q11m,
-                kp.customer, flat_scratch, 2 * i * n_lev, flat_scratch, (2 * i + 1) * n_lev,
-                n_lev, kp.revenue, kp.spend_cost * m, istate[i, S_KEY], istate[i, S_CTR],
-            )  # fmt: skip
-        else:
-            a = action[i]
-            m = tab.grid[a]
-            s2, level, promoted, b2, bo2, r = advance_at(
-                istate[i, S_STATE], fstate[i, F_BELIEF], fstate[i, F_OPEN], k, tab.q01[a, k],
-                tab.q11_plain[a, k], tab.q11_maint[a, k], kp.customer, tab.emis, a * n_lev,
-                tab.emis, (n_act + a) * n_lev, n_lev, kp.revenue, kp.spend_cost * m,
-                istate[i, S_KEY], istate[i, S_CTR],
-            )  # fmt: skip
-        istate[i, S_CTR] += RANDOM_PER_MONTH
-        istate[i, S_STATE] = s2
-        istate[i, S_CLASS] = next_class(kp, k, level, promoted)
-        istate[i, S_LEVEL] = level
-        istate[i, S_T] += 1
-        fstate[i, F_BELIEF] = b2
-        fstate[i, F_OPEN] = bo2
-        fstate[i, F_SPEND] = m
-        rew_out[i] = r * tab.reward_scale
-        trunc = istate[i, S_T] >= kp.horizon
-        istate[i, S_DONE] = trunc
-        trunc_out[i] = trunc
-        _write_obs(kp, fstate, istate, i, obs_out, belief_out, open_out, state_out, level_out)
+    k = istate[i, S_CLASS]
+    if kp.continuous:
+        m = np.float64(actions[i])
+        q01, q11p, q11m = transition_probs(kp, kp.customer, m, k)
+        row = fstate[i]
+        lo, hi = F_SCRATCH, F_SCRATCH + n_lev
+        emission_probs(kp, kp.customer, 0, m, row[lo:hi])
+        emission_probs(kp, kp.customer, 1, m, row[hi : hi + n_lev])
+        s2, level, promoted, b2, bo2, r = advance_at(
+            istate[i, S_STATE], fstate[i, F_BELIEF], fstate[i, F_OPEN], k, q01, q11p, q11m,
+            kp.customer, row, lo, row, hi, n_lev, kp.revenue, kp.spend_cost * m,
+            istate[i, KEY], istate[i, CTR],
+        )  # fmt: skip
+    else:
+        a = np.int64(actions[i])
+        m = kp.grid[a]
+        n_act = kp.grid.shape[0]
+        s2, level, promoted, b2, bo2, r = advance_at(
+            istate[i, S_STATE], fstate[i, F_BELIEF], fstate[i, F_OPEN], k, kp.q01[a, k],
+            kp.q11_plain[a, k], kp.q11_maint[a, k], kp.customer, kp.emis, a * n_lev,
+            kp.emis, (n_act + a) * n_lev, n_lev, kp.revenue, kp.spend_cost * m,
+            istate[i, KEY], istate[i, CTR],
+        )  # fmt: skip
+    istate[i, CTR] += RANDOM_PER_MONTH
+    istate[i, S_STATE] = s2
+    istate[i, S_CLASS] = next_class(kp, k, level, promoted)
+    istate[i, S_LEVEL] = level
+    istate[i, S_T] += 1
+    fstate[i, F_BELIEF] = b2
+    fstate[i, F_OPEN] = bo2
+    fstate[i, F_SPEND] = m
+    rew[i] = r * kp.reward_scale
+    _write_obs(kp, fstate, istate, i, obs, extra)
+    return False, istate[i, S_T] >= kp.horizon
 
 
-b2b_reset, b2b_reset_serial = parallel_and_serial(_b2b_reset, "b2b_reset")
-b2b_step, b2b_step_serial = parallel_and_serial(_b2b_step, "b2b_step")
+KERNELS = make_kernels(start_one, advance_one, "b2b")
+"""The B2B customer's compiled driver (reset and step, parallel and serial, pure Python)."""

@@ -212,7 +212,7 @@ def simulate_panel(
     Returns:
         The panel and the (N, T) true states after each month.
     """
-    from crm_envs.envs.b2b_customer.vector_env import B2BCustomerVectorEnv
+    from crm_envs.envs.b2b_customer.env import B2BCustomerVectorEnv
 
     n = check_int("n_customers", n_customers, low=1)
     t_max = check_int("months", months, low=1)

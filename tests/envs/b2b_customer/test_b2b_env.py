@@ -144,8 +144,7 @@ def test_continuous_bounds_are_valid_actions_whatever_the_largest_spend(top):
         assert env.action_space.contains(np.asarray(action, dtype=np.float32))
         obs, *_ = env.step(action)
     # The bounds map exactly onto no spend and the largest spend.
-    setup = env.unwrapped._setup
-    spends = setup.spends(np.array([[-1.0], [1.0]], dtype=np.float32), 2)
+    spends = env.unwrapped.task.spends(np.array([[-1.0], [1.0]], dtype=np.float32), 2)
     assert spends.tolist() == [0.0, params.max_spend]
 
 
@@ -156,23 +155,23 @@ def test_flags_are_not_read_by_truthiness():
         B2BCustomerEnv(params=fan2015_essay2().replace(spend_grid=np.zeros(1)), continuous=True)
 
 
-def _run_kernel(step, kp, tab, act, spend):
-    """Roll 64 copies through the step kernel ``step`` with the given tables and actions."""
+def _run_kernel(kernels, kp, actions):
+    """Roll 64 copies through the driver ``kernels`` (a ``(reset, step)`` pair) with ``kp``."""
     from crm_envs.core.vector import seed_state
-    from crm_envs.envs.b2b_customer import kernels
+    from crm_envs.envs.b2b_customer import kernels as b2b
 
-    n = act.shape[1]
-    fstate = np.zeros((n, kernels.FLOAT_WIDTH))
-    istate = np.zeros((n, kernels.INT_WIDTH), dtype=np.int64)
+    n = actions.shape[1]
+    fstate = np.zeros((n, b2b.float_width(kp.revenue.shape[0], continuous=True)))
+    istate = np.zeros((n, b2b.STATE_WIDTH), dtype=np.int64)
     seed_state(istate, 3, np.random.default_rng(0), fresh=True)
     obs = np.zeros((n, 4), dtype=np.float32)
-    info = [np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)]
-    kernels.b2b_reset(kp, fstate, istate, obs, *info)
+    info = (np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64))
+    reset, step = kernels
+    reset(kp, fstate, istate, obs, info)
     rew, term, trunc = np.zeros(n), np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-    scratch = np.zeros((n, 2, kp.revenue.shape[0]))
     out = []
-    for a, m in zip(act, spend, strict=True):
-        step(kp, tab, fstate, istate, a, m, scratch, obs, rew, term, trunc, *info)
+    for a in actions:
+        step(kp, fstate, istate, a, obs, rew, term, trunc, info)
         out.append(np.concatenate([obs.ravel(), rew, trunc, *info]))
     return np.array(out)
 
@@ -184,27 +183,30 @@ def test_tabled_month_equals_the_direct_computation(preset):
     from crm_envs.envs.b2b_customer import kernels
 
     env = gym.make("crm_envs/B2BCustomer-v1", preset=preset, observation="purchase")
-    setup = env.unwrapped._setup
-    p, kp, tab = setup.params, setup.kp, setup.tables
+    task = env.unwrapped.task
+    p, kp = task.params, task.kp
+    model = p.to_kernel(task.horizon, kernels.OBS_PURCHASE)
+    assert kernels.B2BDriverParams._fields[: len(model)] == model._fields  # model fields first
+    for name, mine, theirs in zip(model._fields, kp.model(), model, strict=True):
+        np.testing.assert_array_equal(mine, theirs, err_msg=name)
     # The tables hold what the model's functions return, entry by entry.
-    emis = tab.emis.reshape(2, p.n_spend, p.n_levels)
+    emis = kp.emis.reshape(2, p.n_spend, p.n_levels)
     for a, m in enumerate(p.spend_grid):
         np.testing.assert_allclose(emis[:, a], p.emission_matrix(m), rtol=1e-12, atol=0)
         for k in range(p.max_tslp + 1):
             direct = kernels.transition_probs(kp, kp.customer, m, k)
-            tabled = (tab.q01[a, k], tab.q11_plain[a, k], tab.q11_maint[a, k])
+            tabled = (kp.q01[a, k], kp.q11_plain[a, k], kp.q11_maint[a, k])
             np.testing.assert_allclose(tabled, direct, rtol=1e-12, atol=0)
     act = np.random.default_rng(1).integers(0, p.n_spend, (150, 64))
-    spend = p.spend_grid[act]
-    box = tab._replace(continuous=True)
-    tabled = _run_kernel(kernels.b2b_step, kp, tab, act, spend)
-    direct = _run_kernel(kernels.b2b_step, kp, box, act, spend)
-    np.testing.assert_allclose(tabled, direct, rtol=1e-12, atol=0)
+    spend = p.spend_grid[act]  # what Box actions reach the kernel as: dollars
+    box = kp._replace(continuous=True)
+    k = kernels.KERNELS
+    for build in ((k.reset, k.step), (k.reset_serial, k.step_serial)):
+        tabled = _run_kernel(build, kp, act)
+        direct = _run_kernel(build, box, spend)
+        np.testing.assert_allclose(tabled, direct, rtol=1e-12, atol=0)
     assert np.unique(tabled[:, -64:]).size > 1  # purchases happened
-    # Both paths of the compiled kernel equal the kernel's Python source.
-    python = kernels.b2b_step.py_func
-    for t in (tab, box):
-        np.testing.assert_array_equal(
-            _run_kernel(python, kp, t, act[:20], spend[:20]),
-            tabled[:20] if t is tab else direct[:20],
-        )
+    # Both paths of the compiled driver equal its Python source.
+    python = (k.reset_python, k.step_python)
+    np.testing.assert_array_equal(_run_kernel(python, kp, act[:20]), tabled[:20])
+    np.testing.assert_array_equal(_run_kernel(python, box, spend[:20]), direct[:20])
