@@ -330,28 +330,3 @@ class NumbaVectorEnv(VectorEnv):
 
     def _step_envs(self, actions: Any) -> dict[str, Any]:
         raise NotImplementedError
-
-    def check_discrete_actions(self, actions: Any, n: int) -> NDArray[np.int64]:
-        """Validate a batch of ``Discrete(n)`` actions; return them as contiguous int64.
-
-        Args:
-            actions: Array-like of shape (num_envs,) of integers.
-            n: Number of discrete actions.
-
-        Returns:
-            The actions as an int64 array.
-        """
-        arr = np.asarray(actions)
-        if arr.shape != (self.num_envs,) or not np.issubdtype(arr.dtype, np.integer):
-            raise ValueError(
-                f"actions must be an integer array of shape ({self.num_envs},), got "
-                f"shape {arr.shape} and dtype {arr.dtype}"
-            )
-        lo, hi = int(arr.min()), int(arr.max())
-        if lo < 0 or hi >= n:
-            bad = int(np.flatnonzero((arr < 0) | (arr >= n))[0])
-            raise ValueError(
-                f"actions must lie in the action space Discrete({n}) = {{0, ..., {n - 1}}}; "
-                f"actions[{bad}] = {int(arr[bad])}"
-            )
-        return np.ascontiguousarray(arr, dtype=np.int64)
