@@ -97,9 +97,14 @@ ENV_INFO: tuple[EnvInfo, ...] = (
         description="Bandit over (promotion, duration) arms; a pull promotes a batch of 1,000 "
         "customers of all segments (rule 3) or of one; noisy realised CLV uplift; true "
         "expected rewards and regret in info",
-        entry_point="crm_envs.envs.promotion.env:PromotionBanditEnv",
-        vector_entry_point="crm_envs.envs.promotion.env:PromotionBanditVectorEnv",
-        kwargs={"preset": "mandania2025_ferry", "batch_size": 1000.0, "horizon": 1000},
+        entry_point="crm_envs.envs.promotion.env:PromotionEnv",
+        vector_entry_point="crm_envs.envs.promotion.env:PromotionVectorEnv",
+        kwargs={
+            "preset": "mandania2025_ferry",
+            "campaign": False,
+            "batch_size": 1000.0,
+            "horizon": 1000,
+        },
     ),
     EnvInfo(
         env_id="crm_envs/PromotionCampaign-v2",
@@ -107,9 +112,9 @@ ENV_INFO: tuple[EnvInfo, ...] = (
         description="Campaign cycles: a (promotion, duration) per segment (MultiDiscrete) "
         "under business rule 1-4 and an optional budget; realised transactions and profit "
         "per segment",
-        entry_point="crm_envs.envs.promotion.env:PromotionCampaignEnv",
-        vector_entry_point="crm_envs.envs.promotion.env:PromotionCampaignVectorEnv",
-        kwargs={"preset": "mandania2025_ferry", "rule": 1, "horizon": 12},
+        entry_point="crm_envs.envs.promotion.env:PromotionEnv",
+        vector_entry_point="crm_envs.envs.promotion.env:PromotionVectorEnv",
+        kwargs={"preset": "mandania2025_ferry", "campaign": True, "rule": 1, "horizon": 12},
     ),
 )
 

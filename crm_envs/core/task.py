@@ -29,9 +29,16 @@ class Task:
             cumulative regret over the training run, uniform random = 0 and always the best
             arm = 1; the env's ``info`` then carries ``regret`` and ``expected_rewards`` at
             every step).
+        encode_actions: ``None`` (the default): the wrappers validate actions with the shared
+            validator of the action space's kind,
+            :func:`~crm_envs.core.wrappers.check_batch_actions`. A task whose kernel reads
+            something other than the validated actions sets it to a callable
+            ``(actions, n) -> array`` that validates (through the shared validator) and
+            translates a batch of ``n`` actions.
     """
 
     scoring: str = "return"
+    encode_actions: Any = None
 
     params: Any
     horizon: int

@@ -15,8 +15,9 @@ What a task declares for these wrappers (see :class:`~crm_envs.core.task.Task`):
   kernels' ``extra`` tuple; the single env returns the same keys as the vector env;
 * ``apply_options(options, fstate, istate)``: validates the reset options and writes the
   reset requests into the state (swapping ``params`` and ``kp`` where asked);
-* optionally ``encode_actions(actions, n)`` (default: :func:`check_batch_actions` of the
-  action space).
+* ``encode_actions``: ``None`` (the default of :class:`~crm_envs.core.task.Task`) for
+  :func:`check_batch_actions` of the action space, or a callable ``(actions, n)`` that
+  validates through it and translates the batch for the kernel.
 """
 
 from __future__ import annotations
@@ -26,22 +27,30 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from numba import njit
 from numpy.typing import NDArray
 
 from crm_envs.core.jit import entry_point
 from crm_envs.core.single import JitInterface, NumbaEnv
 from crm_envs.core.vector import NumbaVectorEnv
 
-__all__ = ["TaskEnv", "TaskVectorEnv", "check_batch_actions"]
+__all__ = ["TaskEnv", "TaskVectorEnv", "check_batch_actions", "encode_batch"]
 
 
 def check_batch_actions(space: gym.Space[Any], actions: Any, n: int) -> NDArray[Any]:
     """Validate ``n`` actions of ``space`` (one per copy); return them as a contiguous array.
 
-    One validator per space kind, shared by every env: ``Discrete`` gives (n,) int64,
-    ``MultiDiscrete`` (n, k) int64 and ``Box`` (n, d) float64. Nothing is clipped or coerced:
-    a float for a discrete space, a wrong shape, a value outside the space or a non-finite
-    ``Box`` entry raises.
+    The one validator per space kind, shared by every env: ``Discrete`` gives (n,) int64,
+    ``MultiDiscrete`` (n, k) int64 and ``Box`` (n, *shape) floats. Nothing is clipped or
+    coerced: a float for a discrete space, a non-numeric (bool, complex, string) ``Box``
+    batch, a wrong shape, a value outside the space or a non-finite ``Box`` entry raises.
+    Integer ``Box`` batches are accepted as the numbers they are. The range check is one
+    compiled pass over the batch, with no temporary arrays of its size.
+
+    A C-contiguous float32 ``Box`` batch of more than one copy is returned as given, so a
+    vector step copies nothing of size N for the float32 actions agents produce; every other
+    ``Box`` batch, and every batch of one copy (the single env's, whose compiled step is bound
+    to one type), is returned as float64. float32 values are exact in float64.
 
     Args:
         space: The single env's action space.
@@ -56,59 +65,101 @@ def check_batch_actions(space: gym.Space[Any], actions: Any, n: int) -> NDArray[
         TypeError: For an unsupported space.
     """
     arr = np.asarray(actions)
-    if isinstance(space, (spaces.Discrete, spaces.MultiDiscrete)):
-        shape = (n,) if isinstance(space, spaces.Discrete) else (n, *space.shape)
-        if arr.shape != shape or not np.issubdtype(arr.dtype, np.integer):
-            raise ValueError(
-                f"actions must be an integer array of shape {shape} for {space}, got shape "
-                f"{arr.shape} and dtype {arr.dtype}"
-            )
-        if isinstance(space, spaces.Discrete):
-            low, high = space.start, space.start + space.n - 1
-        else:
-            low, high = space.start, space.start + space.nvec - 1
-        if arr.size and (np.any(arr.min(axis=0) < low) or np.any(arr.max(axis=0) > high)):
-            bad = (arr < low) | (arr > high)  # built only to name the first bad entry
-            where = tuple(int(j) for j in np.argwhere(bad)[0])
-            raise ValueError(
-                f"actions must lie in the action space {space}; actions{list(where)} = {arr[where]}"
-            )
-        return np.ascontiguousarray(arr, dtype=np.int64)
-    if isinstance(space, spaces.Box):
-        shape = (n, *space.shape)
-        if arr.shape != shape or not np.issubdtype(arr.dtype, np.number):
-            raise ValueError(
-                f"actions must be a numeric array of shape {shape} for {space}, got shape "
-                f"{arr.shape} and dtype {arr.dtype}"
-            )
-        out = np.ascontiguousarray(arr, dtype=np.float64)
-        bad = ~np.isfinite(out) | (out < space.low) | (out > space.high)
-        if bad.any():
-            where = tuple(int(j) for j in np.argwhere(bad)[0])
-            raise ValueError(
-                f"actions must lie in the action space {space} (nothing is clipped); "
-                f"actions{list(where)} = {out[where]}"
-            )
-        return out
-    raise TypeError(f"no action validator for {type(space).__name__} spaces")
+    box = isinstance(space, spaces.Box)
+    kind = arr.dtype.kind  # "i"/"u" integers, "f" floats ("b" bool, "c" complex, ... refused)
+    if box:
+        what = "real numbers (an integer or float array)"
+        ok = kind in "iuf"
+    elif isinstance(space, (spaces.Discrete, spaces.MultiDiscrete)):
+        what = "an integer array"
+        ok = kind in "iu"
+    else:
+        raise TypeError(f"no action validator for {type(space).__name__} spaces")
+    shape = (n,) if isinstance(space, spaces.Discrete) else (n, *space.shape)
+    if arr.shape != shape or not ok:
+        raise ValueError(
+            f"actions must be {what} of shape {shape} for {space}, got shape {arr.shape} and "
+            f"dtype {arr.dtype}"
+        )
+    if not (box and n > 1 and arr.dtype == np.float32 and arr.flags.c_contiguous):
+        # A cast to int64 cannot carry an out-of-range integer into the range: only uint64
+        # values above 2**63 - 1 change, and they become negative.
+        arr = np.ascontiguousarray(arr, dtype=np.float64 if box else np.int64)
+    low, high = _bounds(space)
+    q = _first_outside(arr.reshape(n, -1), low, high)
+    if q >= 0:
+        where = tuple(int(j) for j in np.unravel_index(q, arr.shape))
+        raise ValueError(
+            f"actions must {'be finite and ' if box else ''}lie in the action space {space} "
+            f"(nothing is clipped); actions{list(where)} = {arr[where]}"
+        )
+    return arr
+
+
+def _bounds(space: gym.Space[Any]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Flat float64 (low, high) of each entry of one action of ``space``.
+
+    Cached on the space (the validator reads them every step) and rebuilt if an attribute
+    they come from is reassigned.
+    """
+    cached = space.__dict__.get("_crm_bounds")
+    box, multi = isinstance(space, spaces.Box), isinstance(space, spaces.MultiDiscrete)
+    a, b = (space.low, space.high) if box else (space.start, space.nvec if multi else space.n)
+    if cached is not None and cached[0] is a and cached[1] is b:
+        return cached[2]
+    if box:
+        low, high = a, b
+    elif multi:
+        low, high = a, a + b - 1
+    else:
+        low, high = np.array([a]), np.array([a + b - 1])
+    flat = tuple(np.ascontiguousarray(x, dtype=np.float64).reshape(-1) for x in (low, high))
+    space.__dict__["_crm_bounds"] = (a, b, flat)
+    return flat
+
+
+@njit(cache=True)
+def _first_outside(batch, low, high):  # type: ignore[no-untyped-def]
+    """Flat index of the first bad entry of the (N, d) batch, or -1.
+
+    An entry is bad if it is not finite or lies outside its column's [low, high].
+    """
+    n, d = batch.shape
+    for i in range(n):
+        for j in range(d):
+            x = batch[i, j]
+            if not (np.isfinite(x) and low[j] <= x <= high[j]):
+                return i * d + j
+    return -1
 
 
 def _lowest_action(space: gym.Space[Any]) -> NDArray[Any]:
     """A valid action of ``space`` (its lowest), as a template of the kernel's action buffer."""
-    if isinstance(space, spaces.Discrete):
-        return np.asarray(space.start, dtype=np.int64)
-    if isinstance(space, spaces.MultiDiscrete):
-        return np.asarray(space.start, dtype=np.int64)
+    if isinstance(space, (spaces.Discrete, spaces.MultiDiscrete)):
+        # A copy: the env's action buffer is built from it and written into at every step.
+        return np.array(space.start, dtype=np.int64)
     if isinstance(space, spaces.Box):
         return np.clip(np.zeros(space.shape), space.low, space.high)
     raise TypeError(f"no action validator for {type(space).__name__} spaces")
 
 
-def _encode(task: Any, actions: Any, n: int) -> NDArray[Any]:
-    encode = getattr(task, "encode_actions", None)
-    if encode is not None:
-        return encode(actions, n)
-    return check_batch_actions(task.action_space, actions, n)
+def encode_batch(task: Any, actions: Any, n: int) -> NDArray[Any]:
+    """Validate ``n`` actions of ``task`` and return them as its kernel reads them.
+
+    The task's ``encode_actions`` if it sets one, else :func:`check_batch_actions` of its
+    action space: what both wrappers call on every step.
+
+    Args:
+        task: A :class:`~crm_envs.core.task.Task`.
+        actions: Array-like with one action per copy.
+        n: Number of copies.
+
+    Returns:
+        The kernel's action batch.
+    """
+    if task.encode_actions is None:
+        return check_batch_actions(task.action_space, actions, n)
+    return task.encode_actions(actions, n)
 
 
 class TaskVectorEnv(NumbaVectorEnv):
@@ -159,7 +210,7 @@ class TaskVectorEnv(NumbaVectorEnv):
 
     def _step_envs(self, actions: Any) -> dict[str, Any]:
         task = self._setup
-        act = _encode(task, actions, self.num_envs)
+        act = encode_batch(task, actions, self.num_envs)
         kernels = task.kernels
         self._kernel(kernels.step, kernels.step_serial)(
             task.kp, self._fstate, self._state, act, self._obs, self._rew, self._term,
@@ -202,8 +253,8 @@ class TaskEnv(NumbaEnv):
         )
         discrete = isinstance(task.action_space, spaces.Discrete)
         self._n_discrete = task.action_space.n if discrete else 0
-        self._plain_actions = discrete and not hasattr(task, "encode_actions")
-        self._act = _encode(task, _lowest_action(task.action_space)[None], 1)
+        self._plain_actions = discrete and task.encode_actions is None
+        self._act = encode_batch(task, _lowest_action(task.action_space)[None], 1)
         self._init_kernel()
 
     def _serial_step_kernel(self) -> Any:
@@ -257,8 +308,8 @@ class TaskEnv(NumbaEnv):
             and 0 <= action < self._n_discrete
         ):
             self._act[0] = action  # fast path of a valid int action
-        else:
-            self._act = _encode(self._setup, np.asarray(action)[None], 1)
+        else:  # copied into the buffer the compiled step was bound to
+            self._act[...] = encode_batch(self._setup, np.asarray(action)[None], 1)
         self._step_kernel(
             self._setup.kp, self._fstate, self._state, self._act, self._obs, self._rew,
             self._term, self._trunc, self._extra,
@@ -275,16 +326,32 @@ class TaskEnv(NumbaEnv):
         episode ended returns the next episode's first observation, reward 0). Call
         ``reset(seed=...)`` first; stepping from numba advances this env.
 
+        The observation buffer is handed out as (1, D), D = 1 for a ``Discrete`` observation
+        (a view sharing its memory): the tabular loop reads an observation row ``obs[0, :]``.
+
         Returns:
             A :class:`~crm_envs.core.single.JitInterface`.
+
+        Raises:
+            RuntimeError: Before :meth:`reset`, or after an episode ended.
+            TypeError: If the action space is not ``Discrete`` or the observation space is
+                neither ``Discrete`` nor ``MultiDiscrete`` (the tabular agents' spaces).
         """
+        space = self.observation_space
+        if not isinstance(self.action_space, spaces.Discrete) or not isinstance(
+            space, (spaces.Discrete, spaces.MultiDiscrete)
+        ):
+            raise TypeError(
+                "jit_interface() serves tabular learners: it needs a Discrete action space and "
+                f"a Discrete or MultiDiscrete observation space, got {self.action_space} and "
+                f"{space}"
+            )
         if self._ended:
             raise RuntimeError("call reset() before jit_interface()")
-        space = self.observation_space
         nvec = space.nvec if isinstance(space, spaces.MultiDiscrete) else np.array([space.n])
         return JitInterface(
             step=self._setup.kernels.step_serial, kp=self._setup.kp, fstate=self._fstate,
-            state=self._state, obs=self._obs, rew=self._rew, term=self._term,
+            state=self._state, obs=self._obs.reshape(1, -1), rew=self._rew, term=self._term,
             trunc=self._trunc, extra=self._extra, n_actions=int(self.action_space.n),
             obs_nvec=np.asarray(nvec, dtype=np.int64),
         )  # fmt: skip

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import crm_envs  # noqa: F401
-from crm_envs.core.wrappers import TaskVectorEnv
+from crm_envs.core.wrappers import TaskVectorEnv, encode_batch
 from crm_envs.registration import ENV_INFO
 
 IDS = [i.env_id for i in ENV_INFO]
@@ -29,9 +29,7 @@ def test_parallel_serial_and_pure_python_drivers_agree(env_id):
     rng = np.random.default_rng(0)
     actions = []
     for _ in range(30):  # valid actions from a real rollout (masks follow the states)
-        actions.append(task.encode_actions(_actions(venv, info, rng), 16)
-                       if hasattr(task, "encode_actions")
-                       else np.asarray(_actions(venv, info, rng)))  # fmt: skip
+        actions.append(encode_batch(task, _actions(venv, info, rng), 16))
         info = venv.step(actions[-1])[4]
     traces = []
     for reset, step in ((k.reset, k.step), (k.reset_serial, k.step_serial),

@@ -82,6 +82,26 @@ def test_the_documented_env_pays_p_buy_minus_cost_per_email(nudge):
         (gym.spaces.MultiDiscrete([2, 3]), [[0, 2], [1, 3]], "lie in the action space"),
         (gym.spaces.Box(0.0, 1.0, (2,)), [[0.5, 1.5], [0.0, 0.0]], "nothing is clipped"),
         (gym.spaces.Box(0.0, 1.0, (2,)), [[np.nan, 0.5], [0.0, 0.0]], "nothing is clipped"),
+        # The first bad entry is named, with its index in the batch.
+        (gym.spaces.MultiDiscrete([2, 3]), [[0, 2], [1, 3]], r"actions\[1, 1\] = 3"),
+        (gym.spaces.Box(0.0, 1.0, (2,)), [[0.5, 1.0], [0.0, -0.5]], r"actions\[1, 1\] = -0.5"),
+        # Spaces that do not start at 0, and per-entry bounds.
+        (gym.spaces.Discrete(3, start=1), [1, 0], r"actions\[1\] = 0"),
+        (gym.spaces.MultiDiscrete([2, 3], start=[5, 0]), [[5, 0], [4, 0]], r"\[1, 0\] = 4"),
+        (
+            gym.spaces.Box(np.array([0.0, -2.0]), np.array([1.0, 0.0])),
+            [[1, 0], [0, 1]],
+            r"actions\[1, 1\] = 1",
+        ),
+        # Unbounded boxes still refuse infinities and NaN.
+        (gym.spaces.Box(-np.inf, np.inf, (1,)), [[0.0], [np.inf]], "be finite"),
+        # A uint64 too large for int64 cannot wrap into the range.
+        (gym.spaces.Discrete(3), np.array([0, 2**64 - 1], dtype=np.uint64), "lie in the action"),
+        # Nothing is coerced: bool, complex and string batches are refused.
+        (gym.spaces.Discrete(2), np.array([True, False]), "integer array"),
+        (gym.spaces.Box(0.0, 1.0, (1,)), np.array([[True], [False]]), "real numbers"),
+        (gym.spaces.Box(0.0, 1.0, (1,)), np.array([[0.5 + 0j], [0.5]]), "real numbers"),
+        (gym.spaces.Box(0.0, 1.0, (1,)), np.array([["0.5"], ["0.5"]]), "real numbers"),
     ],
 )
 def test_the_shared_action_validator_rejects_bad_batches(space, actions, message):
@@ -94,3 +114,27 @@ def test_the_shared_action_validator_returns_kernel_arrays():
     assert out.dtype == np.int64 and out.tolist() == [0, 2]
     box = check_batch_actions(gym.spaces.Box(0.0, 1.0, (2,)), [[0.5, 1.0], [0.0, 0.25]], 2)
     assert box.dtype == np.float64 and box.flags.c_contiguous
+
+
+def test_the_shared_validator_accepts_every_valid_edge():
+    space = gym.spaces.Box(np.array([0.0, -2.0], np.float32), np.array([1.0, 0.0], np.float32))
+    out = check_batch_actions(space, [[0, -2], [1, 0]], 2)  # integers, both bounds exactly
+    assert out.dtype == np.float64 and out.tolist() == [[0.0, -2.0], [1.0, 0.0]]
+    disc = gym.spaces.Discrete(3, start=1)
+    assert check_batch_actions(disc, np.array([1, 3], np.uint8), 2).tolist() == [1, 3]
+    # After a space's bounds are reassigned, the validator reads the new ones.
+    space.high = np.array([2.0, 0.0], dtype=np.float32)
+    assert check_batch_actions(space, [[2.0, 0.0], [0.0, 0.0]], 2)[0, 0] == 2.0
+
+
+def test_a_float32_box_batch_reaches_the_kernel_uncopied():
+    # A vector step allocates nothing of size N for the usual float32 actions; a batch of one
+    # (the single env's, whose compiled step is bound to one type) is float64.
+    space = gym.spaces.Box(-1.0, 1.0, (7,), dtype=np.float32)
+    batch = np.zeros((4, 7), dtype=np.float32)
+    assert check_batch_actions(space, batch, 4) is batch
+    assert check_batch_actions(space, batch[:1], 1).dtype == np.float64
+    assert check_batch_actions(space, batch.astype(np.float64), 4).dtype == np.float64
+    strided = np.zeros((4, 14), dtype=np.float32)[:, ::2]
+    out = check_batch_actions(space, strided, 4)
+    assert out.flags.c_contiguous and out.dtype == np.float64

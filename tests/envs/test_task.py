@@ -11,6 +11,7 @@ from agents.dp import backward_induction, exact_policy
 from benchmarks.headroom import baseline_policies, reference_policy
 from crm_envs.core.oracle import KINDS, BaselineResult, Exact, Headroom, evaluate
 from crm_envs.core.task import Task
+from crm_envs.envs.promotion.task import VARIANT_DEFAULT
 
 ENV_IDS = sorted(i for i in gym.registry if i.startswith("crm_envs/"))
 ROLES = {"random", "constant", "naive", "oracle"}
@@ -103,7 +104,7 @@ def test_info_keys_are_the_same_in_the_single_and_the_vector_env(env_id):
 
 # Constructor arguments that select a registered variant of a class (another preset, discrete
 # actions): an id registering one of them differently from the class default is a variant.
-VARIANT_ARGS = ("preset", "discrete")
+VARIANT_ARGS = ("preset", "discrete", "campaign")
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
@@ -123,8 +124,14 @@ def test_class_defaults_equal_the_registered_defaults(env_id):
                     defaults.setdefault(k, p.default)
     if any(spec.kwargs.get(key, defaults.get(key)) != defaults.get(key) for key in VARIANT_ARGS):
         pytest.skip("a variant of the class's defaults, declared by registration kwargs")
+    bare = getattr(importlib.import_module(module), name)().task
     for key, value in spec.kwargs.items():
-        assert defaults[key] == value, f"{env_id}: {key} registered {value}, class {defaults[key]}"
+        if defaults[key] is VARIANT_DEFAULT:  # the variant's default: what the task chose
+            assert getattr(bare, key) == value, f"{env_id}: {key} registered {value}"
+        else:
+            assert defaults[key] == value, (
+                f"{env_id}: {key} registered {value}, class {defaults[key]}"
+            )
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
@@ -152,3 +159,37 @@ def test_promotion_params_swap_changes_the_dynamics():
     before = info["expected_rewards"].copy()
     _, info = env.reset(seed=0, options={"params": richer})
     assert not np.allclose(info["expected_rewards"], before)
+
+
+def test_benchmarks_and_agents_read_references_only_through_the_task_contract():
+    # The envs' own conveniences (reference_action, oracle_model, solution, best_action,
+    # model) are for users and the paper folders; the harness, CLI, SB3 runner and agents
+    # score with task.oracle() and task.baselines() only.
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    accessor = re.compile(r"\.(reference_actions?|oracle_model|solution|best_action)\(")
+    found = [
+        f"{path.relative_to(root)}:{i}: {line.strip()}"
+        for folder in ("benchmarks", "agents")
+        for path in sorted((root / folder).rglob("*.py"))
+        for i, line in enumerate(path.read_text().splitlines(), 1)
+        if accessor.search(line)
+    ]
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_stepping_leaves_the_spaces_unchanged(env_id):
+    # The single env's action buffer must not share memory with its space (a MultiDiscrete's
+    # ``start`` once became the buffer that every step wrote into).
+    import copy
+
+    env = gym.make(env_id)
+    before = copy.deepcopy((env.action_space, env.observation_space))
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    for _ in range(3):
+        env.step(env.action_space.sample())
+    assert (env.action_space, env.observation_space) == before

@@ -237,27 +237,15 @@ class B2BTask(Task):
         """Validate a batch of ``n_envs`` actions; return the (N,) spends in dollars.
 
         With Box actions this is the task's ``encode_actions``: the step kernel reads the
-        spends. Each value in [-1, 1] maps linearly to [0, max spend]; nothing is clipped or
-        coerced (a non-numeric array, a wrong shape or a value outside [-1, 1], NaN included,
-        raises). Grid actions are validated by the shared ``Discrete`` validator.
+        spends. Both kinds are validated by the shared validator
+        (:func:`~crm_envs.core.wrappers.check_batch_actions`: nothing clipped or coerced);
+        each Box value in [-1, 1] maps linearly to [0, max spend].
         """
         p = self.params
+        arr = check_batch_actions(self.action_space, actions, n_envs)
         if not self.continuous:
-            return p.spend_grid[check_batch_actions(self.action_space, actions, n_envs)]
-        arr = np.asarray(actions)
-        real = np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
-        if arr.shape != (n_envs, 1) or not real:
-            raise ValueError(
-                f"actions must be an integer or float array of shape ({n_envs}, 1), got shape "
-                f"{arr.shape} and dtype {arr.dtype}"
-            )
-        arr = arr.astype(np.float64)
-        if not np.all(np.isfinite(arr)) or arr.min() < -1.0 or arr.max() > 1.0:
-            raise ValueError(
-                f"continuous actions must be finite and lie in [-1, 1] (mapped linearly to "
-                f"a spend in [0, {p.max_spend:g}]); got {actions!r}"
-            )
-        return np.ascontiguousarray((arr[:, 0] + 1.0) * (0.5 * p.max_spend))
+            return p.spend_grid[arr]
+        return (arr[:, 0].astype(np.float64) + 1.0) * (0.5 * p.max_spend)
 
 
 def state_mdp(params: B2BCustomerParams) -> TabularMDP:

@@ -1,9 +1,11 @@
 """``crm_envs/PromotionBandit-v2`` and ``crm_envs/PromotionCampaign-v2``: single and vector envs.
 
-Both run on the shared kernel driver (:mod:`crm_envs.core.wrappers`) over one task,
-:class:`~crm_envs.envs.promotion.task.PromotionTask`, whose constructor argument ``campaign``
-selects the variant; each variant keeps its own env classes for its own signature, defaults
-and documentation.
+One env class and one vector env class for both ids, on the shared kernel driver
+(:mod:`crm_envs.core.wrappers`) over one task,
+:class:`~crm_envs.envs.promotion.task.PromotionTask`. The variant is the registration kwarg
+``campaign`` (False: the bandit, True: the campaign), like ROI's ``discrete`` and B2B's
+``continuous``; the arguments whose defaults differ between the two ids default to the chosen
+variant's (:data:`~crm_envs.envs.promotion.task.VARIANT_DEFAULTS`).
 """
 
 from __future__ import annotations
@@ -13,30 +15,33 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from crm_envs.core.single import JitInterface
 from crm_envs.core.wrappers import TaskEnv, TaskVectorEnv
 from crm_envs.envs.promotion.params import PromotionParams
-from crm_envs.envs.promotion.task import RULE_TEXT, PromotionTask
+from crm_envs.envs.promotion.task import (
+    RULE_TEXT,
+    VARIANT_DEFAULT,
+    VARIANT_DEFAULTS,
+    PromotionTask,
+)
 
 __all__ = [
     "RULE_TEXT",
-    "PromotionBanditEnv",
-    "PromotionBanditVectorEnv",
-    "PromotionCampaignEnv",
-    "PromotionCampaignVectorEnv",
+    "VARIANT_DEFAULTS",
+    "PromotionEnv",
     "PromotionTask",
+    "PromotionVectorEnv",
 ]
 
 
-def _no_render(env: Any, render_mode: str | None) -> None:
-    if render_mode is not None:
-        raise ValueError(f"{type(env).__name__} has no render modes, got {render_mode!r}")
+class PromotionEnv(TaskEnv):
+    """Promotions valued by CLV: a bandit over (promotion, duration) arms, or whole campaigns.
 
+    Both ids of Mandania, Cadogan, Liu & Kazmi (2025): ``campaign=False`` is the bandit
+    (``PromotionBandit-v2``), ``campaign=True`` the campaign (``PromotionCampaign-v2``).
 
-class PromotionBanditEnv(TaskEnv):
-    """Choosing a promotion by trial: a multi-armed bandit over (promotion, duration).
+    ## The bandit (``campaign=False``)
 
-    ## Description
+    ### Description
 
     A ferry travel agency (Mandania, Cadogan, Liu & Kazmi 2025) picks, each pull, one arm:
     no promotion, or promotion type k for D = 1..5 months. A pull promotes a batch of
@@ -50,7 +55,7 @@ class PromotionBanditEnv(TaskEnv):
     finds it; a batch of 1,000 puts it 0.60 s.d. ahead (the gap over s.d. grows with the
     square root of the batch).
 
-    ## Difficulty (best-arm gap / reward s.d. of one pull, ``setup.difficulty()``)
+    ### Difficulty (best-arm gap / reward s.d. of one pull, ``setup.difficulty()``)
 
     On the ``mandania2025_ferry`` preset at the default batch of 1,000 (Poisson noise, the
     least a real batch would show; the three contribution levels of a group are equally
@@ -71,29 +76,24 @@ class PromotionBanditEnv(TaskEnv):
     apart. Segments above 1 s.d. are easy at this batch; a smaller ``batch_size`` makes them
     hard (0.60 / 2 at 250 customers).
 
-    ## Action Space
+    ### Action Space
 
     ``Discrete(1 + K * S)`` = ``Discrete(21)``: 0 = no promotion, ``1 + k * 5 + (D - 1)``.
 
-    ## Observation Space
+    ### Observation Space
 
     ``Discrete(1)``: a bandit has no state (always 0, a NumPy int64).
 
-    ## Rewards
+    ### Rewards
 
     Realised discounted profit of the batch minus its expected baseline profit, times
     ``reward_scale`` (default 1: pounds).
 
-    ## Starting State / Episode End
+    ### Starting State / Episode End
 
     No state; truncated after ``horizon`` pulls (default 1,000).
 
-    ## Arguments
-
-    ``preset``, ``params``, ``segment`` (None = rule 3), ``batch_size`` (customers per pull,
-    None = all), ``horizon``, ``drift_sd``, ``drift_max``, ``reward_scale``.
-
-    ## Calibration & References
+    ### Calibration & References
 
     Mandania et al. (2025), Journal of Service Research: BG/BB groups, promotions, business
     rules; see the ``mandania2025_ferry`` preset for every calibrated number and assumption.
@@ -104,61 +104,24 @@ class PromotionBanditEnv(TaskEnv):
     drift moves them between pulls); after ``reset`` they are the first pull's. Single and
     vector env report the same keys.
 
-    ## Version History
+    ### Version History
 
     * v2, issue 18: exact Poisson draws by tabled alias sampling; the normal
       approximation the kernel used for means from 30 up is gone (same caps and spaces,
       see :mod:`~crm_envs.envs.promotion.kernels`); seeded trajectories changed.
       Issue 14: on the shared kernel driver, seeded trajectories unchanged; ``reset``'s
-      info now holds every step's keys (the bandit's ``regret`` is 0 there).
+      info now holds every step's keys (the bandit's ``regret`` is 0 there); one env class
+      for both ids (``PromotionEnv``, was ``PromotionBanditEnv``), the variant a
+      registration kwarg.
     * v1: issue 17. A pull promotes a batch of 1,000 customers (was the whole cohort, whose
       best arm a single pull identified: gap 7.3 s.d.); the recalibrated preset (cohort of
       386,814, gamma-gamma spend, win-back of lapsed customers, rising month effect, survey
       preferences); reward in pounds; 1,000 pulls.
     * v0: initial release.
-    """
 
-    metadata: dict[str, Any] = {"render_modes": []}
-    task_cls = PromotionTask
+    ## The campaign (``campaign=True``)
 
-    def __init__(
-        self,
-        preset: str = "mandania2025_ferry",
-        params: PromotionParams | None = None,
-        segment: tuple[int, int] | None = None,
-        batch_size: float | None = 1000.0,
-        horizon: int = 1000,
-        drift_sd: float = 0.0,
-        drift_max: float = 2.0,
-        reward_scale: float = 1.0,
-        render_mode: str | None = None,
-    ) -> None:
-        _no_render(self, render_mode)
-        super().__init__(
-            preset=preset, params=params, campaign=False, segment=segment,
-            batch_size=batch_size, horizon=horizon, drift_sd=drift_sd, drift_max=drift_max,
-            reward_scale=reward_scale,
-        )  # fmt: skip
-
-    @property
-    def setup(self) -> PromotionTask:
-        """The env's task (``env.task``), under the name the promotion callers use."""
-        return self._setup
-
-    def jit_interface(self) -> JitInterface:
-        """The serial driver and buffers for learners that loop inside numba (tabular agents).
-
-        As :meth:`TaskEnv.jit_interface`, with the observation buffer seen as (1, 1): the
-        tabular loop reads an observation row ``obs[0, :]``; the bandit's ``Discrete(1)``
-        observation is a scalar per copy, kept in a (1,) buffer. The view shares its memory.
-        """
-        return super().jit_interface()._replace(obs=self._obs.reshape(1, 1))
-
-
-class PromotionCampaignEnv(TaskEnv):
-    """A promotion campaign for every customer segment under a business rule and a budget.
-
-    ## Description
+    ### Description
 
     Each step is a campaign cycle of the ferry agency (Mandania et al. 2025): the action
     assigns an arm (no promotion, or promotion k for D months) to each of the 42 segments (14
@@ -173,21 +136,21 @@ class PromotionCampaignEnv(TaskEnv):
     reason), or, with ``on_violation="raise"``, it raises. Nothing is silently changed
     otherwise.
 
-    ## Action Space
+    ### Action Space
 
     ``MultiDiscrete([21] * 42)``; arm coding as in the bandit.
 
-    ## Observation Space
+    ### Observation Space
 
     ``Box(float32, (84,))``: each segment's realised transactions per member, then its
     realised discounted profit per member, in the last cycle (zeros after reset).
 
-    ## Rewards
+    ### Rewards
 
     Realised profit of all segments minus the expected baseline profit, times
     ``reward_scale`` (default 1e-3: thousands of pounds).
 
-    ## Episode End
+    ### Episode End
 
     Truncated after ``horizon`` cycles (default 12). ``drift_sd > 0`` lets the true lifts
     drift between cycles: per segment, a log random walk with steps of s.d. ``drift_sd``,
@@ -197,22 +160,44 @@ class PromotionCampaignEnv(TaskEnv):
     Observations are bounded: each count and profit lies within the largest draw the
     kernel's Poisson sampler can make (see ``PromotionTask._observation_bounds``).
 
-    ## Calibration & References
+    ### Calibration & References
 
     Mandania et al. (2025); the ``mandania2025_ferry`` preset. ``info`` holds ``"rejected"``
     and ``"over_budget"`` (single and vector alike); every segment may take every arm on its
     own, so there is no action mask: the rule's coupling is checked by ``allowed``.
 
-    ## Version History
+    ### Version History
 
     * v2, issue 18: exact Poisson draws by tabled alias sampling; the normal
       approximation the kernel used for means from 30 up is gone (same caps and spaces,
       see :mod:`~crm_envs.envs.promotion.kernels`); seeded trajectories changed.
       Issue 14: on the shared kernel driver, seeded trajectories unchanged; a copy that
-      the vector env autoresets reports ``rejected`` and ``over_budget`` False (no plan runs).
+      the vector env autoresets reports ``rejected`` and ``over_budget`` False (no plan
+      runs); one env class for both ids (``PromotionEnv(campaign=True)``, was
+      ``PromotionCampaignEnv``), the variant a registration kwarg.
     * v1: issue 17. The recalibrated preset (see the bandit); business rule 4; the resource
       budget enforced (``budget``, ``info["over_budget"]``).
     * v0: initial release.
+
+    Args:
+        preset: Registered preset name.
+        params: Explicit parameters (override ``preset``).
+        campaign: False for the bandit (``PromotionBandit-v2``), True for the campaign
+            (``PromotionCampaign-v2``).
+        segment: Bandit only: ``(group, level)`` to decide for, or None for every segment
+            (rule 3).
+        batch_size: Bandit only: customers a pull promotes, or None for the whole cohort (or
+            segment). Default: 1,000 (bandit), None (campaign).
+        rule: Campaign only: business rule 1, 2, 3 or 4. Default: 1 (campaign), 3 (bandit).
+        budget: Campaign only: bound on a plan's resource per cycle, or None.
+        horizon: Steps per episode. Default: 1,000 pulls (bandit), 12 cycles (campaign).
+        drift_sd: Std. deviation of the per-step step of the log lift multipliers.
+        drift_max: The lift multipliers stay in ``[1 / drift_max, drift_max]``.
+        reward_scale: Multiplier of the profit. Default: 1 (bandit, pounds per pull), 1e-3
+            (campaign, thousands of pounds per cycle).
+        on_violation: Campaign only: ``"reject"`` or ``"raise"`` for a plan that breaks the
+            rule or the budget.
+        render_mode: None (no render modes).
     """
 
     metadata: dict[str, Any] = {"render_modes": []}
@@ -222,19 +207,24 @@ class PromotionCampaignEnv(TaskEnv):
         self,
         preset: str = "mandania2025_ferry",
         params: PromotionParams | None = None,
-        rule: int = 1,
+        campaign: bool = False,
+        segment: tuple[int, int] | None = None,
+        batch_size: Any = VARIANT_DEFAULT,
+        rule: Any = VARIANT_DEFAULT,
         budget: float | None = None,
-        horizon: int = 12,
+        horizon: Any = VARIANT_DEFAULT,
         drift_sd: float = 0.0,
         drift_max: float = 2.0,
-        reward_scale: float = 1e-3,
+        reward_scale: Any = VARIANT_DEFAULT,
         on_violation: str = "reject",
         render_mode: str | None = None,
     ) -> None:
-        _no_render(self, render_mode)
+        if render_mode is not None:
+            raise ValueError(f"{type(self).__name__} has no render modes, got {render_mode!r}")
         super().__init__(
-            preset=preset, params=params, campaign=True, rule=rule, budget=budget,
-            horizon=horizon, drift_sd=drift_sd, drift_max=drift_max, reward_scale=reward_scale,
+            preset=preset, params=params, campaign=campaign, segment=segment,
+            batch_size=batch_size, rule=rule, budget=budget, horizon=horizon,
+            drift_sd=drift_sd, drift_max=drift_max, reward_scale=reward_scale,
             on_violation=on_violation,
         )  # fmt: skip
 
@@ -244,27 +234,26 @@ class PromotionCampaignEnv(TaskEnv):
         return self._setup
 
     def allowed(self, arms: Any) -> bool:
-        """Whether per-segment ``arms`` obey the business rule (the budget aside)."""
+        """Whether per-segment ``arms`` (one plan, shape (J,)) obey the business rule.
+
+        The budget aside; the bandit's rule is 3.
+        """
         return bool(self._setup.allowed(np.asarray(arms)[None])[0])
 
 
-class PromotionBanditVectorEnv(TaskVectorEnv):
-    """N promotion bandits stepped together by one numba kernel (``PromotionBandit-v2``).
+class PromotionVectorEnv(TaskVectorEnv):
+    """N promotion bandits or campaigns stepped together by one numba kernel.
 
-    Same arguments as :class:`PromotionBanditEnv`; copy ``i`` reset with ``seed`` behaves as a
-    single env reset with ``seed + i``. Autoreset: ``NEXT_STEP``; the step that resets a copy
-    reports the means of its first pull and a regret of 0 (no pull is made).
+    Same arguments as :class:`PromotionEnv` (``campaign`` selects the variant); copy ``i``
+    reset with ``seed`` behaves as a single env reset with ``seed + i``. Autoreset:
+    ``NEXT_STEP``. The step that resets a bandit copy reports the means of its first pull and
+    a regret of 0 (no pull is made); the step that resets a campaign copy runs no plan
+    (``rejected`` and ``over_budget`` are False).
 
     Args:
-        num_envs: Number of bandits N.
-        preset: Registered preset name.
-        params: Explicit parameters (override ``preset``).
-        segment: ``(group, level)`` to decide for, or None for every segment (rule 3).
-        batch_size: Customers a pull promotes, or None for the whole cohort (or segment).
-        horizon: Pulls per episode.
-        drift_sd: Std. deviation of the per-pull step of the log lift multipliers.
-        drift_max: The lift multipliers stay in ``[1 / drift_max, drift_max]``.
-        reward_scale: Multiplier of the profit.
+        num_envs: Number of copies N.
+        preset, params, campaign, segment, batch_size, rule, budget, horizon, drift_sd,
+            drift_max, reward_scale, on_violation: As in :class:`PromotionEnv`.
         copy: Whether returned arrays are new each call (see :mod:`crm_envs.core.vector`).
     """
 
@@ -275,71 +264,23 @@ class PromotionBanditVectorEnv(TaskVectorEnv):
         num_envs: int = 1,
         preset: str = "mandania2025_ferry",
         params: PromotionParams | None = None,
+        campaign: bool = False,
         segment: tuple[int, int] | None = None,
-        batch_size: float | None = 1000.0,
-        horizon: int = 1000,
-        drift_sd: float = 0.0,
-        drift_max: float = 2.0,
-        reward_scale: float = 1.0,
-        copy: bool = True,
-    ) -> None:
-        super().__init__(
-            num_envs, copy, preset=preset, params=params, campaign=False, segment=segment,
-            batch_size=batch_size, horizon=horizon, drift_sd=drift_sd, drift_max=drift_max,
-            reward_scale=reward_scale,
-        )  # fmt: skip
-
-    @property
-    def setup(self) -> PromotionTask:
-        """The env's task (``env.task``), under the name the promotion callers use."""
-        return self._setup
-
-    def reference_action(self, obs: Any) -> NDArray[np.int64]:
-        """The exactly optimal arm of every copy (``PromotionTask.best_action``)."""
-        return np.full(self.num_envs, int(self._setup.best_action()), dtype=np.int64)
-
-
-class PromotionCampaignVectorEnv(TaskVectorEnv):
-    """N promotion campaigns stepped together by one numba kernel (``PromotionCampaign-v2``).
-
-    Same arguments as :class:`PromotionCampaignEnv`; copy ``i`` reset with ``seed`` behaves as
-    a single env reset with ``seed + i``. Autoreset: ``NEXT_STEP`` (the step that resets a
-    copy runs no plan: ``rejected`` and ``over_budget`` are False).
-
-    Args:
-        num_envs: Number of campaigns N.
-        preset: Registered preset name.
-        params: Explicit parameters (override ``preset``).
-        rule: Business rule 1, 2, 3 or 4.
-        budget: Bound on a plan's resource per cycle, or None.
-        horizon: Cycles per episode.
-        drift_sd: Std. deviation of the per-cycle step of the log lift multipliers.
-        drift_max: The lift multipliers stay in ``[1 / drift_max, drift_max]``.
-        reward_scale: Multiplier of the profit.
-        on_violation: ``"reject"`` or ``"raise"`` for a plan that breaks the rule or budget.
-        copy: Whether returned arrays are new each call (see :mod:`crm_envs.core.vector`).
-    """
-
-    task_cls = PromotionTask
-
-    def __init__(
-        self,
-        num_envs: int = 1,
-        preset: str = "mandania2025_ferry",
-        params: PromotionParams | None = None,
-        rule: int = 1,
+        batch_size: Any = VARIANT_DEFAULT,
+        rule: Any = VARIANT_DEFAULT,
         budget: float | None = None,
-        horizon: int = 12,
+        horizon: Any = VARIANT_DEFAULT,
         drift_sd: float = 0.0,
         drift_max: float = 2.0,
-        reward_scale: float = 1e-3,
+        reward_scale: Any = VARIANT_DEFAULT,
         on_violation: str = "reject",
         copy: bool = True,
     ) -> None:
         super().__init__(
-            num_envs, copy, preset=preset, params=params, campaign=True, rule=rule,
-            budget=budget, horizon=horizon, drift_sd=drift_sd, drift_max=drift_max,
-            reward_scale=reward_scale, on_violation=on_violation,
+            num_envs, copy, preset=preset, params=params, campaign=campaign, segment=segment,
+            batch_size=batch_size, rule=rule, budget=budget, horizon=horizon,
+            drift_sd=drift_sd, drift_max=drift_max, reward_scale=reward_scale,
+            on_violation=on_violation,
         )  # fmt: skip
 
     @property
@@ -350,8 +291,3 @@ class PromotionCampaignVectorEnv(TaskVectorEnv):
     def allowed(self, arms: Any) -> NDArray[np.bool_]:
         """(N,) whether each row of per-segment arms obeys the business rule."""
         return self._setup.allowed(np.asarray(arms))
-
-    def reference_action(self, obs: Any) -> NDArray[np.int64]:
-        """The exactly optimal plan of every copy (``PromotionTask.best_action``)."""
-        best = np.asarray(self._setup.best_action(), dtype=np.int64)
-        return np.repeat(best[None], self.num_envs, axis=0)

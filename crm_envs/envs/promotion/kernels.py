@@ -471,16 +471,6 @@ def _promo_check(arms, n_arms, n_months, rule, resource, budget, rejected_out, o
     return bad
 
 
-@njit(cache=True)
-def first_bad_arm(arms, n_arms):
-    """Flat index of the first entry of int64 ``arms`` outside ``0 .. n_arms - 1``, or -1."""
-    flat = arms.reshape(-1)
-    for q in range(flat.shape[0]):
-        if flat[q] < 0 or flat[q] >= n_arms:
-            return q
-    return -1
-
-
 @njit(cache=True, inline="always")
 def _start(fstate, istate, i):
     """Start copy ``i``'s episode: log drift multipliers 0, no cycle done (no random draw)."""

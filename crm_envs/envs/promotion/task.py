@@ -32,6 +32,7 @@ from crm_envs.core.params import (
     check_scalar,
 )
 from crm_envs.core.task import Task
+from crm_envs.core.wrappers import check_batch_actions
 from crm_envs.envs.promotion import kernels as _kernels
 from crm_envs.envs.promotion.params import PromotionParams
 from crm_envs.envs.promotion.plan import RULES
@@ -225,6 +226,8 @@ class PromotionTask(Task):
                           high=n_c - 1)  # fmt: skip
             segs = [(g, c)]
         self.segments = segs
+        #: The space of one whole plan, arms of every segment (the campaign's action space).
+        self._plan_space = spaces.MultiDiscrete(np.full(len(segs), self.n_arms), dtype=np.int64)
         gi = np.array([g for g, _ in segs])
         ci = np.array([c for _, c in segs])
         disc = m.discount ** np.arange(1, s_max + 1)
@@ -413,17 +416,7 @@ class PromotionTask(Task):
             ValueError: For a wrong shape or dtype, an arm out of range or, with
                 ``on_violation="raise"``, a plan that breaks the rule or the budget.
         """
-        arr = np.asarray(actions)
-        want = (n, len(self.segments))
-        if arr.shape != want or not np.issubdtype(arr.dtype, np.integer):
-            raise ValueError(
-                f"actions must be integers of shape {want}, got {arr.shape} {arr.dtype}"
-            )
-        if arr.dtype != np.int64 and arr.size and (arr.min() < 0 or arr.max() >= self.n_arms):
-            self._raise_out_of_range(arr)  # before a cast to int64 could wrap a value
-        arr = np.ascontiguousarray(arr, dtype=np.int64)
-        if _kernels.first_bad_arm(arr, self.n_arms) >= 0:
-            self._raise_out_of_range(arr)
+        arr = check_batch_actions(self.action_space, actions, n)
         if self.on_violation == "raise":
             rejected, over = self.check(arr)
             if rejected.any():
@@ -482,15 +475,12 @@ class PromotionTask(Task):
 
     def _plans(self, arms: Any) -> NDArray[np.int64]:
         """``arms`` as (N, J) int64 plans, validated."""
-        arr = np.atleast_2d(np.asarray(arms))
+        arr = np.asarray(arms)
         j = len(self.segments)
-        if arr.ndim != 2 or arr.shape[1] != j or not np.issubdtype(arr.dtype, np.integer):
-            raise ValueError(
-                f"arms must be integers of shape ({j},) or (N, {j}), got {arr.shape} {arr.dtype}"
-            )
-        if arr.dtype != np.int64 and arr.size and (arr.min() < 0 or arr.max() >= self.n_arms):
-            self._raise_out_of_range(arr)
-        return np.ascontiguousarray(arr, dtype=np.int64)
+        if arr.ndim not in (1, 2):
+            raise ValueError(f"arms must have shape ({j},) or (N, {j}), got {arr.shape}")
+        arr = np.atleast_2d(arr)  # validated as N plans by the shared validator
+        return check_batch_actions(self._plan_space, arr, len(arr))
 
     def over_budget(self, arms: NDArray[np.int64]) -> NDArray[np.bool_]:
         """(N,) whether each row of per-segment arms uses more resource than the budget."""

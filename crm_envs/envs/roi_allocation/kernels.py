@@ -90,20 +90,6 @@ class ROIKernelParams(NamedTuple):
     reward_scale: float
 
 
-@njit(cache=True)
-def first_bad_box_action(action):
-    """Flat index of the first entry of ``action`` outside [-1, 1] (NaN included), or -1.
-
-    One pass over the batch instead of NumPy's three (finite, min, max).
-    """
-    flat = action.reshape(-1)
-    for q in range(flat.shape[0]):
-        x = flat[q]
-        if not (-1.0 <= x <= 1.0):
-            return q
-    return -1
-
-
 @njit(cache=True, inline="always")
 def _effort(kp, action, i, j):
     """Dollars the validated action of copy ``i`` invests in driver ``j``.

@@ -61,10 +61,11 @@ class ROITask(Task):
     the defaults are the registered ``ROIAllocation-v0``'s (``ROIAllocationDiscrete-v0``
     registers ``discrete=True``).
 
-    Box actions are validated by :meth:`encode_actions` (the env's own messages: values in
-    [-1, 1], nothing clipped); discrete actions by the wrappers' shared ``Discrete``
-    validator, which keeps the single env's fast path for plain ``int`` actions. The kernel
-    reads both batches (see :mod:`~crm_envs.envs.roi_allocation.kernels`).
+    Actions of both kinds go through the wrappers' shared validator
+    (:func:`~crm_envs.core.wrappers.check_batch_actions`: Box values in [-1, 1], nothing
+    clipped, a float32 batch passed uncopied; ``Discrete`` with the single env's fast path for
+    plain ``int`` actions), and the kernel reads the validated batch as it is (see
+    :mod:`~crm_envs.envs.roi_allocation.kernels`).
 
     Args:
         preset: Registered preset name.
@@ -114,9 +115,6 @@ class ROITask(Task):
             self.action_space: spaces.Space[Any] = spaces.Discrete(n + 1)
         else:
             self.action_space = spaces.Box(-1.0, 1.0, (n,), dtype=np.float32)
-            # Box only: discrete actions go through the shared validator (see the class
-            # docstring), which the wrappers use when a task has no ``encode_actions``.
-            self.encode_actions = self._encode_box_actions
 
     def apply_options(
         self,
@@ -157,42 +155,6 @@ class ROITask(Task):
 
     def _kernel_params(self, params: ROIAllocationParams) -> _kernels.ROIKernelParams:
         return params.to_kernel(self.horizon, self.discrete, self.increment, self.reward_scale)
-
-    def _encode_box_actions(self, actions: Any, n_envs: int) -> NDArray[np.floating]:
-        """Validate a batch of Box actions; return them as the step kernel reads them.
-
-        The kernel maps each value in [-1, 1] linearly to [0, max_effort] dollars per driver.
-        Nothing is clipped or coerced: a non-numeric array, a wrong shape or a value outside
-        [-1, 1] (NaN included) raises.
-
-        Args:
-            actions: Array-like of shape (N, n), integers or floats.
-            n_envs: Number of copies N.
-
-        Returns:
-            A C-contiguous (N, n) array: a C-contiguous float32 batch of more than one copy
-            as given (the kernel reads float32 too, so a vector env's step copies nothing of
-            size N), anything else as float64, the type the single env's compiled step was
-            bound to (float32 values are exact in float64: the dollars are the same).
-
-        Raises:
-            ValueError: For a wrong shape or dtype, or a value outside [-1, 1].
-        """
-        n = self.params.n_drivers
-        arr = np.asarray(actions)
-        if arr.shape != (n_envs, n):
-            raise ValueError(f"actions must have shape ({n_envs}, {n}), got {arr.shape}")
-        if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
-            raise ValueError(f"Box actions must be real numbers, got dtype {arr.dtype}")
-        keep = n_envs > 1 and arr.dtype == np.float32 and arr.flags.c_contiguous
-        if not keep:
-            arr = np.ascontiguousarray(arr, dtype=np.float64)
-        if _kernels.first_bad_box_action(arr) >= 0:
-            raise ValueError(
-                f"Box actions must be finite and lie in [-1, 1] (mapped to [0, "
-                f"{self.params.max_effort:,.0f}] dollars per driver); got {actions!r}"
-            )
-        return arr
 
     def reference_action(self, obs: NDArray[np.floating]) -> Any:
         """The benchmark's reference action for one observation.

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crm_envs.core.params import check_scalar
-from crm_envs.envs.promotion.env import PromotionBanditEnv
+from crm_envs.envs.promotion.env import PromotionEnv
 
 __all__ = ["NEAR_TIE", "BanditDifficulty", "bandit_difficulty"]
 
@@ -54,13 +54,13 @@ def bandit_difficulty(
     """
     if batch_size is not None:
         check_scalar("batch_size", batch_size, low=0.0, low_open=True)
-    default = PromotionBanditEnv(preset=preset, batch_size=batch_size).setup
+    default = PromotionEnv(preset=preset, batch_size=batch_size).setup
     out = [_row("all segments", None, default)]
     model = default.model
     levels = ("low", "medium", "high")
     for g, name in enumerate(model.names):
         for c in range(model.members.shape[1]):
-            setup = PromotionBanditEnv(preset=preset, segment=(g, c), batch_size=batch_size).setup
+            setup = PromotionEnv(preset=preset, segment=(g, c), batch_size=batch_size).setup
             out.append(_row(f"{name}, {levels[c] if c < 3 else c} contribution", (g, c), setup))
     return out
 

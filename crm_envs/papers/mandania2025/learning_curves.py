@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from tqdm.auto import tqdm
 
 from crm_envs.core.params import check_int, check_prob
-from crm_envs.envs.promotion.env import PromotionCampaignEnv
+from crm_envs.envs.promotion.env import PromotionEnv
 from crm_envs.papers.mandania2025.learner import CampaignLearner
 
 __all__ = ["cycles_to_reach", "learning_curves", "plot_learning_curves", "survey_gap"]
@@ -32,7 +32,7 @@ def survey_gap(rule: int = 2, **env_kwargs: Any) -> tuple[float, float]:
     Returns:
         ``(optimal uplift, survey plan's true uplift)`` per campaign cycle, in pounds.
     """
-    setup = PromotionCampaignEnv(rule=rule, **env_kwargs).setup
+    setup = PromotionEnv(campaign=True, rule=rule, **env_kwargs).setup
     true = setup.true_uplift_per_member()
     rows = np.arange(len(setup.segments))
 
@@ -79,7 +79,7 @@ def learning_curves(
     best, _ = survey_gap(rule, **env_kwargs)
     for alpha, eps, seed in tqdm(runs, disable=not progress_bar, desc="learning curves"):
         check_prob("epsilon", eps)
-        env = PromotionCampaignEnv(rule=rule, horizon=cycles, **env_kwargs)
+        env = PromotionEnv(campaign=True, rule=rule, horizon=cycles, **env_kwargs)
         learner = CampaignLearner(env, epsilon=eps, alpha=alpha, prior=prior, seed=seed)
         start = learner.plan_value(learner.current_plan())
         learner.learn(cycles)

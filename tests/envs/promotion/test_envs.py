@@ -7,10 +7,8 @@ import pytest
 import crm_envs  # noqa: F401
 from agents.bandits import EpsilonGreedy
 from crm_envs.envs.promotion.env import (
-    PromotionBanditEnv,
-    PromotionBanditVectorEnv,
-    PromotionCampaignEnv,
-    PromotionCampaignVectorEnv,
+    PromotionEnv,
+    PromotionVectorEnv,
 )
 from crm_envs.envs.promotion.plan import plan
 from crm_envs.envs.promotion.presets import get_preset
@@ -26,12 +24,12 @@ def test_bandit_pull_is_a_batch_of_customers_in_the_cohorts_mix():
     assert exp[0] == 0.0 and int(np.argmax(exp)) == 1 + 0 * 5 + 4  # 7% for 5 months
     per_customer = M.uplift().sum(axis=(0, 1)) / M.members.sum()  # (K, S)
     np.testing.assert_allclose(exp[1:].reshape(4, 5), 1000 * per_customer, rtol=1e-12)
-    whole = PromotionBanditEnv(batch_size=None, reward_scale=1e-3).setup.expected_rewards
+    whole = PromotionEnv(batch_size=None, reward_scale=1e-3).setup.expected_rewards
     np.testing.assert_allclose(whole[1:].reshape(4, 5), M.uplift().sum(axis=(0, 1)) * 1e-3)
 
 
 def test_bandit_rewards_have_the_stated_mean_and_standard_deviation():
-    env = PromotionBanditVectorEnv(4000, horizon=5)
+    env = PromotionVectorEnv(4000, horizon=5)
     env.reset(seed=0)
     setup = env.setup
     exp, sd = setup.expected_rewards, setup.reward_sd()
@@ -48,16 +46,16 @@ def test_default_bandit_is_a_real_bandit_problem():
     second = np.sort(exp)[-2]
     assert 0.3 < (exp.max() - second) / sd[exp.argmax()] <= 1.0
     assert setup.difficulty() == pytest.approx((exp.max() - second) / sd[exp.argmax()])
-    whole = PromotionBanditEnv(batch_size=None).setup.difficulty()
+    whole = PromotionEnv(batch_size=None).setup.difficulty()
     assert whole > 10  # a whole-cohort pull is easy: the reason a pull is a batch
     # Difficulty grows with the square root of the batch.
-    small = PromotionBanditEnv(batch_size=250.0).setup.difficulty()
+    small = PromotionEnv(batch_size=250.0).setup.difficulty()
     assert small == pytest.approx(setup.difficulty() / 2, rel=1e-9)
     assert setup.scoring == "regret"
 
 
 def test_single_segment_bandit_and_regret_info():
-    env = PromotionBanditEnv(segment=(12, 2))  # 5+/up to 1 month, high contribution
+    env = PromotionEnv(segment=(12, 2))  # 5+/up to 1 month, high contribution
     env.reset(seed=0)
     exp = env.setup.expected_rewards
     assert exp.max() == 0.0  # every promotion loses money for the most frequent buyers
@@ -67,7 +65,7 @@ def test_single_segment_bandit_and_regret_info():
 
 
 def test_epsilon_greedy_regret_is_the_exploration_cost_once_the_best_arm_is_found():
-    env = PromotionBanditEnv(batch_size=None, horizon=2000)  # easy: a whole cohort per pull
+    env = PromotionEnv(batch_size=None, horizon=2000)  # easy: a whole cohort per pull
     survey = env.setup.survey_uplift_per_member()
     initial = np.concatenate([[0.0], (survey[:, 1:] * env.setup.members[:, None]).sum(0)])
     agent = EpsilonGreedy(env, epsilon=0.1, alpha=0.1, initial=initial, seed=1).learn(2000)
@@ -80,26 +78,26 @@ def test_epsilon_greedy_regret_is_the_exploration_cost_once_the_best_arm_is_foun
 
 
 def test_campaign_rejects_rule_breaking_actions_and_can_raise():
-    env = PromotionCampaignEnv(rule=3)
+    env = PromotionEnv(campaign=True, rule=3)
     env.reset(seed=0)
     mixed = np.zeros(42, dtype=np.int64)
     mixed[0] = 5
     assert not env.allowed(mixed) and env.allowed(np.full(42, 5))
     _obs, _, _, _, info = env.step(mixed)
     assert info["rejected"] and not info["over_budget"]
-    strict = PromotionCampaignEnv(rule=2, on_violation="raise")
+    strict = PromotionEnv(campaign=True, rule=2, on_violation="raise")
     strict.reset(seed=0)
     two_types = np.full(42, 5)
     two_types[3] = 6 + 5  # another promotion type
     with pytest.raises(ValueError, match="breaks business rule 2"):
         strict.step(two_types)
     assert strict.allowed(np.zeros(42, dtype=np.int64))
-    with pytest.raises(ValueError, match=r"arms must lie in 0..20"):
+    with pytest.raises(ValueError, match=r"actions must lie in the action space MultiDiscrete"):
         strict.step(np.full(42, 21))
 
 
 def test_rule4_needs_everyone_or_no_one_promoted_with_free_choices():
-    env = PromotionCampaignEnv(rule=4)
+    env = PromotionEnv(campaign=True, rule=4)
     env.reset(seed=0)
     rng = np.random.default_rng(0)
     free = rng.integers(1, 21, 42)
@@ -113,10 +111,10 @@ def test_rule4_needs_everyone_or_no_one_promoted_with_free_choices():
 
 
 def test_budget_is_enforced_by_the_env_and_the_reference_respects_it():
-    full = PromotionCampaignEnv(rule=1).setup
+    full = PromotionEnv(campaign=True, rule=1).setup
     best = np.asarray(full.best_action())
     budget = 0.5 * float(full.resource_used(best)[0])
-    env = PromotionCampaignEnv(rule=1, budget=budget)
+    env = PromotionEnv(campaign=True, rule=1, budget=budget)
     env.reset(seed=0)
     _, reward, _, _, info = env.step(best)  # rule-abiding but over budget
     assert info["rejected"] and info["over_budget"]
@@ -130,18 +128,18 @@ def test_budget_is_enforced_by_the_env_and_the_reference_respects_it():
     arms = np.full(42, 1 + 0 * 5 + 2)  # 7% for 3 months everywhere
     want = (0.07 * M.fare * M.baseline[:, :3].sum(1)[:, None] * M.members).sum()
     assert env.setup.resource_used(arms)[0] == pytest.approx(want)
-    raising = PromotionCampaignEnv(rule=1, budget=budget, on_violation="raise")
+    raising = PromotionEnv(campaign=True, rule=1, budget=budget, on_violation="raise")
     raising.reset(seed=0)
     with pytest.raises(ValueError, match="exceeds the budget"):
         raising.step(best)
-    with pytest.raises(TypeError, match="unexpected keyword argument 'budget'"):
-        PromotionBanditEnv(budget=1.0)  # a bandit pull has no plan to budget
+    with pytest.raises(ValueError, match="apply to the campaign env only"):
+        PromotionEnv(budget=1.0)  # a bandit pull has no plan to budget
 
 
 def test_random_exploration_obeys_rule_and_budget():
-    full = PromotionCampaignEnv(rule=4).setup
+    full = PromotionEnv(campaign=True, rule=4).setup
     budget = 0.3 * float(full.resource_used(np.asarray(full.best_action()))[0])
-    setup = PromotionCampaignEnv(rule=4, budget=budget).setup
+    setup = PromotionEnv(campaign=True, rule=4, budget=budget).setup
     rng = np.random.default_rng(1)
     plans = np.array([setup.random_allowed(rng) for _ in range(50)])
     assert setup.allowed(plans).all() and not setup.over_budget(plans).any()
@@ -149,7 +147,7 @@ def test_random_exploration_obeys_rule_and_budget():
 
 
 def test_campaign_observation_reports_transactions_and_profit():
-    env = PromotionCampaignEnv(rule=1)
+    env = PromotionEnv(campaign=True, rule=1)
     env.reset(seed=0)
     obs, _reward, _, _, info = env.step(np.zeros(42, dtype=np.int64))
     assert obs.shape == (84,) and not info["rejected"]
@@ -159,27 +157,27 @@ def test_campaign_observation_reports_transactions_and_profit():
 
 def test_bad_arguments_raise():
     with pytest.raises(ValueError, match="rule must be one of"):
-        PromotionCampaignEnv(rule=5)
+        PromotionEnv(campaign=True, rule=5)
     with pytest.raises(ValueError, match="segment"):
-        PromotionBanditEnv(segment=(14, 0))
+        PromotionEnv(segment=(14, 0))
     with pytest.raises(ValueError, match="epsilon must lie in"):
-        EpsilonGreedy(PromotionBanditEnv(), epsilon=1.5)
+        EpsilonGreedy(PromotionEnv(), epsilon=1.5)
     with pytest.raises(ValueError, match="batch_size must"):
-        PromotionBanditEnv(batch_size=0.0)
+        PromotionEnv(batch_size=0.0)
     with pytest.raises(ValueError, match="budget must"):
-        PromotionCampaignEnv(budget=-5.0)
+        PromotionEnv(campaign=True, budget=-5.0)
 
 
 def test_reference_actions_are_the_exact_optima():
     vec = gym.make_vec(CAMPAIGN, num_envs=3, vectorization_mode="vector_entry_point")
-    ref = vec.unwrapped.reference_action(None)
     setup = vec.unwrapped.setup
+    ref = np.atleast_2d(setup.best_action())
     true = setup.true_uplift_per_member()
     best = plan(setup.uplift_table(true), rule=1).total
-    assert ref.shape == (3, 42)
+    assert ref.shape == (1, 42)
     assert (true[np.arange(42), ref[0]] * setup.members).sum() == pytest.approx(best)
     bandit = gym.make_vec(BANDIT, num_envs=2, vectorization_mode="vector_entry_point")
-    assert bandit.unwrapped.reference_action(None).tolist() == [5, 5]
+    assert bandit.unwrapped.setup.best_action() == 5
 
 
 def _expected_rewards_by_segment(setup, log_drift):
@@ -194,7 +192,7 @@ def _expected_rewards_by_segment(setup, log_drift):
 
 @pytest.mark.parametrize("drift_sd", [0.3, 2.0, 50.0])
 def test_drift_is_bounded_and_regret_uses_the_current_means(drift_sd):
-    env = PromotionBanditEnv(drift_sd=drift_sd, drift_max=3.0, horizon=60)
+    env = PromotionEnv(drift_sd=drift_sd, drift_max=3.0, horizon=60)
     _, info = env.reset(seed=4)
     setup = env.setup
     moved = False
@@ -211,9 +209,9 @@ def test_drift_is_bounded_and_regret_uses_the_current_means(drift_sd):
 
 
 def test_vector_bandit_regret_equals_single_envs_with_drift():
-    vec = PromotionBanditVectorEnv(3, drift_sd=0.5, horizon=10)
+    vec = PromotionVectorEnv(3, drift_sd=0.5, horizon=10)
     vec.reset(seed=7)
-    singles = [PromotionBanditEnv(drift_sd=0.5, horizon=10) for _ in range(3)]
+    singles = [PromotionEnv(drift_sd=0.5, horizon=10) for _ in range(3)]
     for i, e in enumerate(singles):
         e.reset(seed=7 + i)
     for t in range(8):
@@ -229,11 +227,11 @@ def test_vector_bandit_regret_equals_single_envs_with_drift():
 @pytest.mark.parametrize(
     "make,error,match",
     [
-        (lambda: PromotionCampaignEnv(params=object()), TypeError, "params must be"),
-        (lambda: PromotionCampaignEnv(rule=True), TypeError, "rule must be an integer"),
-        (lambda: PromotionBanditEnv(segment=3), TypeError, "segment must be a"),
-        (lambda: PromotionBanditEnv(drift_max=1.0), ValueError, "drift_max must lie in"),
-        (lambda: PromotionBanditEnv(drift_sd=float("inf")), ValueError, "drift_sd must be"),
+        (lambda: PromotionEnv(campaign=True, params=object()), TypeError, "params must be"),
+        (lambda: PromotionEnv(campaign=True, rule=True), TypeError, "rule must be an integer"),
+        (lambda: PromotionEnv(segment=3), TypeError, "segment must be a"),
+        (lambda: PromotionEnv(drift_max=1.0), ValueError, "drift_max must lie in"),
+        (lambda: PromotionEnv(drift_sd=float("inf")), ValueError, "drift_sd must be"),
     ],
 )
 def test_kwargs_are_not_ignored_or_coerced(make, error, match):
@@ -271,8 +269,8 @@ def test_one_task_with_the_variant_as_an_argument_defaults_to_the_registered_val
 
 
 def test_single_and_vector_envs_report_the_same_info_at_reset_and_step():
-    env = PromotionBanditEnv(drift_sd=0.3)
-    vec = PromotionBanditVectorEnv(2, drift_sd=0.3)
+    env = PromotionEnv(drift_sd=0.3)
+    vec = PromotionVectorEnv(2, drift_sd=0.3)
     obs, info = env.reset(seed=3)
     vobs, vinfo = vec.reset(seed=3)
     assert sorted(info) == sorted(vinfo) == ["best_arm", "expected_rewards", "regret"]
@@ -284,7 +282,7 @@ def test_single_and_vector_envs_report_the_same_info_at_reset_and_step():
     vobs, _, _, _, vinfo = vec.step(np.array([3, 0]))
     assert sorted(info) == sorted(vinfo) and obs == 0 and np.all(vobs == 0)
     assert info["regret"] == vinfo["regret"][0] > 0.0
-    camp, vcamp = PromotionCampaignEnv(rule=3), PromotionCampaignVectorEnv(2, rule=3)
+    camp, vcamp = PromotionEnv(campaign=True, rule=3), PromotionVectorEnv(2, campaign=True, rule=3)
     assert sorted(camp.reset(seed=0)[1]) == sorted(vcamp.reset(seed=0)[1])
     mixed = np.arange(42) % 21
     _, _, _, _, info = camp.step(mixed)
@@ -294,7 +292,7 @@ def test_single_and_vector_envs_report_the_same_info_at_reset_and_step():
 
 
 def test_a_restarted_campaign_copy_runs_no_plan_and_rejects_nothing():
-    vec = PromotionCampaignVectorEnv(2, rule=3, horizon=1)
+    vec = PromotionVectorEnv(2, campaign=True, rule=3, horizon=1)
     vec.reset(seed=0)
     mixed = np.tile(np.arange(42) % 21, (2, 1))
     _, _, _, trunc, info = vec.step(mixed)
@@ -305,7 +303,7 @@ def test_a_restarted_campaign_copy_runs_no_plan_and_rejects_nothing():
 
 
 def test_a_rule_breaking_plan_raises_before_the_vector_env_moves():
-    vec = PromotionCampaignVectorEnv(3, rule=2, on_violation="raise")
+    vec = PromotionVectorEnv(3, campaign=True, rule=2, on_violation="raise")
     vec.reset(seed=0)
     state, fstate = vec._state.copy(), vec._fstate.copy()
     plans = np.full((3, 42), 5)
@@ -317,7 +315,7 @@ def test_a_rule_breaking_plan_raises_before_the_vector_env_moves():
     plans[2, 0] = 5
     _, _, _, _, info = vec.step(plans)
     assert not info["rejected"].any()
-    with pytest.raises(ValueError, match=r"arms must lie in 0..20"):
+    with pytest.raises(ValueError, match=r"actions must lie in the action space MultiDiscrete"):
         vec.step(np.full((3, 42), -1, dtype=np.int8))
 
 

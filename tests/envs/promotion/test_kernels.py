@@ -8,7 +8,7 @@ from scipy.stats import chi2, poisson
 from crm_envs.core.kernels import DONE, KEY
 from crm_envs.core.rng import seed_keys
 from crm_envs.envs.promotion import kernels
-from crm_envs.envs.promotion.env import PromotionBanditEnv, PromotionCampaignEnv
+from crm_envs.envs.promotion.env import PromotionEnv
 
 # Around the old normal branch (30), tiny bandit means and whole-cohort campaign means.
 MEANS = [0.04, 0.7, 3.0, 12.0, 29.5, 30.0, 31.0, 100.0, 2000.0, 50_000.0]
@@ -158,9 +158,9 @@ def _rule_allows(arms, rule, months):
 
 @pytest.mark.parametrize("rule", [1, 2, 3, 4])
 def test_plan_check_kernel_applies_rule_and_budget(rule):
-    full = PromotionCampaignEnv(rule=1).setup
+    full = PromotionEnv(campaign=True, rule=1).setup
     budget = 0.4 * float(full.resource_used(np.asarray(full.best_action()))[0])
-    setup = PromotionCampaignEnv(rule=rule, budget=budget).setup
+    setup = PromotionEnv(campaign=True, rule=rule, budget=budget).setup
     rng = np.random.default_rng(rule)
     plans = [rng.integers(0, 21, 42), np.zeros(42, dtype=np.int64), np.full(42, 7)]
     plans += [np.full(42, 3) + rng.integers(0, 2, 42), 1 + 5 * 2 + rng.integers(0, 5, 42)]
@@ -217,10 +217,10 @@ def _copy(arg):
 @pytest.mark.parametrize(
     "env",
     [
-        PromotionBanditEnv(),
-        PromotionBanditEnv(drift_sd=0.4, batch_size=None),
-        PromotionCampaignEnv(),
-        PromotionCampaignEnv(drift_sd=0.3, rule=2),
+        PromotionEnv(),
+        PromotionEnv(drift_sd=0.4, batch_size=None),
+        PromotionEnv(campaign=True),
+        PromotionEnv(campaign=True, drift_sd=0.3, rule=2),
     ],
     ids=["bandit", "bandit-drift-cohort", "campaign", "campaign-drift"],
 )

@@ -6,7 +6,7 @@ import pytest
 
 import crm_envs  # noqa: F401
 from agents.base import Agent
-from crm_envs.envs.promotion.env import PromotionCampaignEnv
+from crm_envs.envs.promotion.env import PromotionEnv
 from crm_envs.envs.promotion.model import GROUPS
 from crm_envs.papers.mandania2025.learner import CampaignLearner
 from crm_envs.papers.mandania2025.learning_curves import (
@@ -25,7 +25,7 @@ HALF_GAP_CYCLES = 10
 def test_learner_gains_half_the_survey_gap_within_10_cycles_under_rule2(seed):
     best, survey = survey_gap(rule=2)
     assert survey < 0.7 * best  # the wrong survey assumption matters
-    env = PromotionCampaignEnv(rule=2, horizon=HALF_GAP_CYCLES)
+    env = PromotionEnv(campaign=True, rule=2, horizon=HALF_GAP_CYCLES)
     learner = CampaignLearner(env, epsilon=0.05, alpha=0.2, prior="survey", seed=seed)
     assert learner.plan_value(learner.current_plan()) == pytest.approx(survey)
     learner.learn(HALF_GAP_CYCLES)
@@ -51,10 +51,10 @@ def test_exploration_recovers_what_greed_cannot():
 
 @pytest.mark.parametrize("rule", [1, 4])
 def test_learner_respects_the_budget_and_improves_on_the_survey(rule):
-    full = PromotionCampaignEnv(rule=rule).setup
+    full = PromotionEnv(campaign=True, rule=rule).setup
     budget = 0.5 * float(full.resource_used(np.asarray(full.best_action()))[0])
     best, survey = survey_gap(rule=rule, budget=budget)
-    env = PromotionCampaignEnv(rule=rule, budget=budget, horizon=40)
+    env = PromotionEnv(campaign=True, rule=rule, budget=budget, horizon=40)
     learner = CampaignLearner(env, epsilon=0.3, alpha=0.3, seed=0)
     rejected = []
 
@@ -80,7 +80,7 @@ def test_cycles_to_reach_and_the_plot():
 
 def test_bad_learning_rate_raises():
     with pytest.raises(ValueError, match="alpha must lie in"):
-        CampaignLearner(PromotionCampaignEnv(), alpha=0.0)
+        CampaignLearner(PromotionEnv(campaign=True), alpha=0.0)
     with pytest.raises(ValueError, match="seeds must name"):
         learning_curves(seeds=())
 
@@ -109,7 +109,7 @@ class _RecordResets(gym.Wrapper):
 
 
 def test_the_learner_is_an_agent_with_the_bases_seeding_and_per_cycle_returns():
-    env = _RecordResets(PromotionCampaignEnv(rule=2, horizon=3))
+    env = _RecordResets(PromotionEnv(campaign=True, rule=2, horizon=3))
     learner = CampaignLearner(env, epsilon=0.5, alpha=0.2, seed=7)
     assert isinstance(learner, Agent) and learner.needs == ("campaign",)
     rewards = []
@@ -126,14 +126,14 @@ def test_the_learner_is_an_agent_with_the_bases_seeding_and_per_cycle_returns():
 
     assert learning_curve(learner) == pytest.approx(list(learner.episode_returns))
     # Same seed, same numbers.
-    again = CampaignLearner(PromotionCampaignEnv(rule=2, horizon=3), epsilon=0.5, alpha=0.2,
+    again = CampaignLearner(PromotionEnv(campaign=True, rule=2, horizon=3), epsilon=0.5, alpha=0.2,
                             seed=7).learn(4).learn(2)  # fmt: skip
     np.testing.assert_array_equal(again.episode_returns, learner.episode_returns)
     np.testing.assert_array_equal(again.cum_lift, learner.cum_lift)
 
 
 def test_the_callback_stops_after_a_cycle():
-    learner = CampaignLearner(PromotionCampaignEnv(rule=2, horizon=10), seed=0)
+    learner = CampaignLearner(PromotionEnv(campaign=True, rule=2, horizon=10), seed=0)
     learner.learn(10, callback=lambda local: len(local["self"].history) < 2)
     assert learner.num_timesteps == 2 and len(learner.episode_returns) == 2
 
@@ -153,7 +153,7 @@ def test_the_learner_refuses_envs_that_are_not_campaigns():
 def test_save_and_load_restore_the_estimates_and_refuse_other_files(tmp_path):
     from agents.bandits import ThompsonSampling
 
-    env = PromotionCampaignEnv(rule=2, horizon=10)
+    env = PromotionEnv(campaign=True, rule=2, horizon=10)
     learner = CampaignLearner(env, epsilon=0.2, alpha=0.3, seed=1).learn(5)
     fresh = CampaignLearner(env, epsilon=0.2, alpha=0.3, seed=1)
     assert not np.array_equal(fresh.cum_lift, learner.cum_lift)
