@@ -4,6 +4,9 @@
   straightforward pure-Python Q-learning loop over the same transitions.
 * One value-iteration sweep on a dense random MDP (default 1,000 states x 5 actions):
   ``agents.dp`` (numba) vs a NumPy matrix-product sweep ``max_a (R + gamma P V)``.
+* Q-learning updates per second on every id the tabular agents take: their numba backend
+  (the env's kernel stepped inside the compiled training loop) vs their Gymnasium backend
+  (``env.step`` from Python), same agent and seed.
 * SB3's PPO on N copies of an env: env-steps per second through :mod:`crm_envs.sb3` (one
   kernel call per step of all copies) vs SB3's ``DummyVecEnv`` of N single envs, for whole
   training (rollouts and gradient updates) and for the rollouts alone.
@@ -14,6 +17,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import gymnasium as gym
 import numpy as np
 
 __all__ = [
@@ -21,6 +25,7 @@ __all__ = [
     "format_speed",
     "ppo_speed",
     "q_learning_speed",
+    "tabular_speed",
     "value_iteration_speed",
 ]
 
@@ -159,6 +164,60 @@ def ppo_speed(
         SpeedResult(f"PPO training, {label}", train["ours"], train["reference"], "env-steps/s"),
         SpeedResult(f"PPO rollouts, {label}", roll["ours"], roll["reference"], "env-steps/s"),
     ]
+
+
+class _GymnasiumLoop(gym.Wrapper):  # type: ignore[type-arg]
+    """A pass-through wrapper that sends the tabular agents to their Gymnasium backend.
+
+    It changes nothing, but the agents do not know it, so they train through ``env.step``:
+    the reference loop.
+    """
+
+
+def tabular_speed(steps: int = 200_000, repeats: int = 3, seed: int = 0) -> list[SpeedResult]:
+    """Q-learning updates per second on every id the tabular agents take, per id.
+
+    The same :class:`~agents.tabular.QLearning` trains on ``gym.make(id)`` with its numba
+    backend (the env's serial kernel stepped inside the agent's compiled loop) and, for the
+    reference, through a pass-through wrapper that sends it to its Gymnasium backend
+    (``env.step`` from Python). Both learn the same table from the same seed; an id whose
+    spaces the tabular agents do not take (Box observations or actions) has no row.
+
+    Args:
+        steps: Env steps (one update each) per repeat; the reference runs a tenth of them.
+        repeats: Repeats; the best is kept.
+        seed: Seed of the agents and envs.
+
+    Returns:
+        One result per id, in registration order.
+    """
+    from agents.tabular import QLearning, select_backend
+    from crm_envs.registration import ENV_INFO
+
+    results = []
+    for info in ENV_INFO:
+        env = gym.make(info.env_id)
+        if not isinstance(env.action_space, QLearning.action_spaces) or not isinstance(
+            env.observation_space, QLearning.observation_spaces
+        ):
+            continue
+        if select_backend(env)[0] != "numba":  # pragma: no cover - every such id has a kernel
+            raise RuntimeError(f"{info.env_id}: {select_backend(env)[1]}")
+        rates = {}
+        loops = (("numba", env, steps), ("gymnasium", _GymnasiumLoop(env), max(1, steps // 10)))
+        for name, target, n in loops:
+
+            def learn(name: str = name, target: gym.Env = target, n: int = n) -> None:
+                agent = QLearning(target, seed=seed)
+                agent.learn(n)
+                if agent.backend != name:  # pragma: no cover - select_backend's rule
+                    raise RuntimeError(f"{name} loop expected, {agent.backend} ran")
+
+            learn()  # compile and warm up
+            rates[name] = n / _best(learn, repeats)
+        label = f"Q-learning updates, {info.env_id.split('/')[-1]}: numba vs Gymnasium loop"
+        results.append(SpeedResult(label, rates["numba"], rates["gymnasium"], "updates/s"))
+    return results
 
 
 def format_speed(results: list[SpeedResult]) -> str:

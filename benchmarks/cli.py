@@ -13,8 +13,9 @@ Commands:
   env, its mean return next to the env's declared reference (exact, planner or heuristic).
 * ``crm-bench sb3``: train a Stable-Baselines3 agent (PPO, A2C, SAC, TD3, DQN) on an env and
   score it on held-out seeds (random = 0, reference = 1).
-* ``crm-bench agents-speed``: numba Q-learning updates/s vs pure Python, and a value-iteration
-  sweep vs NumPy's matrix product, measured in the same run.
+* ``crm-bench agents-speed``: numba Q-learning updates/s vs pure Python, per id the tabular
+  agents' numba loop vs their Gymnasium loop, a value-iteration sweep vs NumPy's matrix
+  product, and PPO on the SB3 adapter vs ``DummyVecEnv``, measured in the same run.
 * ``crm-bench throughput``: ns per env-step and steps/s of every env, single and vectorised,
   next to CartPole measured in the same run (Markdown table).
 * ``crm-bench memory``: per id and ``copy`` mode, in a fresh process each, the peak RSS of a
@@ -176,10 +177,13 @@ def _cmd_agents_speed(args: argparse.Namespace) -> int:
         format_speed,
         ppo_speed,
         q_learning_speed,
+        tabular_speed,
         value_iteration_speed,
     )
 
     results = [q_learning_speed(args.journeys), value_iteration_speed(args.states, args.actions)]
+    if args.tabular_steps:
+        results += tabular_speed(args.tabular_steps)
     for env_id in args.ppo_envs:
         results += ppo_speed(env_id, args.ppo_copies, args.ppo_steps)
     print(format_speed(results))
@@ -432,6 +436,8 @@ def _parser() -> argparse.ArgumentParser:
     p_as.add_argument("--journeys", type=_COUNT, default=50_000)
     p_as.add_argument("--states", type=_COUNT, default=1000)
     p_as.add_argument("--actions", type=_COUNT, default=5)
+    p_as.add_argument("--tabular-steps", type=_int_in(0), default=200_000,
+                      help="Q-learning steps per id for the per-env rows (0: skip)")  # fmt: skip
     p_as.add_argument("--ppo-envs", nargs="*", metavar="ID",
                       default=["crm_envs/CustomerJourney-v1"],
                       help="ids to time SB3's PPO on (none: skip)")  # fmt: skip

@@ -13,6 +13,7 @@ from typing import Any
 import gymnasium as gym
 
 from crm_envs.core.oracle import Exact, Heuristic, Planner, Policy
+from crm_envs.core.vector import PARALLEL_MIN_ENVS
 
 __all__ = ["Task"]
 
@@ -35,10 +36,15 @@ class Task:
             something other than the validated actions sets it to a callable
             ``(actions, n) -> array`` that validates (through the shared validator) and
             translates a batch of ``n`` actions.
+        parallel_min_envs: From this many copies the vector env runs the parallel variant of
+            the kernels (default :data:`~crm_envs.core.vector.PARALLEL_MIN_ENVS`). A task whose
+            step costs microseconds per copy lowers it, as the start of a parallel region then
+            pays for itself at a few dozen copies.
     """
 
     scoring: str = "return"
     encode_actions: Any = None
+    parallel_min_envs: int = PARALLEL_MIN_ENVS
 
     params: Any
     horizon: int

@@ -86,7 +86,10 @@ def check_batch_actions(space: gym.Space[Any], actions: Any, n: int) -> NDArray[
         # values above 2**63 - 1 change, and they become negative.
         arr = np.ascontiguousarray(arr, dtype=np.float64 if box else np.int64)
     low, high = _bounds(space)
-    q = _first_outside(arr.reshape(n, -1), low, high)
+    if low.shape[0] == 1:  # one bound for every entry: a flat pass
+        q = _first_outside(arr.reshape(-1), low[0], high[0])
+    else:
+        q = _first_outside_columns(arr.reshape(n, -1), low, high)
     if q >= 0:
         where = tuple(int(j) for j in np.unravel_index(q, arr.shape))
         raise ValueError(
@@ -97,10 +100,10 @@ def check_batch_actions(space: gym.Space[Any], actions: Any, n: int) -> NDArray[
 
 
 def _bounds(space: gym.Space[Any]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Flat float64 (low, high) of each entry of one action of ``space``.
+    """Flat float64 (low, high) of each entry of one action of ``space``, or of length 1.
 
-    Cached on the space (the validator reads them every step) and rebuilt if an attribute
-    they come from is reassigned.
+    Length 1 when every entry has the same bounds. Cached on the space (the validator reads
+    them every step) and rebuilt if an attribute they come from is reassigned.
     """
     cached = space.__dict__.get("_crm_bounds")
     box, multi = isinstance(space, spaces.Box), isinstance(space, spaces.MultiDiscrete)
@@ -114,21 +117,43 @@ def _bounds(space: gym.Space[Any]) -> tuple[NDArray[np.float64], NDArray[np.floa
     else:
         low, high = np.array([a]), np.array([a + b - 1])
     flat = tuple(np.ascontiguousarray(x, dtype=np.float64).reshape(-1) for x in (low, high))
+    if all(x.min() == x.max() for x in flat):
+        flat = tuple(x[:1].copy() for x in flat)
     space.__dict__["_crm_bounds"] = (a, b, flat)
     return flat
 
 
 @njit(cache=True)
-def _first_outside(batch, low, high):  # type: ignore[no-untyped-def]
-    """Flat index of the first bad entry of the (N, d) batch, or -1.
+def _first_outside(flat, low, high):  # type: ignore[no-untyped-def]
+    """Flat index of the first bad entry of the flat batch, or -1.
 
-    An entry is bad if it is not finite or lies outside its column's [low, high].
+    An entry is bad if it is not finite (``x - x`` is NaN) or lies outside [low, high]. Each
+    block is checked without a branch per entry, so the check vectorises; only a block holding
+    a bad entry is searched again for its first one.
     """
+    m = flat.shape[0]
+    for start in range(0, m, 512):
+        stop = min(start + 512, m)
+        ok = True
+        for q in range(start, stop):
+            x = flat[q]
+            ok &= (x >= low) & (x <= high) & (x - x == 0)
+        if not ok:
+            for q in range(start, stop):
+                x = flat[q]
+                if not ((x >= low) & (x <= high) & (x - x == 0)):
+                    return q
+    return -1
+
+
+@njit(cache=True)
+def _first_outside_columns(batch, low, high):  # type: ignore[no-untyped-def]
+    """As :func:`_first_outside` for an (N, d) batch with bounds per column (d,)."""
     n, d = batch.shape
     for i in range(n):
         for j in range(d):
             x = batch[i, j]
-            if not (np.isfinite(x) and low[j] <= x <= high[j]):
+            if not ((x >= low[j]) & (x <= high[j]) & (x - x == 0)):
                 return i * d + j
     return -1
 
@@ -195,6 +220,10 @@ class TaskVectorEnv(NumbaVectorEnv):
 
     def _extra(self) -> tuple[NDArray[Any], ...]:
         return tuple(self._out[name] for name in self._setup.outputs)
+
+    def _kernel(self, parallel: Any, serial: Any) -> Any:
+        """The parallel variant from the task's ``parallel_min_envs`` copies, else serial."""
+        return parallel if self.num_envs >= self._setup.parallel_min_envs else serial
 
     def _info(self) -> dict[str, Any]:
         return {name: self._out[name] for name in self._setup.outputs}

@@ -79,10 +79,15 @@ def test_agents_speed_reports_ratios_against_same_run_references(capsys):
     for r in (q, v):
         assert r.ours > 0 and r.reference > 0 and r.ratio == pytest.approx(r.ours / r.reference)
     argv = ["agents-speed", "--journeys", "300", "--states", "40", "--actions", "2",
-            "--ppo-copies", "4", "--ppo-steps", "64"]  # fmt: skip
+            "--tabular-steps", "200", "--ppo-copies", "4", "--ppo-steps", "64"]  # fmt: skip
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "Q-learning updates" in out and "value-iteration sweep" in out
+    # One row per id whose spaces the tabular agents take, and only those.
+    for env_id in ("CustomerJourney-v1", "PromotionBandit-v2"):
+        assert f"Q-learning updates, {env_id}: numba vs Gymnasium loop" in out
+    for env_id in ("ROIAllocation-v0", "B2BCustomer-v1", "PromotionCampaign-v2"):
+        assert f"updates, {env_id}:" not in out
     assert "PPO training, CustomerJourney-v1, N = 4" in out and "PPO rollouts" in out
 
 
@@ -175,6 +180,7 @@ BAD_ARGUMENTS = [
     ("agents-speed --states -1", "argument --states: must be >= 1, got -1"),
     ("agents-speed --actions x", "argument --actions: must be an integer, got 'x'"),
     ("agents-speed --ppo-copies 0", "argument --ppo-copies: must be >= 1, got 0"),
+    ("agents-speed --tabular-steps -1", "argument --tabular-steps: must be >= 0, got -1"),
     ("portfolio --customers 0", "argument --customers: must be >= 1, got 0"),
     ("portfolio --customers -5", "argument --customers: must be >= 1, got -5"),
     ("portfolio --sims 1", "argument --sims: must be >= 2, got 1"),
