@@ -6,7 +6,8 @@ An env writes two functions for one copy ``i`` of the batch, jitted with
 * ``start_one(kp, fstate, istate, i, obs, extra)`` starts copy ``i``: it draws the first
   state from the copy's random stream, writes the first observation into ``obs[i]`` and the
   copy's info arrays into ``extra`` (a tuple of the env's declared outputs, in its order).
-* ``advance_one(kp, fstate, istate, i, actions, obs, rew, extra)`` takes ``actions[i]``, writes
+* ``advance_one(kp, fstate, istate, i, actions, obs, rew, extra)`` takes row ``actions[i]`` of
+  the batch seen as 2-D, (N, k) (a ``Discrete`` or one-number action is ``actions[i, 0]``), writes
   ``obs[i]``, ``rew[i]`` (already scaled: the reward scale is applied here, in one place) and
   the info arrays, and returns ``(terminated, truncated)``.
 
@@ -73,6 +74,9 @@ def _reset(kp, fstate, istate, obs, extra):  # pragma: no cover - compiled by nu
 
 def _step(kp, fstate, istate, actions, obs, rew, term, trunc, extra):  # pragma: no cover
     """Advance every copy by one step; a copy whose episode ended is restarted instead."""
+    # The batch as 2-D once, here: a reshape per copy inside advance_one cost ROI 14 ns of
+    # its 70 per env-step at 65,536 copies.
+    rows = actions.reshape(actions.shape[0], -1)
     for i in prange(istate.shape[0]):
         if istate[i, DONE] != 0:
             start_one(kp, fstate, istate, i, obs, extra)  # noqa: F821
@@ -81,7 +85,7 @@ def _step(kp, fstate, istate, actions, obs, rew, term, trunc, extra):  # pragma:
             term[i] = False
             trunc[i] = False
         else:
-            ended, cut = advance_one(kp, fstate, istate, i, actions, obs, rew, extra)  # noqa: F821
+            ended, cut = advance_one(kp, fstate, istate, i, rows, obs, rew, extra)  # noqa: F821
             term[i] = ended
             trunc[i] = cut
             istate[i, DONE] = 1 if (ended or cut) else 0

@@ -372,7 +372,7 @@ def start_one(kp, fstate, istate, i, obs, extra):
 
 @njit(cache=True, inline="always")
 def advance_one(kp, fstate, istate, i, actions, obs, rew, extra):
-    """One month of copy ``i`` with spend ``actions[i]`` (see the module docstring).
+    """One month of copy ``i`` with spend ``actions[i, 0]`` (see the module docstring).
 
     Grid actions read the tabled probabilities; a Box spend computes them, the purchase-level
     probabilities into the copy's scratch columns. The month draws :data:`RANDOM_PER_MONTH`
@@ -382,7 +382,7 @@ def advance_one(kp, fstate, istate, i, actions, obs, rew, extra):
     n_lev = kp.revenue.shape[0]
     k = istate[i, S_CLASS]
     if kp.continuous:
-        m = np.float64(actions[i])
+        m = np.float64(actions[i, 0])
         q01, q11p, q11m = transition_probs(kp, kp.customer, m, k)
         row = fstate[i]
         lo, hi = F_SCRATCH, F_SCRATCH + n_lev
@@ -394,7 +394,7 @@ def advance_one(kp, fstate, istate, i, actions, obs, rew, extra):
             istate[i, KEY], istate[i, CTR],
         )  # fmt: skip
     else:
-        a = np.int64(actions[i])
+        a = np.int64(actions[i, 0])
         m = kp.grid[a]
         n_act = kp.grid.shape[0]
         s2, level, promoted, b2, bo2, r = advance_at(

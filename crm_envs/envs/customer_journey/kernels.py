@@ -59,7 +59,7 @@ def start_one(kp, fstate, istate, i, obs, extra):
 
 @njit(cache=True, inline="always")
 def advance_one(kp, fstate, istate, i, actions, obs, rew, extra):
-    """Move journey ``i`` by ``actions[i]`` (0 up, 1 right, 2 down, 3 left).
+    """Move journey ``i`` by ``actions[i, 0]`` (0 up, 1 right, 2 down, 3 left).
 
     The reward is ``lambda_env**t * rho + lambda_con**t * M`` of the outcome; terminated on
     entering a success or failure cell, truncated after ``horizon`` steps.
@@ -71,7 +71,7 @@ def advance_one(kp, fstate, istate, i, actions, obs, rew, extra):
     cell = istate[i, CELL]
     k = istate[i, REGION]
     t = istate[i, T]
-    row = (k * n_cells + cell) * n_act + actions[i]
+    row = (k * n_cells + cell) * n_act + actions[i, 0]
     u = splitmix_uniform(istate[i, KEY], istate[i, CTR])
     istate[i, CTR] += 1
     m = 0

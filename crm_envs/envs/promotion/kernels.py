@@ -553,13 +553,13 @@ def start_bandit(kp, fstate, istate, i, obs, extra):
 
 @njit(cache=True, inline="always")
 def advance_bandit(kp, fstate, istate, i, actions, obs, rew, extra):
-    """Pull arm ``actions[i]`` in bandit copy ``i``: one cycle with that arm for every segment.
+    """Pull arm ``actions[i, 0]`` in bandit copy ``i``: one cycle with that arm for every segment.
 
     Info: the true expected reward of every arm for this pull (before the drift moves),
     the best arm (first of ties) and the pulled arm's regret. Truncated after ``horizon``.
     """
     exp_out, best_out, regret_out = extra[0], extra[1], extra[2]  # by index (see BANDIT_KERNELS)
-    arms = actions.reshape(actions.shape[0], -1)  # (N,) as (N, 1): a view
+    arms = actions  # (N, 1): the driver's 2-D view of the (N,) batch
     n_a = exp_out.shape[1]
     if kp.drift_sd > 0.0:  # the means of this pull, before the drift moves them
         for a in range(n_a):

@@ -141,7 +141,7 @@ def advance_one(kp, fstate, istate, i, actions, obs, rew, extra):
     Never terminated; truncated after ``horizon`` quarters.
     """
     n = kp.a.shape[0]
-    action = actions.reshape(actions.shape[0], -1)  # (N,) discrete indices as (N, 1): a view
+    action = actions  # (N, 1) discrete indices or (N, n) Box values: the driver's 2-D view
     spend = 0.0
     for j in range(n):
         spend += _effort(kp, action, i, j)
