@@ -251,7 +251,22 @@ RANDOM_PER_MONTH = 4
 """Uniforms each month consumes from a copy's stream (maintenance, state, level, promotion)."""
 
 
-class B2BDriverParams(NamedTuple):
+_B2BDriverFields = NamedTuple(  # functional form: the fields are built, not typed out twice
+    "_B2BDriverFields",
+    [
+        *B2BKernelParams.__annotations__.items(),  # the model's fields, in their order
+        ("grid", NDArray[np.float64]),
+        ("emis", NDArray[np.float64]),
+        ("q01", NDArray[np.float64]),
+        ("q11_plain", NDArray[np.float64]),
+        ("q11_maint", NDArray[np.float64]),
+        ("continuous", bool),
+        ("reward_scale", float),
+    ],
+)
+
+
+class B2BDriverParams(_B2BDriverFields):
     """The env kernels' ``kp``: the model's parameters and the month's tabled probabilities.
 
     The fields of :class:`B2BKernelParams`, in its order (so every model function takes a
@@ -274,34 +289,7 @@ class B2BDriverParams(NamedTuple):
         reward_scale: Multiplier of the dollar reward, applied in :func:`advance_one`.
     """
 
-    revenue: NDArray[np.float64]
-    spend_cost: float
-    max_spend: float
-    cut_points: NDArray[np.float64]
-    u_spend: NDArray[np.float64]
-    u_spend_sq: NDArray[np.float64]
-    u_log_spend: NDArray[np.float64]
-    u_scale: NDArray[np.float64]
-    lh_spend: float
-    lh_spend_sq: float
-    lh_promo: float
-    lh_log_tslp: float
-    hh_spend: float
-    hh_spend_sq: float
-    hh_maint: float
-    hh_log_tslp: float
-    max_tslp: int
-    customer: NDArray[np.float64]
-    horizon: int
-    obs_mode: int
-    discount: float
-    grid: NDArray[np.float64]
-    emis: NDArray[np.float64]
-    q01: NDArray[np.float64]
-    q11_plain: NDArray[np.float64]
-    q11_maint: NDArray[np.float64]
-    continuous: bool
-    reward_scale: float
+    __slots__ = ()
 
     def model(self) -> B2BKernelParams:
         """The model's :class:`B2BKernelParams` (the leading fields)."""
