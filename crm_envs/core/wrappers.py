@@ -22,7 +22,7 @@ What a task declares for these wrappers (see :class:`~crm_envs.core.task.Task`):
 
 from __future__ import annotations
 
-from typing import Any, SupportsFloat
+from typing import Any, NamedTuple, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
@@ -65,72 +65,107 @@ def check_batch_actions(space: gym.Space[Any], actions: Any, n: int) -> NDArray[
         TypeError: For an unsupported space.
     """
     arr = np.asarray(actions)
-    box = isinstance(space, spaces.Box)
-    kind = arr.dtype.kind  # "i"/"u" integers, "f" floats ("b" bool, "c" complex, ... refused)
-    if box:
-        what = "real numbers (an integer or float array)"
-        ok = kind in "iuf"
-    elif isinstance(space, (spaces.Discrete, spaces.MultiDiscrete)):
-        what = "an integer array"
-        ok = kind in "iu"
-    else:
-        raise TypeError(f"no action validator for {type(space).__name__} spaces")
-    shape = (n,) if isinstance(space, spaces.Discrete) else (n, *space.shape)
-    if arr.shape != shape or not ok:
+    spec = _spec(space)
+    if arr.dtype.kind not in spec.kinds or arr.shape[:1] != (n,) or arr.shape[1:] != spec.tail:
         raise ValueError(
-            f"actions must be {what} of shape {shape} for {space}, got shape {arr.shape} and "
-            f"dtype {arr.dtype}"
+            f"actions must be {spec.what} of shape {(n, *spec.tail)} for {space}, got shape "
+            f"{arr.shape} and dtype {arr.dtype}"
         )
-    if not (box and n > 1 and arr.dtype == np.float32 and arr.flags.c_contiguous):
+    if not (spec.box and n > 1 and arr.dtype == np.float32 and arr.flags.c_contiguous):
         # A cast to int64 cannot carry an out-of-range integer into the range: only uint64
         # values above 2**63 - 1 change, and they become negative.
-        arr = np.ascontiguousarray(arr, dtype=np.float64 if box else np.int64)
-    low, high = _bounds(space)
-    if low.shape[0] == 1:  # one bound for every entry: a flat pass
-        q = _first_outside(arr.reshape(-1), low[0], high[0])
-    else:
-        q = _first_outside_columns(arr.reshape(n, -1), low, high)
+        arr = np.ascontiguousarray(arr, dtype=np.float64 if spec.box else np.int64)
+    # One bound for every entry: a flat pass; else a pass over rows with bounds per column.
+    view = arr.reshape(-1) if spec.uniform else arr.reshape(n, -1)
+    q = _compiled_check(view)(view, spec.low, spec.high)
     if q >= 0:
         where = tuple(int(j) for j in np.unravel_index(q, arr.shape))
         raise ValueError(
-            f"actions must {'be finite and ' if box else ''}lie in the action space {space} "
-            f"(nothing is clipped); actions{list(where)} = {arr[where]}"
+            f"actions must {'be finite and ' if spec.box else ''}lie in the action space "
+            f"{space} (nothing is clipped); actions{list(where)} = {arr[where]}"
         )
     return arr
 
 
-def _bounds(space: gym.Space[Any]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Flat float64 (low, high) of each entry of one action of ``space``, or of length 1.
+class _Spec(NamedTuple):
+    """What the validator reads of an action space, cached on it (see :func:`_spec`)."""
 
-    Length 1 when every entry has the same bounds. Cached on the space (the validator reads
-    them every step) and rebuilt if an attribute they come from is reassigned.
+    kinds: str  # accepted dtype kinds
+    what: str  # their description in errors
+    tail: tuple[int, ...]  # shape of one action
+    box: bool
+    low: NDArray[np.float64]  # flat bounds of one action's entries, or of length 1 if all equal
+    high: NDArray[np.float64]
+    uniform: bool  # whether low and high have length 1
+
+
+def _spec(space: gym.Space[Any]) -> _Spec:
+    """The validator's view of ``space``, cached on it.
+
+    Rebuilt if an attribute it comes from (``low``/``high``, ``start``/``n``/``nvec``) is
+    reassigned.
     """
-    cached = space.__dict__.get("_crm_bounds")
     box, multi = isinstance(space, spaces.Box), isinstance(space, spaces.MultiDiscrete)
-    a, b = (space.low, space.high) if box else (space.start, space.nvec if multi else space.n)
+    if box:
+        a, b = space.low, space.high
+    elif multi or isinstance(space, spaces.Discrete):
+        a, b = space.start, space.nvec if multi else space.n
+    else:
+        raise TypeError(f"no action validator for {type(space).__name__} spaces")
+    cached = space.__dict__.get("_crm_spec")
     if cached is not None and cached[0] is a and cached[1] is b:
-        return cached[2]
+        return cached[2]  # type: ignore[no-any-return]
     if box:
         low, high = a, b
     elif multi:
         low, high = a, a + b - 1
     else:
         low, high = np.array([a]), np.array([a + b - 1])
-    flat = tuple(np.ascontiguousarray(x, dtype=np.float64).reshape(-1) for x in (low, high))
-    if all(x.min() == x.max() for x in flat):
-        flat = tuple(x[:1].copy() for x in flat)
-    space.__dict__["_crm_bounds"] = (a, b, flat)
-    return flat
+    flat = [np.ascontiguousarray(x, dtype=np.float64).reshape(-1) for x in (low, high)]
+    uniform = all(x.min() == x.max() for x in flat)
+    if uniform:
+        flat = [x[:1].copy() for x in flat]
+    spec = _Spec(
+        kinds="iuf" if box else "iu",  # "b" bool, "c" complex, ... refused
+        what="real numbers (an integer or float array)" if box else "an integer array",
+        tail=() if not (box or multi) else tuple(space.shape),
+        box=box,
+        low=flat[0],
+        high=flat[1],
+        uniform=uniform,
+    )
+    space.__dict__["_crm_spec"] = (a, b, spec)
+    return spec
+
+
+_CHECKS: dict[tuple[Any, ...], Any] = {}
+
+
+def _compiled_check(view: NDArray[Any]) -> Any:
+    """The compiled range check for a C-contiguous ``view`` (1-D flat, or 2-D rows).
+
+    An entry point per dtype, dimension and writeability: numba's own dispatch would cost
+    about as much as the check of a few copies' actions.
+    """
+    key = (view.dtype, view.ndim, view.flags.writeable)
+    found = _CHECKS.get(key)
+    if found is None:
+        bounds = np.zeros(1)
+        kernel = _first_outside if view.ndim == 1 else _first_outside_columns
+        found = _CHECKS[key] = entry_point(kernel, view, bounds, bounds)
+    return found
 
 
 @njit(cache=True)
-def _first_outside(flat, low, high):  # type: ignore[no-untyped-def]
+def _first_outside(flat, lows, highs):  # type: ignore[no-untyped-def]
     """Flat index of the first bad entry of the flat batch, or -1.
 
-    An entry is bad if it is not finite (``x - x`` is NaN) or lies outside [low, high]. Each
-    block is checked without a branch per entry, so the check vectorises; only a block holding
-    a bad entry is searched again for its first one.
+    An entry is bad if it is not finite (``x - x`` is NaN) or lies outside [low, high], the
+    one bound ``lows[0]``, ``highs[0]`` of every entry. Each block is checked without a branch
+    per entry, so the check vectorises; only a block holding a bad entry is searched again for
+    its first one.
     """
+    low, high = lows[0], highs[0]
     m = flat.shape[0]
     for start in range(0, m, 512):
         stop = min(start + 512, m)
@@ -228,11 +263,40 @@ class TaskVectorEnv(NumbaVectorEnv):
     def _info(self) -> dict[str, Any]:
         return {name: self._out[name] for name in self._setup.outputs}
 
+    def _compiled(self, kernel: Any, act: NDArray[Any] | None = None) -> Any:
+        """The compiled entry point of ``kernel`` for this env's buffers and ``act``'s type.
+
+        Skips numba's type dispatch (a few µs per call for the task's NamedTuple ``kp``,
+        which dominates a step of a few copies). The buffers are allocated by this class with
+        fixed dtypes, dimensions and layouts, so only the params (rebound when swapped) and
+        the action batch's dtype, dimensions and flags select the entry point.
+        """
+        kp = self._setup.kp
+        if self.__dict__.get("_entries_kp") is not kp:
+            self._entries: dict[Any, Any] = {}
+            self._entries_kp = kp
+        key = (kernel,) if act is None else (kernel, act.dtype, act.ndim, act.flags.num)
+        found = self._entries.get(key)
+        if found is None:
+            args = [kp, self._fstate, self._state]
+            if act is not None:
+                args += [act, self._obs, self._rew, self._term, self._trunc]
+            else:
+                args.append(self._obs)
+            found = self._entries[key] = entry_point(kernel, *args, self._extra())
+        return found
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        for name in ("_entries", "_entries_kp"):  # compiled code does not pickle
+            state.pop(name, None)
+        return state
+
     def _reset_envs(self, options: dict[str, Any]) -> dict[str, Any]:
         task = self._setup
         task.apply_options(options, self._fstate, self._state)
         kernels = task.kernels
-        self._kernel(kernels.reset, kernels.reset_serial)(
+        self._compiled(self._kernel(kernels.reset, kernels.reset_serial))(
             task.kp, self._fstate, self._state, self._obs, self._extra()
         )
         return self._info()
@@ -241,7 +305,7 @@ class TaskVectorEnv(NumbaVectorEnv):
         task = self._setup
         act = encode_batch(task, actions, self.num_envs)
         kernels = task.kernels
-        self._kernel(kernels.step, kernels.step_serial)(
+        self._compiled(self._kernel(kernels.step, kernels.step_serial), act)(
             task.kp, self._fstate, self._state, act, self._obs, self._rew, self._term,
             self._trunc, self._extra(),
         )  # fmt: skip
@@ -284,6 +348,10 @@ class TaskEnv(NumbaEnv):
         self._n_discrete = task.action_space.n if discrete else 0
         self._plain_actions = discrete and task.encode_actions is None
         self._act = encode_batch(task, _lowest_action(task.action_space)[None], 1)
+        # A plain Box action is cast into the bound buffer and checked there by one compiled
+        # call (the shared validator costs several µs of Python on one small action).
+        self._plain_box = isinstance(task.action_space, spaces.Box) and task.encode_actions is None
+        self._box_bounds: tuple[Any, ...] = ()
         self._init_kernel()
 
     def _serial_step_kernel(self) -> Any:
@@ -295,11 +363,36 @@ class TaskEnv(NumbaEnv):
             self._setup.kernels.reset_serial, self._setup.kp, self._fstate, self._state,
             self._obs, self._extra,
         )  # fmt: skip
+        if self._plain_box:
+            rows = self._act.reshape(1, -1)  # a view: the check reads the bound buffer
+            self._box_check = entry_point(_first_outside_columns, rows, rows[0], rows[0])
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
         del state["_reset_kernel"]  # compiled code does not pickle; rebound on load
+        state.pop("_box_check", None)
+        state["_box_bounds"] = ()  # holds a view of the action buffer: rebuilt on load
         return state
+
+    def _checked_box_action(self, action: Any) -> bool:
+        """Whether ``action``, a float array of the Box's shape, was valid and is now bound.
+
+        Casts it into the action buffer and checks the buffer, in bounds and finite, by one
+        compiled call. ``False`` for anything else, which the shared validator then takes.
+        """
+        space = self._setup.action_space
+        if type(action) is not np.ndarray or action.dtype.kind != "f":
+            return False
+        bounds = self._box_bounds
+        if not bounds or bounds[0] is not space.low or bounds[1] is not space.high:
+            rows = self._act.reshape(1, -1)
+            spec = _spec(space)
+            low, high = (np.broadcast_to(x, rows[0].shape).copy() for x in (spec.low, spec.high))
+            bounds = self._box_bounds = (space.low, space.high, low, high, space.shape, rows)
+        if action.shape != bounds[4]:
+            return False
+        self._act[0] = action
+        return self._box_check(bounds[5], bounds[2], bounds[3]) < 0  # type: ignore[no-any-return]
 
     def _step_kernel_args(self) -> tuple[Any, ...]:
         return (
@@ -337,6 +430,8 @@ class TaskEnv(NumbaEnv):
             and 0 <= action < self._n_discrete
         ):
             self._act[0] = action  # fast path of a valid int action
+        elif self._plain_box and self._checked_box_action(action):
+            pass
         else:  # copied into the buffer the compiled step was bound to
             self._act[...] = encode_batch(self._setup, np.asarray(action)[None], 1)
         self._step_kernel(

@@ -138,3 +138,52 @@ def test_a_float32_box_batch_reaches_the_kernel_uncopied():
     strided = np.zeros((4, 14), dtype=np.float32)[:, ::2]
     out = check_batch_actions(space, strided, 4)
     assert out.flags.c_contiguous and out.dtype == np.float64
+
+
+def _roi(seed=3):
+    env = gym.make("crm_envs/ROIAllocation-v0").unwrapped
+    env.reset(seed=seed)
+    return env
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("pickled", [False, True])
+def test_the_single_box_env_refuses_what_the_shared_validator_refuses(dtype, pickled):
+    # The single Box env checks a float action in its bound buffer (its fast path); it must
+    # refuse exactly what the shared validator refuses, also after a pickle round trip, and a
+    # refused action must leave no trace on the next step.
+    import pickle
+
+    env, twin = _roi(), _roi()
+    good = np.full(env.action_space.shape, 0.25, dtype=dtype)
+    env.step(good)
+    twin.step(good)
+    if pickled:
+        env = pickle.loads(pickle.dumps(env))
+    for bad_value, message in [(1.5, r"nothing is clipped.*= 1.5"), (np.nan, "be finite")]:
+        bad = good.copy()
+        bad[3] = bad_value
+        with pytest.raises(ValueError, match=message):
+            env.step(bad)
+    with pytest.raises(ValueError, match="shape"):
+        env.step(good[:-1])
+    for _ in range(5):
+        a, b = env.step(good), twin.step(good)
+        assert np.array_equal(a[0], b[0]) and a[1:4] == b[1:4]
+
+
+def test_a_vector_step_is_the_same_for_read_only_and_writeable_batches():
+    # The compiled entry points are chosen by the batch's flags: a read-only float32 batch
+    # (passed to the kernel uncopied) must take its own and step like a writeable one.
+    envs = [
+        gym.make_vec("crm_envs/ROIAllocation-v0", num_envs=4, vectorization_mode="vector_entry_point")
+        for _ in range(2)
+    ]
+    for env in envs:
+        env.reset(seed=5)
+    batch = np.full((4, 7), 0.1, dtype=np.float32)
+    frozen = batch.copy()
+    frozen.flags.writeable = False
+    for _ in range(3):
+        a, b = envs[0].step(batch), envs[1].step(frozen)
+        assert all(np.array_equal(x, y) for x, y in zip(a[:4], b[:4], strict=True))
