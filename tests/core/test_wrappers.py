@@ -176,7 +176,9 @@ def test_a_vector_step_is_the_same_for_read_only_and_writeable_batches():
     # The compiled entry points are chosen by the batch's flags: a read-only float32 batch
     # (passed to the kernel uncopied) must take its own and step like a writeable one.
     envs = [
-        gym.make_vec("crm_envs/ROIAllocation-v0", num_envs=4, vectorization_mode="vector_entry_point")
+        gym.make_vec(
+            "crm_envs/ROIAllocation-v0", num_envs=4, vectorization_mode="vector_entry_point"
+        )
         for _ in range(2)
     ]
     for env in envs:
