@@ -26,6 +26,7 @@ __all__ = [
     "NORMAL_MAX",
     "keys_from_generator",
     "seed_keys",
+    "splitmix_bits",
     "splitmix_normal",
     "splitmix_uniform",
 ]
@@ -55,6 +56,24 @@ def _mix(z: np.uint64) -> np.uint64:
 
 
 @njit(cache=True, inline="always")
+def splitmix_bits(key: np.int64, counter: np.int64) -> np.int64:
+    """Return the ``counter``-th uniform of the stream keyed by ``key`` as 53-bit integer ``m``.
+
+    :func:`splitmix_uniform` is exactly ``m * 2**-53``; a kernel that needs the integer (an
+    alias-table draw) takes it here without the round trip through a float.
+
+    Args:
+        key: The stream key (int64 bits, reinterpreted as uint64).
+        counter: Position in the stream (0, 1, 2, ...).
+
+    Returns:
+        An int64 in [0, 2**53).
+    """
+    z = np.uint64(key) + (np.uint64(counter) + np.uint64(1)) * _GAMMA
+    return np.int64(_mix(z) >> _S11)
+
+
+@njit(cache=True, inline="always")
 def splitmix_uniform(key: np.int64, counter: np.int64) -> float:
     """Return the ``counter``-th uniform in [0, 1) of the stream keyed by ``key``.
 
@@ -65,8 +84,7 @@ def splitmix_uniform(key: np.int64, counter: np.int64) -> float:
     Returns:
         A float64 in [0, 1) with 53 random bits.
     """
-    z = np.uint64(key) + (np.uint64(counter) + np.uint64(1)) * _GAMMA
-    return np.int64(_mix(z) >> _S11) * _INV53
+    return splitmix_bits(key, counter) * _INV53
 
 
 @njit(cache=True, inline="always")

@@ -56,7 +56,7 @@ from numpy.typing import NDArray
 
 from crm_envs.core.jit import parallel_and_serial
 from crm_envs.core.kernels import CTR, DRIVER_COLUMNS, KEY, make_kernels
-from crm_envs.core.rng import NORMAL_MAX, splitmix_normal, splitmix_uniform
+from crm_envs.core.rng import NORMAL_MAX, splitmix_bits, splitmix_normal, splitmix_uniform
 
 T = 0
 STATE_WIDTH = 1 + DRIVER_COLUMNS
@@ -114,8 +114,9 @@ def poisson_tables(
 
     Returns:
         ``dist`` (D, 4) int64 rows ``(lo, off, G, goff)``; the concatenated CDFs and guides;
-        ``window`` (D, 4) int64 rows ``(c_lo - lo, aoff, K, W)``; the concatenated alias
-        entries.
+        ``window`` (D, 4) int64 rows ``(c_lo, aoff, K, W)``; the concatenated alias entries.
+        A draw on the alias path reads only its ``window`` row (one cache line, besides the
+        entry): it holds the window's first value itself, not its offset from ``lo``.
     """
     from scipy.stats import poisson
 
@@ -160,7 +161,7 @@ def poisson_tables(
         tail = _UNIT - int(central.sum())
         weights = np.append(central, tail) if tail > 0 else central
         aliases.append(_vose(weights.astype(np.int64)))
-        window[d] = (first, aoff, weights.size, central.size)
+        window[d] = (lo[d] + first, aoff, weights.size, central.size)
         aoff += weights.size
     return (dist, np.concatenate(cdfs), np.concatenate(guides).astype(np.int32), window,
             np.concatenate(aliases))  # fmt: skip
@@ -299,13 +300,14 @@ def cdf_draw(u, d, dist, cdf, guide):
 
 
 @njit(cache=True, inline="always")
-def alias_draw(u, d, window, alias):
-    """Entry of alias table ``d`` at uniform ``u`` (``window[d, 3]`` = the tail entry).
+def alias_draw(m, d, window, alias):
+    """Entry of alias table ``d`` at the uniform's integer ``m`` (``window[d, 3]`` = the tail).
 
-    ``u * 2**53`` is the uniform's integer ``m``; ``m * K`` splits into the bucket (its top
-    bits) and a 53-bit position in it, compared with the bucket's threshold: no rounding.
+    ``m`` (:func:`~crm_envs.core.rng.splitmix_bits`, the uniform times 2**53) times ``K``
+    splits into the bucket (its top bits) and a 53-bit position in it, compared with the
+    bucket's threshold: no rounding.
     """
-    scaled = np.int64(u * 9007199254740992.0) * window[d, 2]
+    scaled = m * window[d, 2]
     bucket = scaled >> 53
     entry = alias[window[d, 1] + bucket]
     return bucket if (scaled & 9007199254740991) < (entry >> 10) else entry & 1023
@@ -318,7 +320,7 @@ def tail_draw(d, u, dist, cdf, guide, window):
     Called when :func:`alias_draw` returns the tail entry (probability <= ``TAIL_MASS``);
     kept out of line so that the alias path stays small.
     """
-    off, first = dist[d, 1], window[d, 0]
+    off, first = dist[d, 1], window[d, 0] - dist[d, 0]
     below = cdf[off + first - 1] if first > 0 else 0.0
     above = cdf[off + first + window[d, 3] - 1]
     v = u * (below + 1.0 - above)
@@ -332,10 +334,10 @@ def tabled_draw(d, key, ctr, dist, cdf, guide, window, alias):
     One uniform by the alias table; a second one, by inversion, when it lands on the tail
     entry (the out-of-line :func:`tail_draw`).
     """
-    e = alias_draw(splitmix_uniform(key, ctr), d, window, alias)
+    e = alias_draw(splitmix_bits(key, ctr), d, window, alias)
     if e == window[d, 3]:
         return tail_draw(d, splitmix_uniform(key, ctr + 1), dist, cdf, guide, window), ctr + 2
-    return dist[d, 0] + window[d, 0] + e, ctr + 1
+    return window[d, 0] + e, ctr + 1
 
 
 @njit(cache=True)

@@ -27,7 +27,8 @@ def _represented_pmf(d, lam, tables):
     """The exact distribution the tables of distribution ``d`` sample, from their entries."""
     dist, cdf, _guide, window, alias = tables
     lo, off, size, _ = dist[d]
-    first, aoff, k, width = window[d]
+    start, aoff, k, width = window[d]
+    first = start - lo  # the window's first value, as an offset into the CDF
     out = np.zeros(lo + size)
     unit = 2.0**53
     for b in range(k):  # bucket b: its own entry with probability t / 2**53, else its alias
@@ -49,7 +50,7 @@ def _represented_pmf(d, lam, tables):
 def test_tables_represent_the_capped_poisson_pmf_to_the_uniforms_resolution():
     lams = np.array(MEANS)
     tables = kernels.poisson_tables(lams)
-    dist, _cdf, _guide, window, _alias = tables
+    _dist, _cdf, _guide, window, _alias = tables
     for d, lam in enumerate(lams):
         got = _represented_pmf(d, lam, tables)
         want = _capped_pmf(lam)
@@ -60,7 +61,7 @@ def test_tables_represent_the_capped_poisson_pmf_to_the_uniforms_resolution():
         assert np.abs(got - want).max() < 1e-12, lam
         assert got.sum() == pytest.approx(1.0, abs=1e-14)
         assert window[d, 2] <= kernels.ALIAS_MAX
-        first = dist[d, 0] + window[d, 0]
+        first = window[d, 0]
         tail = want[:first].sum() + want[first + window[d, 3] :].sum()
         if window[d, 3] < kernels.ALIAS_MAX - 1:  # an uncapped window leaves little to the tail
             assert tail <= kernels.TAIL_MASS * (1 + 1e-9)
@@ -128,7 +129,7 @@ def test_drifting_means_draws_are_poisson(lam):
 def test_tail_draws_follow_the_poisson_outside_the_window():
     lam = 50.0
     dist, cdf, guide, window, _alias = kernels.poisson_tables(np.array([lam]))
-    first, width = window[0, 0] + dist[0, 0], window[0, 3]
+    first, width = window[0, 0], window[0, 3]
     u = np.random.default_rng(0).random(100_000)
     x = np.array([kernels.tail_draw(0, v, dist, cdf, guide, window) for v in u])
     inside = (x >= first) & (x < first + width)
@@ -236,7 +237,10 @@ def test_step_kernel_jitted_equals_its_python_source(env):
         task.kernels.step_python(*python)
         for a, b in zip(compiled[1:], python[1:], strict=True):
             for x, y in zip(*((a, b) if type(a) is tuple else ((a,), (b,))), strict=True):
-                np.testing.assert_array_equal(x, y)
+                if x.dtype.kind == "f":  # with drift, exp(): LLVM's and NumPy's may differ
+                    np.testing.assert_allclose(x, y, rtol=1e-13, atol=0)  # in the last bit
+                else:
+                    np.testing.assert_array_equal(x, y)
         if t == 0:  # the ended copy was reset: reward 0; the others ran a cycle
             rew = compiled[5]
             assert rew[1] == 0.0 and np.all(rew[running] != 0.0)
