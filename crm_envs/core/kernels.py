@@ -15,9 +15,10 @@ An env writes two functions for one copy ``i`` of the batch, jitted with
 (N, F) float64 and ``istate`` a (N, W) int64 state array. The last three columns of ``istate``
 belong to the driver: ``DONE`` (the copy's episode ended) and the random-stream key and counter
 (:mod:`crm_envs.core.rng`). A reset request (e.g. a start cell from ``reset`` options) is put in
-the state by the env before a reset and consumed by ``start_one``, which must clear it, so that
-the autoreset after the episode samples afresh (Gymnasium applies options only to the reset
-they were given to).
+the state by the env before a reset and consumed by ``start_one``. The state must say "sample"
+again by the episode's end (``start_one`` clears the request, or ``advance_one`` marks a
+finished episode), so that the autoreset after the episode samples afresh (Gymnasium applies
+options only to the reset they were given to).
 
 :func:`make_kernels` compiles the driver around an env's two functions: ``reset`` starts every
 copy; ``step`` advances every running copy and restarts the copies whose episode ended at the

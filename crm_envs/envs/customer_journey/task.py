@@ -82,19 +82,20 @@ class JourneyTask(Task):
             options: ``{"region": k or one k per copy, "cell": (row, col),
                 "params": CustomerJourneyParams}``; anything missing is sampled.
             fstate: The (n, 0) float state (unused: the journey has none).
-            state: The (n, W) int state whose request columns receive the requests.
+            state: The (n, W) int state whose ``CELL`` and ``REGION`` columns receive the
+                requests (-1: sample).
         """
         options = check_options(options, _RESET_OPTIONS)
         if "params" in options:
             self._swap_params(options["params"])
         p = self.params
-        state[:, kernels.REQ_REGION] = -1
-        state[:, kernels.REQ_CELL] = -1
+        state[:, kernels.REGION] = -1
+        state[:, kernels.CELL] = -1
         if options.get("region") is not None:
             regions = np.broadcast_to(np.asarray(options["region"]), (state.shape[0],))
             for i, k in enumerate(regions):
                 check_int(f"options['region'] (entry {i})", k, low=0, high=p.n_regions - 1)
-            state[:, kernels.REQ_REGION] = regions
+            state[:, kernels.REGION] = regions
         if options.get("cell") is not None:
             cell = options["cell"]
             if not (isinstance(cell, (tuple, list)) and len(cell) == 2):
@@ -103,7 +104,7 @@ class JourneyTask(Task):
             c = check_int("options['cell'][1] (col)", cell[1], low=0, high=p.n_cols - 1)
             if p.layout[r][c] in "SX":
                 raise ValueError(f"options['cell'] = {(r, c)} is a terminal cell; start elsewhere")
-            state[:, kernels.REQ_CELL] = r * p.n_cols + c
+            state[:, kernels.CELL] = r * p.n_cols + c
 
     def _swap_params(self, new: Any) -> None:
         if not isinstance(new, CustomerJourneyParams):

@@ -14,8 +14,8 @@ def _fresh(n, seed=0):
 
     state = np.zeros((n, kernels.STATE_WIDTH), dtype=np.int64)
     state[:, kernels.KEY] = seed_keys(seed, n)
-    state[:, kernels.REQ_CELL] = -1
-    state[:, kernels.REQ_REGION] = -1
+    state[:, kernels.CELL] = -1  # the reset requests: sample
+    state[:, kernels.REGION] = -1
     return state
 
 
