@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -15,10 +16,32 @@ from crm_envs.core.params import (
     check_range_array,
     check_scalar,
 )
+from crm_envs.envs.promotion import kernels as _kernels
 from crm_envs.envs.promotion.clv import BGBB, GammaGamma
 from crm_envs.envs.promotion.model import GROUPS, PromotionModel, group_average, group_weights
 
-__all__ = ["PromotionParams"]
+__all__ = ["PromotionParams", "arm_table"]
+
+
+def arm_table(
+    table: NDArray[np.float64], segments: Sequence[tuple[int, int]]
+) -> NDArray[np.float64]:
+    """(J, A) per-arm values of ``segments`` from a (G, C, K, S) table of the model.
+
+    Arm 0 (no promotion) gets 0; arm ``1 + k * S + (D - 1)`` gets ``table[g, c, k, D - 1]``
+    (promotion k for D months), the bandit's and the campaign's arm coding.
+
+    Args:
+        table: (G, C, K, S) values per member (e.g. ``PromotionModel.uplift_per_member()``).
+        segments: The (group, contribution level) pairs, in the env's order.
+
+    Returns:
+        A (J, 1 + K * S) array.
+    """
+    gi = np.array([g for g, _ in segments])
+    ci = np.array([c for _, c in segments])
+    picked = table[gi, ci].reshape(len(segments), -1)
+    return np.concatenate([np.zeros((len(segments), 1)), picked], axis=1)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -202,6 +225,101 @@ class PromotionParams:
     def replace(self, **changes: Any) -> PromotionParams:
         """Return a copy with some fields changed (validated again)."""
         return replace(self, **changes)
+
+    def to_kernel(
+        self,
+        segments: Sequence[tuple[int, int]],
+        batch_size: float | None,
+        horizon: int,
+        rule: int,
+        budget: float | None,
+        drift_sd: float,
+        drift_max: float,
+        reward_scale: float,
+    ) -> _kernels.PromoKernelParams:
+        """Build the NamedTuple the numba kernels read, with its sampling tables.
+
+        Unlike the other envs' kernel parameters these also depend on the env's arguments,
+        which ``PromotionTask`` validates and passes on.
+
+        Args:
+            segments: The (group, contribution level) pairs the env decides for.
+            batch_size: Bandit only: customers one pull promotes (the cohort's mix), or None
+                for the whole cohort's members.
+            horizon: Steps (pulls or cycles) per episode.
+            rule: Business rule 1-4 of a plan (3 for the bandit).
+            budget: Bound on a plan's resource per cycle, or None.
+            drift_sd: Std. deviation of the per-cycle step of the log lift multipliers.
+            drift_max: Bound of the lift multipliers (``[1 / drift_max, drift_max]``).
+            reward_scale: Multiplier of the profit.
+
+        Returns:
+            The kernel parameters (:class:`~crm_envs.envs.promotion.kernels.PromoKernelParams`).
+        """
+        m = self.build()
+        s_max = m.horizon
+        n_arms = 1 + self.n_promotions * s_max
+        gi = np.array([g for g, _ in segments])
+        ci = np.array([c for _, c in segments])
+        disc = m.discount ** np.arange(1, s_max + 1)
+        contribution = m.contribution[gi, ci]
+        members = m.members[gi, ci].copy()
+        if batch_size is not None:  # a pull promotes batch_size customers, cohort's mix
+            members = batch_size * members / members.sum()
+        # The uplift is linear in the lift: U(x * lift) = U0 + x * U1 per segment and arm.
+        no_lift = arm_table(m.uplift_per_member(np.zeros_like(m.lift)), segments) * members[:, None]
+        with_lift = arm_table(m.uplift_per_member(m.lift), segments) * members[:, None]
+        uplift0 = no_lift.sum(axis=0) * reward_scale  # (A,)
+        uplift1 = (with_lift - no_lift) * reward_scale  # (J, A)
+        expected = uplift0 + uplift1.sum(axis=0)
+        baseline = np.ascontiguousarray(m.baseline[gi])  # (J, S)
+        lift = np.ascontiguousarray(m.lift[gi])  # (J, K, S)
+        fare = contribution / m.commission
+        # Per segment, month and promotion index (0 = none, 1 + k = promotion k): the
+        # drift-free Poisson mean (its sampling table) and the value of one transaction.
+        base = baseline[:, :, None]
+        per_member = np.concatenate([base, base + lift.transpose(0, 2, 1)], axis=2)
+        lam = members[:, None, None] * per_member  # (J, S, K + 1)
+        dist, cdf, guide, window, alias = _kernels.poisson_tables(lam)
+        net = contribution[:, None] - m.cost[None, :] * fare[:, None]
+        value = np.concatenate([contribution[:, None], net], axis=1)  # (J, K + 1)
+        arm = np.arange(n_arms)
+        kind = np.where(arm > 0, (arm - 1) // s_max, 0)
+        duration = np.where(arm > 0, (arm - 1) % s_max + 1, 0)
+        arm_index = np.where(np.arange(s_max)[None, :] < duration[:, None], 1 + kind[:, None], 0)
+        resource = arm_table(m.resource_per_member(), segments) * members[:, None]
+        return _kernels.PromoKernelParams(
+            baseline=baseline,
+            lift=lift,
+            members=members,
+            contribution=contribution.astype(np.float64),
+            fare=fare,
+            cost=m.cost.copy(),
+            disc=disc,
+            base_profit=(m.baseline_profit() / m.members)[gi, ci] * members,
+            counted=np.ones(len(segments), dtype=np.int64),
+            weight=np.ascontiguousarray(disc[None, :, None] * value[:, None, :]),
+            dist=dist,
+            cdf=cdf,
+            guide=guide,
+            window=window,
+            alias=alias,
+            arm_kind=kind,
+            arm_index=np.ascontiguousarray(arm_index),
+            exp0=expected,
+            best0=int(np.argmax(expected)),
+            uplift0=uplift0,
+            uplift1=np.ascontiguousarray(uplift1),
+            drift_sd=drift_sd,
+            drift_log_max=float(np.log(drift_max)),
+            reward_scale=reward_scale,
+            horizon=horizon,
+            n_arms=n_arms,
+            n_months=s_max,
+            rule=rule,
+            resource=np.ascontiguousarray(resource),
+            budget=-1.0 if budget is None else budget,
+        )
 
 
 def bgbb_for_facts(

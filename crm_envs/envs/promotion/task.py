@@ -34,7 +34,7 @@ from crm_envs.core.params import (
 from crm_envs.core.task import Task
 from crm_envs.core.wrappers import check_batch_actions
 from crm_envs.envs.promotion import kernels as _kernels
-from crm_envs.envs.promotion.params import PromotionParams
+from crm_envs.envs.promotion.params import PromotionParams, arm_table
 from crm_envs.envs.promotion.plan import RULES
 from crm_envs.envs.promotion.presets import get_preset
 
@@ -232,71 +232,15 @@ class PromotionTask(Task):
         self.segments = segs
         #: The space of one whole plan, arms of every segment (the campaign's action space).
         self._plan_space = spaces.MultiDiscrete(np.full(len(segs), self.n_arms), dtype=np.int64)
-        gi = np.array([g for g, _ in segs])
-        ci = np.array([c for _, c in segs])
-        disc = m.discount ** np.arange(1, s_max + 1)
-        contribution = m.contribution[gi, ci]
-        members = m.members[gi, ci].copy()
-        if self.batch_size is not None:  # a pull promotes batch_size customers, cohort's mix
-            members = self.batch_size * members / members.sum()
-        # The uplift is linear in the lift: U(x * lift) = U0 + x * U1 per segment and arm.
-        no_lift = self.per_member_uplift(np.zeros_like(m.lift)) * members[:, None]
-        with_lift = self.per_member_uplift(m.lift) * members[:, None]
-        self._uplift0 = no_lift.sum(axis=0) * self.reward_scale  # (A,)
-        self._uplift1 = (with_lift - no_lift) * self.reward_scale  # (J, A)
+        self.kp = params.to_kernel(segs, self.batch_size, self.horizon, self.rule, self.budget,
+                                   self.drift_sd, self.drift_max, self.reward_scale)  # fmt: skip
+        self._uplift0, self._uplift1 = self.kp.uplift0, self.kp.uplift1
         #: Expected reward of each bandit arm (rule 3 or the chosen segment) without drift.
-        self.expected_rewards = self._uplift0 + self._uplift1.sum(axis=0)
-        baseline = np.ascontiguousarray(m.baseline[gi])  # (J, S)
-        lift = np.ascontiguousarray(m.lift[gi])  # (J, K, S)
-        fare = contribution / m.commission
-        # Per segment, month and promotion index (0 = none, 1 + k = promotion k): the
-        # drift-free Poisson mean (its sampling table) and the value of one transaction.
-        base = baseline[:, :, None]
-        per_member = np.concatenate([base, base + lift.transpose(0, 2, 1)], axis=2)
-        lam = members[:, None, None] * per_member  # (J, S, K + 1)
-        dist, cdf, guide, window, alias = _kernels.poisson_tables(lam)
-        net = contribution[:, None] - m.cost[None, :] * fare[:, None]
-        value = np.concatenate([contribution[:, None], net], axis=1)  # (J, K + 1)
-        arm = np.arange(self.n_arms)
-        kind = np.where(arm > 0, (arm - 1) // s_max, 0)
-        duration = np.where(arm > 0, (arm - 1) % s_max + 1, 0)
-        arm_index = np.where(np.arange(s_max)[None, :] < duration[:, None], 1 + kind[:, None], 0)
-        # Resource per member of every arm (J, A): the discount on customary sales.
-        res = m.resource_per_member()[gi, ci].reshape(len(segs), -1)
-        self._resource = np.concatenate([np.zeros((len(segs), 1)), res], axis=1)
-        self._resource_total = np.ascontiguousarray(self._resource * members[:, None])
-        self.kp = _kernels.PromoKernelParams(
-            baseline=baseline,
-            lift=lift,
-            members=members,
-            contribution=contribution.astype(np.float64),
-            fare=fare,
-            cost=m.cost.copy(),
-            disc=disc,
-            base_profit=(m.baseline_profit() / m.members)[gi, ci] * members,
-            counted=np.ones(len(segs), dtype=np.int64),
-            weight=np.ascontiguousarray(disc[None, :, None] * value[:, None, :]),
-            dist=dist,
-            cdf=cdf,
-            guide=guide,
-            window=window,
-            alias=alias,
-            arm_kind=kind,
-            arm_index=np.ascontiguousarray(arm_index),
-            exp0=self.expected_rewards,
-            best0=int(np.argmax(self.expected_rewards)),
-            uplift0=self._uplift0,
-            uplift1=np.ascontiguousarray(self._uplift1),
-            drift_sd=self.drift_sd,
-            drift_log_max=float(np.log(self.drift_max)),
-            reward_scale=self.reward_scale,
-            horizon=self.horizon,
-            n_arms=self.n_arms,
-            n_months=s_max,
-            rule=self.rule,
-            resource=self._resource_total,
-            budget=-1.0 if self.budget is None else self.budget,
-        )
+        self.expected_rewards = self.kp.exp0
+        #: (J, A) resource per member of every segment and arm: the discount on customary
+        #: sales (``kp.resource`` holds it times the members).
+        self._resource = arm_table(m.resource_per_member(), segs)
+        self._resource_total = self.kp.resource
 
     def reward_sd(self) -> NDArray[np.float64]:
         """(A,) standard deviation of one step's reward under each arm (drift-free).
@@ -496,10 +440,7 @@ class PromotionTask(Task):
 
     def per_member_uplift(self, lift: NDArray[np.float64]) -> NDArray[np.float64]:
         """(J, A) per-member uplift of every arm (column 0: no promotion) for a (G, K, S) lift."""
-        gi = np.array([g for g, _ in self.segments])
-        ci = np.array([c for _, c in self.segments])
-        table = self.model.uplift_per_member(lift)[gi, ci]  # (J, K, S)
-        return np.concatenate([np.zeros((len(gi), 1)), table.reshape(len(gi), -1)], axis=1)
+        return arm_table(self.model.uplift_per_member(lift), self.segments)
 
     def survey_uplift_per_member(self) -> NDArray[np.float64]:
         """(J, A) per-member uplift of every arm by the survey-based estimates (a prior)."""
