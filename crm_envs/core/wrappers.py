@@ -99,6 +99,17 @@ class _Spec(NamedTuple):
     uniform: bool  # whether low and high have length 1
 
 
+def _bound_attrs(space: gym.Space[Any]) -> tuple[Any, Any]:
+    """The two attributes a space's bounds come from: ``low``/``high`` or ``start``/``n(vec)``."""
+    if isinstance(space, spaces.Box):
+        return space.low, space.high
+    if isinstance(space, spaces.MultiDiscrete):
+        return space.start, space.nvec
+    if isinstance(space, spaces.Discrete):
+        return space.start, space.n
+    raise TypeError(f"no action validator for {type(space).__name__} spaces")
+
+
 def _spec(space: gym.Space[Any]) -> _Spec:
     """The validator's view of ``space``, cached on it.
 
@@ -106,12 +117,7 @@ def _spec(space: gym.Space[Any]) -> _Spec:
     reassigned.
     """
     box, multi = isinstance(space, spaces.Box), isinstance(space, spaces.MultiDiscrete)
-    if box:
-        a, b = space.low, space.high
-    elif multi or isinstance(space, spaces.Discrete):
-        a, b = space.start, space.nvec if multi else space.n
-    else:
-        raise TypeError(f"no action validator for {type(space).__name__} spaces")
+    a, b = _bound_attrs(space)
     cached = space.__dict__.get("_crm_spec")
     if cached is not None and cached[0] is a and cached[1] is b:
         return cached[2]  # type: ignore[no-any-return]
@@ -348,10 +354,18 @@ class TaskEnv(NumbaEnv):
         self._n_discrete = task.action_space.n if discrete else 0
         self._plain_actions = discrete and task.encode_actions is None
         self._act = encode_batch(task, _lowest_action(task.action_space)[None], 1)
-        # A plain Box action is cast into the bound buffer and checked there by one compiled
-        # call (the shared validator costs several µs of Python on one small action).
-        self._plain_box = isinstance(task.action_space, spaces.Box) and task.encode_actions is None
-        self._box_bounds: tuple[Any, ...] = ()
+        # A plain Box (float) or MultiDiscrete (integer) array action is cast into the bound
+        # buffer and checked there by one compiled call (the shared validator costs 1-2 µs of
+        # Python on one small action).
+        space = task.action_space
+        kinds = "f" if isinstance(space, spaces.Box) else "iu"
+        plain = task.encode_actions is None and isinstance(
+            space, (spaces.Box, spaces.MultiDiscrete)
+        )
+        self._array_kinds = kinds if plain else ""
+        self._array_bounds: tuple[Any, ...] = ()
+        # The attributes the bounds come from, read at each step to notice a reassignment.
+        self._bound_names = ("low", "high") if kinds == "f" else ("start", "nvec")
         self._init_kernel()
 
     def _serial_step_kernel(self) -> Any:
@@ -363,36 +377,41 @@ class TaskEnv(NumbaEnv):
             self._setup.kernels.reset_serial, self._setup.kp, self._fstate, self._state,
             self._obs, self._extra,
         )  # fmt: skip
-        if self._plain_box:
+        if self._array_kinds:
             rows = self._act.reshape(1, -1)  # a view: the check reads the bound buffer
-            self._box_check = entry_point(_first_outside_columns, rows, rows[0], rows[0])
+            bounds = np.zeros(rows.shape[1])
+            self._array_check = entry_point(_first_outside_columns, rows, bounds, bounds)
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
         del state["_reset_kernel"]  # compiled code does not pickle; rebound on load
-        state.pop("_box_check", None)
-        state["_box_bounds"] = ()  # holds a view of the action buffer: rebuilt on load
+        state.pop("_array_check", None)
+        state["_array_bounds"] = ()  # holds a view of the action buffer: rebuilt on load
         return state
 
-    def _checked_box_action(self, action: Any) -> bool:
-        """Whether ``action``, a float array of the Box's shape, was valid and is now bound.
+    def _checked_array_action(self, action: Any) -> bool:
+        """Whether ``action``, an array of the space's shape, was valid and is now bound.
 
-        Casts it into the action buffer and checks the buffer, in bounds and finite, by one
-        compiled call. ``False`` for anything else, which the shared validator then takes.
+        For a Box, a float array; for a MultiDiscrete, an integer one. Casts it into the action
+        buffer and checks the buffer (in bounds, and finite) by one compiled call: the checks
+        of the shared validator (a uint64 above 2**63 - 1 turns negative in the int64 buffer,
+        out of range). ``False`` for anything else, which the shared validator then takes and
+        explains.
         """
         space = self._setup.action_space
-        if type(action) is not np.ndarray or action.dtype.kind != "f":
+        if type(action) is not np.ndarray or action.dtype.kind not in self._array_kinds:
             return False
-        bounds = self._box_bounds
-        if not bounds or bounds[0] is not space.low or bounds[1] is not space.high:
+        a, b = getattr(space, self._bound_names[0]), getattr(space, self._bound_names[1])
+        bounds = self._array_bounds
+        if not bounds or bounds[0] is not a or bounds[1] is not b:
             rows = self._act.reshape(1, -1)
             spec = _spec(space)
             low, high = (np.broadcast_to(x, rows[0].shape).copy() for x in (spec.low, spec.high))
-            bounds = self._box_bounds = (space.low, space.high, low, high, space.shape, rows)
+            bounds = self._array_bounds = (a, b, low, high, space.shape, rows)
         if action.shape != bounds[4]:
             return False
         self._act[0] = action
-        return self._box_check(bounds[5], bounds[2], bounds[3]) < 0  # type: ignore[no-any-return]
+        return self._array_check(bounds[5], bounds[2], bounds[3]) < 0  # type: ignore[no-any-return]
 
     def _step_kernel_args(self) -> tuple[Any, ...]:
         return (
@@ -430,7 +449,7 @@ class TaskEnv(NumbaEnv):
             and 0 <= action < self._n_discrete
         ):
             self._act[0] = action  # fast path of a valid int action
-        elif self._plain_box and self._checked_box_action(action):
+        elif self._array_kinds and self._checked_array_action(action):
             pass
         else:  # copied into the buffer the compiled step was bound to
             self._act[...] = encode_batch(self._setup, np.asarray(action)[None], 1)

@@ -140,33 +140,48 @@ def test_a_float32_box_batch_reaches_the_kernel_uncopied():
     assert out.flags.c_contiguous and out.dtype == np.float64
 
 
-def _roi(seed=3):
-    env = gym.make("crm_envs/ROIAllocation-v0").unwrapped
+def _started(env_id, seed=3):
+    env = gym.make(env_id).unwrapped
     env.reset(seed=seed)
     return env
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+_ROI, _CAMPAIGN = "crm_envs/ROIAllocation-v0", "crm_envs/PromotionCampaign-v2"
+# (id, dtype, a valid entry, bad entries with the error they must raise, a refused dtype)
+_ARRAY_CASES = [
+    (_ROI, dtype, 0.25, [(1.5, r"nothing is clipped.*= 1.5"), (np.nan, "be finite")], bool)
+    for dtype in (np.float32, np.float64)
+] + [
+    (_CAMPAIGN, np.int64, 2, [(21, r"nothing is clipped.*= 21"), (-1, r"clipped.*= -1")], float),
+    (_CAMPAIGN, np.int32, 2, [(21, r"nothing is clipped.*= 21"), (-1, r"clipped.*= -1")], float),
+    (_CAMPAIGN, np.uint64, 2, [(21, r"nothing is clipped.*= 21"), (2**64 - 1, "clipped")], float),
+]
+
+
+@pytest.mark.parametrize("case", _ARRAY_CASES, ids=lambda c: f"{c[0][9:]}-{c[1].__name__}")
 @pytest.mark.parametrize("pickled", [False, True])
-def test_the_single_box_env_refuses_what_the_shared_validator_refuses(dtype, pickled):
-    # The single Box env checks a float action in its bound buffer (its fast path); it must
-    # refuse exactly what the shared validator refuses, also after a pickle round trip, and a
-    # refused action must leave no trace on the next step.
+def test_the_single_array_action_env_refuses_what_the_shared_validator_refuses(case, pickled):
+    # A single Box or MultiDiscrete env checks an array action in its bound buffer (its fast
+    # path); it must refuse exactly what the shared validator refuses, also after a pickle
+    # round trip, and a refused action must leave no trace on the next step.
     import pickle
 
-    env, twin = _roi(), _roi()
-    good = np.full(env.action_space.shape, 0.25, dtype=dtype)
+    env_id, dtype, value, bad_entries, refused_dtype = case
+    env, twin = _started(env_id), _started(env_id)
+    good = np.full(env.action_space.shape, value, dtype=dtype)
     env.step(good)
     twin.step(good)
     if pickled:
         env = pickle.loads(pickle.dumps(env))
-    for bad_value, message in [(1.5, r"nothing is clipped.*= 1.5"), (np.nan, "be finite")]:
+    for bad_value, message in bad_entries:
         bad = good.copy()
         bad[3] = bad_value
         with pytest.raises(ValueError, match=message):
             env.step(bad)
     with pytest.raises(ValueError, match="shape"):
         env.step(good[:-1])
+    with pytest.raises(ValueError, match="dtype"):
+        env.step(good.astype(refused_dtype))
     for _ in range(5):
         a, b = env.step(good), twin.step(good)
         assert np.array_equal(a[0], b[0]) and a[1:4] == b[1:4]

@@ -80,11 +80,11 @@ class PromotionTask(Task):
     ``horizon`` and ``reward_scale`` default to the registered values of the chosen variant
     (:data:`VARIANT_DEFAULTS`); every other default is the same for both.
 
-    Campaign plans are validated by ``encode_actions`` (integers in ``0 .. A - 1``; with
-    ``on_violation="raise"`` a plan that breaks the rule or the budget raises before the
-    step); the kernel checks the rule and the budget of every plan again as it runs it and
-    runs none for a rejected plan. Bandit arms go through the wrappers' shared ``Discrete``
-    validator.
+    Actions go through the wrappers' shared validator (campaign plans: integers in ``0 ..
+    A - 1``; bandit arms: one such integer). With ``on_violation="raise"`` a campaign plan
+    that breaks the rule or the budget raises before the step (``encode_actions``); the kernel
+    checks the rule and the budget of every plan again as it runs it and runs none for a
+    rejected plan.
 
     Args:
         preset: Registered preset name.
@@ -190,9 +190,11 @@ class PromotionTask(Task):
             )
             low, high = self._observation_bounds()
             self.observation_space: spaces.Space[Any] = spaces.Box(low, high, dtype=np.float32)
-            # Campaign only: the bandit's arms go through the wrappers' shared Discrete
-            # validator (and the single env's fast path for a plain int).
-            self.encode_actions = self._encode_plans
+            # Plans that must raise on a rule or budget violation are checked here first;
+            # otherwise the wrappers' shared MultiDiscrete validator (and the single env's
+            # fast path for an integer array) is all they need, as for the bandit's arms.
+            if self.on_violation == "raise":
+                self.encode_actions = self._encode_plans
         else:
             #: The info arrays: the true expected reward of every arm for this pull, the best
             #: arm and the pulled arm's regret (0 at a reset).
@@ -351,35 +353,37 @@ class PromotionTask(Task):
         return self._uplift0 + np.exp(log_drift) @ self._uplift1
 
     def _encode_plans(self, actions: Any, n: int) -> NDArray[np.int64]:
-        """Validate ``n`` campaign plans for the kernel (the campaign's ``encode_actions``).
+        """Validate ``n`` plans, raising for one that breaks the rule or the budget.
+
+        The campaign's ``encode_actions`` with ``on_violation="raise"`` (with ``"reject"`` the
+        shared validator is all a plan needs: the kernel runs none for a rejected one).
 
         Args:
             actions: (n, J) integer plans, arms in ``0 .. A - 1``.
             n: Number of copies.
 
         Returns:
-            The plans as C-contiguous int64 (the kernel checks the rule and the budget).
+            The plans as C-contiguous int64.
 
         Raises:
-            ValueError: For a wrong shape or dtype, an arm out of range or, with
-                ``on_violation="raise"``, a plan that breaks the rule or the budget.
+            ValueError: For a wrong shape or dtype, an arm out of range, or a plan that
+                breaks the rule or the budget.
         """
         arr = check_batch_actions(self.action_space, actions, n)
-        if self.on_violation == "raise":
-            rejected, over = self.check(arr)
-            if rejected.any():
-                breaks = ~self.allowed(arr)
-                if breaks.any():
-                    raise ValueError(
-                        f"action breaks business rule {self.rule}: {RULE_TEXT[self.rule]}; "
-                        f"got {arr[breaks][0].tolist()}"
-                    )
-                used = float(self.resource_used(arr[over][:1])[0])
+        rejected, over = self.check(arr)
+        if rejected.any():
+            breaks = ~self.allowed(arr)
+            if breaks.any():
                 raise ValueError(
-                    f"action exceeds the budget: it uses {used:,.2f} of resource (expected "
-                    f"discount on customary sales) against a budget of {self.budget:,.2f}; "
-                    f"shorten or drop promotions (got {arr[over][0].tolist()})"
+                    f"action breaks business rule {self.rule}: {RULE_TEXT[self.rule]}; "
+                    f"got {arr[breaks][0].tolist()}"
                 )
+            used = float(self.resource_used(arr[over][:1])[0])
+            raise ValueError(
+                f"action exceeds the budget: it uses {used:,.2f} of resource (expected "
+                f"discount on customary sales) against a budget of {self.budget:,.2f}; "
+                f"shorten or drop promotions (got {arr[over][0].tolist()})"
+            )
         return arr
 
     def check(self, arms: Any) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:

@@ -7,6 +7,7 @@ from scipy.stats import chi2, poisson
 
 from crm_envs.core.kernels import DONE, KEY
 from crm_envs.core.rng import seed_keys
+from crm_envs.core.wrappers import encode_batch
 from crm_envs.envs.promotion import kernels
 from crm_envs.envs.promotion.env import PromotionEnv
 
@@ -177,7 +178,7 @@ def test_plan_check_kernel_applies_rule_and_budget(rule):
     np.testing.assert_array_equal(rejected, ~allowed | over)
     np.testing.assert_array_equal(flagged, over)
     # The plans reach the kernel unchanged: the kernel itself runs none for rejected ones.
-    np.testing.assert_array_equal(setup.encode_actions(plans, len(plans)), plans)
+    np.testing.assert_array_equal(encode_batch(setup, plans, len(plans)), plans)
     # The kernel's own check (plan_check_one, run in advance_one) flags the same plans.
     task, n = setup, len(plans)
     state = np.zeros((n, kernels.STATE_WIDTH), dtype=np.int64)
