@@ -71,18 +71,22 @@ def check_batch_actions(space: gym.Space[Any], actions: Any, n: int) -> NDArray[
             f"actions must be {spec.what} of shape {(n, *spec.tail)} for {space}, got shape "
             f"{arr.shape} and dtype {arr.dtype}"
         )
+    given = arr
+    q = -1
+    if arr.dtype == np.uint64 and not spec.box:  # the int64 cast would wrap these around
+        too_big = (arr > np.iinfo(np.int64).max).reshape(-1)
+        q = int(np.argmax(too_big)) if too_big.any() else -1
     if not (spec.box and n > 1 and arr.dtype == np.float32 and arr.flags.c_contiguous):
-        # A cast to int64 cannot carry an out-of-range integer into the range: only uint64
-        # values above 2**63 - 1 change, and they become negative.
         arr = np.ascontiguousarray(arr, dtype=np.float64 if spec.box else np.int64)
-    # One bound for every entry: a flat pass; else a pass over rows with bounds per column.
-    view = arr.reshape(-1) if spec.uniform else arr.reshape(n, -1)
-    q = _compiled_check(view)(view, spec.low, spec.high)
+    if q < 0:
+        # One bound for every entry: a flat pass; else a pass over rows with bounds per column.
+        view = arr.reshape(-1) if spec.uniform else arr.reshape(n, -1)
+        q = _compiled_check(view)(view, spec.low, spec.high)
     if q >= 0:
         where = tuple(int(j) for j in np.unravel_index(q, arr.shape))
         raise ValueError(
             f"actions must {'be finite and ' if spec.box else ''}lie in the action space "
-            f"{space} (nothing is clipped); actions{list(where)} = {arr[where]}"
+            f"{space} (nothing is clipped); actions{list(where)} = {given[where]}"
         )
     return arr
 
@@ -358,7 +362,7 @@ class TaskEnv(NumbaEnv):
         # buffer and checked there by one compiled call (the shared validator costs 1-2 µs of
         # Python on one small action).
         space = task.action_space
-        kinds = "f" if isinstance(space, spaces.Box) else "iu"
+        kinds = "f" if isinstance(space, spaces.Box) else "i"  # uint64 needs the validator
         plain = task.encode_actions is None and isinstance(
             space, (spaces.Box, spaces.MultiDiscrete)
         )
@@ -392,11 +396,11 @@ class TaskEnv(NumbaEnv):
     def _checked_array_action(self, action: Any) -> bool:
         """Whether ``action``, an array of the space's shape, was valid and is now bound.
 
-        For a Box, a float array; for a MultiDiscrete, an integer one. Casts it into the action
+        For a Box, a float array; for a MultiDiscrete, a signed integer one (unsigned ones go
+        to the validator, which refuses what an int64 cannot hold). Casts it into the action
         buffer and checks the buffer (in bounds, and finite) by one compiled call: the checks
-        of the shared validator (a uint64 above 2**63 - 1 turns negative in the int64 buffer,
-        out of range). ``False`` for anything else, which the shared validator then takes and
-        explains.
+        of the shared validator. ``False`` for anything else, which the shared validator then
+        takes and explains.
         """
         space = self._setup.action_space
         if type(action) is not np.ndarray or action.dtype.kind not in self._array_kinds:

@@ -97,6 +97,12 @@ def test_the_documented_env_pays_p_buy_minus_cost_per_email(nudge):
         (gym.spaces.Box(-np.inf, np.inf, (1,)), [[0.0], [np.inf]], "be finite"),
         # A uint64 too large for int64 cannot wrap into the range.
         (gym.spaces.Discrete(3), np.array([0, 2**64 - 1], dtype=np.uint64), "lie in the action"),
+        # ... not even into a range below 0, where it would land after the cast (-1).
+        (
+            gym.spaces.MultiDiscrete([3, 3], start=[-1, -1]),
+            np.array([[0, 0], [2**64 - 1, 0]], dtype=np.uint64),
+            r"actions\[1, 0\] = 18446744073709551615",
+        ),
         # Nothing is coerced: bool, complex and string batches are refused.
         (gym.spaces.Discrete(2), np.array([True, False]), "integer array"),
         (gym.spaces.Box(0.0, 1.0, (1,)), np.array([[True], [False]]), "real numbers"),
@@ -154,7 +160,13 @@ _ARRAY_CASES = [
 ] + [
     (_CAMPAIGN, np.int64, 2, [(21, r"nothing is clipped.*= 21"), (-1, r"clipped.*= -1")], float),
     (_CAMPAIGN, np.int32, 2, [(21, r"nothing is clipped.*= 21"), (-1, r"clipped.*= -1")], float),
-    (_CAMPAIGN, np.uint64, 2, [(21, r"nothing is clipped.*= 21"), (2**64 - 1, "clipped")], float),
+    (
+        _CAMPAIGN,
+        np.uint64,
+        2,
+        [(21, r"clipped.*= 21"), (2**64 - 1, "= 18446744073709551615")],
+        float,
+    ),
 ]
 
 

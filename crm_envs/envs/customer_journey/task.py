@@ -86,16 +86,16 @@ class JourneyTask(Task):
                 requests (-1: sample).
         """
         options = check_options(options, _RESET_OPTIONS)
-        if "params" in options:
-            self._swap_params(options["params"])
-        p = self.params
-        state[:, kernels.REGION] = -1
-        state[:, kernels.CELL] = -1
+        new = options.get("params")
+        if new is not None:
+            self._check_swap(new)
+        p = self.params if new is None else new
+        regions: Any = -1
+        cell_index = -1
         if options.get("region") is not None:
             regions = np.broadcast_to(np.asarray(options["region"]), (state.shape[0],))
             for i, k in enumerate(regions):
                 check_int(f"options['region'] (entry {i})", k, low=0, high=p.n_regions - 1)
-            state[:, kernels.REGION] = regions
         if options.get("cell") is not None:
             cell = options["cell"]
             if not (isinstance(cell, (tuple, list)) and len(cell) == 2):
@@ -104,9 +104,17 @@ class JourneyTask(Task):
             c = check_int("options['cell'][1] (col)", cell[1], low=0, high=p.n_cols - 1)
             if p.layout[r][c] in "SX":
                 raise ValueError(f"options['cell'] = {(r, c)} is a terminal cell; start elsewhere")
-            state[:, kernels.CELL] = r * p.n_cols + c
+            cell_index = r * p.n_cols + c
+        # Nothing changes until every option has passed: the requests share the running
+        # journey's CELL and REGION columns, so a refused reset must leave them as they were.
+        if new is not None:
+            self.params = new
+            self.kp = new.to_kernel(self.horizon, self.start)
+        state[:, kernels.REGION] = regions
+        state[:, kernels.CELL] = cell_index
 
-    def _swap_params(self, new: Any) -> None:
+    def _check_swap(self, new: Any) -> None:
+        """Raise unless ``new`` can replace the params (same grid size and regions)."""
         if not isinstance(new, CustomerJourneyParams):
             raise TypeError(f"options['params'] must be CustomerJourneyParams, got {type(new)}")
         old = self.params
@@ -116,8 +124,6 @@ class JourneyTask(Task):
                 f"{(old.n_rows, old.n_cols, old.n_regions)} (they fix the spaces), got "
                 f"{(new.n_rows, new.n_cols, new.n_regions)}; create a new env instead"
             )
-        self.params = new
-        self.kp = new.to_kernel(self.horizon, self.start)
 
     def model(self) -> TabularMDP:
         """The exact finite-horizon MDP (see :func:`journey_mdp`)."""

@@ -239,8 +239,8 @@ class PromotionParams:
     ) -> _kernels.PromoKernelParams:
         """Build the NamedTuple the numba kernels read, with its sampling tables.
 
-        Unlike the other envs' kernel parameters these also depend on the env's arguments,
-        which ``PromotionTask`` validates and passes on.
+        They depend on more of the env's arguments than other envs' kernel parameters do
+        (segments, batch, rule, budget, drift), which ``PromotionTask`` validates first.
 
         Args:
             segments: The (group, contribution level) pairs the env decides for.

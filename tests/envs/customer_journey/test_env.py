@@ -181,6 +181,37 @@ def test_bad_constructor_arguments_and_reset_options():
         env.reset(options={"cell": (4, 14)})
 
 
+@pytest.mark.parametrize("vector", [False, True])
+def test_a_refused_reset_leaves_the_running_journeys_as_they_were(vector):
+    # The reset requests share the state columns of the running journey: a reset refused for
+    # a bad option must change nothing, so the journeys step on exactly as an untouched twin.
+    def make():
+        if vector:
+            env = gym.make_vec(
+                "crm_envs/CustomerJourney-v1", num_envs=3, vectorization_mode="vector_entry_point"
+            )
+        else:
+            env = gym.make("crm_envs/CustomerJourney-v1").unwrapped
+        env.reset(seed=4, options={"cell": (1, 1), "region": 1})
+        return env
+
+    env, twin = make(), make()
+    action = np.full(3, 1) if vector else 1
+    env.step(action), twin.step(action)
+    bad_params = dataclasses.replace(P, layout=("FPE", "PCS"), start_cell=(0, 0))
+    for options in (
+        {"region": 1, "cell": (4, 14)},  # a valid region, then a terminal cell
+        {"region": 7},
+        {"cell": (0, 0), "params": bad_params},  # the swap is refused: other grid size
+    ):
+        with pytest.raises(ValueError):
+            env.reset(options=options)
+    for _ in range(4):
+        a, b = env.step(action), twin.step(action)
+        assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+        assert env.observation_space.contains(a[0])
+
+
 def test_bad_actions_raise():
     env = gym.make("crm_envs/CustomerJourney-v1")
     env.reset(seed=0)
