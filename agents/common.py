@@ -17,6 +17,7 @@ import numpy as np
 from numpy.lib.npyio import NpzFile
 from numpy.typing import NDArray
 
+from crm_envs.core.oracle import play_episodes
 from crm_envs.core.params import check_bool, check_int, check_range_array
 
 __all__ = [
@@ -418,13 +419,6 @@ def evaluate_policy(
         act: Callable[[Any], Any] = agent_or_policy  # type: ignore[no-redef]
     else:
         raise TypeError("agent_or_policy must have predict(obs, deterministic) or be callable")
-    returns = np.zeros(n_episodes)
-    for i in range(n_episodes):
-        obs, _ = env.reset(seed=seed + i)
-        done = False
-        while not done:
-            obs, reward, term, trunc, _ = env.step(act(obs))
-            returns[i] += float(reward)
-            done = term or trunc
+    returns = play_episodes(env, lambda obs, info: act(obs), n_episodes, seed)
     stderr = returns.std(ddof=1) / np.sqrt(n_episodes) if n_episodes > 1 else float("nan")
     return EvalResult(float(returns.mean()), float(stderr), returns)

@@ -52,6 +52,7 @@ __all__ = [
     "evaluate",
     "evaluate_batch",
     "headroom",
+    "play_episodes",
     "random_policy",
 ]
 
@@ -199,18 +200,46 @@ def evaluate(
     episodes = check_int("episodes", episodes, low=2)
     seed = check_int("seed", seed, low=0)
     env = make_env()
+    out = play_episodes(env, policy.act, episodes, seed, policy.start)
+    env.close()
+    return out
+
+
+def play_episodes(
+    env: gym.Env,
+    act: Callable[[Any, dict[str, Any]], Any],
+    episodes: int,
+    seed: int,
+    start: Callable[[], None] | None = None,
+) -> NDArray[np.float64]:
+    """The one episode loop: undiscounted return of each episode of ``act`` on ``env``.
+
+    Episode ``k`` is reset with seed ``seed + k``. Used by :func:`evaluate` and by
+    ``agents.common.evaluate_policy``.
+
+    Args:
+        env: A single Gymnasium env.
+        act: ``act(obs, info) -> action``.
+        episodes: Number of episodes (>= 1).
+        seed: Seed of the first episode (>= 0).
+        start: Called before each episode (a policy's per-episode reset), or None.
+
+    Returns:
+        (episodes,) returns.
+    """
+    episodes = check_int("episodes", episodes, low=1)
+    seed = check_int("seed", seed, low=0)
     out = np.empty(episodes)
     for k in range(episodes):
-        if policy.start is not None:
-            policy.start()
+        if start is not None:
+            start()
         obs, info = env.reset(seed=seed + k)
         total, done = 0.0, False
         while not done:
-            obs, reward, terminated, truncated, info = env.step(policy.act(obs, info))
+            obs, reward, terminated, truncated, info = env.step(act(obs, info))
             total += float(reward)
             done = terminated or truncated
         out[k] = total
-    env.close()
     return out
 
 

@@ -241,6 +241,8 @@ class PromotionParams:
 
         They depend on more of the env's arguments than other envs' kernel parameters do
         (segments, batch, rule, budget, drift), which ``PromotionTask`` validates first.
+        Built once per params object and arguments, and shared: the sampling tables took
+        ``gym.make`` of the campaign 125 ms each time. Read its arrays; never write them.
 
         Args:
             segments: The (group, contribution level) pairs the env decides for.
@@ -256,6 +258,32 @@ class PromotionParams:
         Returns:
             The kernel parameters (:class:`~crm_envs.envs.promotion.kernels.PromoKernelParams`).
         """
+        key = (tuple((int(g), int(c)) for g, c in segments), batch_size, horizon, rule, budget,
+               drift_sd, drift_max, reward_scale)  # fmt: skip
+        cache = self.__dict__.get("_kernel_params")
+        if cache is None:
+            cache = {}
+            object.__setattr__(self, "_kernel_params", cache)
+        if key not in cache:
+            cache[key] = self._build_kernel(*key)
+        return cache[key]  # type: ignore[no-any-return]
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The fields and the derived model; the kernel parameters are rebuilt on demand."""
+        return {k: v for k, v in self.__dict__.items() if k != "_kernel_params"}
+
+    def _build_kernel(
+        self,
+        segments: Sequence[tuple[int, int]],
+        batch_size: float | None,
+        horizon: int,
+        rule: int,
+        budget: float | None,
+        drift_sd: float,
+        drift_max: float,
+        reward_scale: float,
+    ) -> _kernels.PromoKernelParams:
+        """:meth:`to_kernel`, uncached."""
         m = self.build()
         s_max = m.horizon
         n_arms = 1 + self.n_promotions * s_max

@@ -336,3 +336,18 @@ def test_tabular_agents_learn_the_same_on_the_bandits_numba_and_gymnasium_backen
     for name in ("q", "counts", "episode_returns"):
         np.testing.assert_array_equal(getattr(fast, name), getattr(slow, name), err_msg=name)
     assert len(fast.episode_returns) == 3 and np.abs(fast.q).max() > 1.0
+
+
+def test_kernel_tables_are_built_once_per_params_and_arguments():
+    # gym.make must not rebuild the sampling tables (they took the campaign 125 ms a make):
+    # envs of the same params and arguments share one kernel-parameter tuple, other
+    # arguments get their own, and a pickled params object carries none of them.
+    import pickle
+
+    for env_id in (BANDIT, CAMPAIGN):
+        first, second = (gym.make(env_id).unwrapped.task.kp for _ in range(2))
+        assert first is second
+    bandit = gym.make(BANDIT).unwrapped.task
+    other = PromotionTask(batch_size=500.0).kp
+    assert other is not bandit.kp and not np.array_equal(other.members, bandit.kp.members)
+    assert "_kernel_params" not in pickle.loads(pickle.dumps(P)).__dict__
