@@ -59,7 +59,7 @@ def test_regret_on_promotion_bandit_is_sublinear(make):
     agent = make(env).learn(3000)
     regret = np.cumsum(agent.regrets)
     assert len(regret) == 3000
-    assert agent.predict(0)[0] == env.unwrapped.setup.best_action()
+    assert agent.predict(0)[0] == env.unwrapped.task.best_action()
     # Regret at 10x the horizon is well under 10x the regret at the horizon.
     assert regret[2999] < 3 * regret[299]
 

@@ -130,7 +130,7 @@ class PromotionEnv(TaskEnv):
     (one arm for all) or 4 (the paper's Figure 8: everyone or no one promoted, type and
     duration free per segment); ``env.unwrapped.allowed(arms)`` checks an action. With a
     ``budget``, a plan's resource (the expected discount on customary sales,
-    ``env.unwrapped.setup.resource_used(arms)``) must not exceed it. An action that breaks
+    ``env.unwrapped.task.resource_used(arms)``) must not exceed it. An action that breaks
     the rule or the budget is *rejected*: no segment is promoted that cycle and
     ``info["rejected"]`` is True (``info["over_budget"]`` says whether the budget was the
     reason), or, with ``on_violation="raise"``, it raises. Nothing is silently changed
@@ -228,11 +228,6 @@ class PromotionEnv(TaskEnv):
             on_violation=on_violation,
         )  # fmt: skip
 
-    @property
-    def setup(self) -> PromotionTask:
-        """The env's task (``env.task``), under the name the promotion callers use."""
-        return self._setup
-
     def allowed(self, arms: Any) -> bool:
         """Whether per-segment ``arms`` (one plan, shape (J,)) obey the business rule.
 
@@ -282,11 +277,6 @@ class PromotionVectorEnv(TaskVectorEnv):
             drift_sd=drift_sd, drift_max=drift_max, reward_scale=reward_scale,
             on_violation=on_violation,
         )  # fmt: skip
-
-    @property
-    def setup(self) -> PromotionTask:
-        """The env's task (``env.task``), under the name the promotion callers use."""
-        return self._setup
 
     def allowed(self, arms: Any) -> NDArray[np.bool_]:
         """(N,) whether each row of per-segment arms obeys the business rule."""

@@ -54,13 +54,13 @@ def bandit_difficulty(
     """
     if batch_size is not None:
         check_scalar("batch_size", batch_size, low=0.0, low_open=True)
-    default = PromotionEnv(preset=preset, batch_size=batch_size).setup
+    default = PromotionEnv(preset=preset, batch_size=batch_size).task
     out = [_row("all segments", None, default)]
     model = default.model
     levels = ("low", "medium", "high")
     for g, name in enumerate(model.names):
         for c in range(model.members.shape[1]):
-            setup = PromotionEnv(preset=preset, segment=(g, c), batch_size=batch_size).setup
+            setup = PromotionEnv(preset=preset, segment=(g, c), batch_size=batch_size).task
             out.append(_row(f"{name}, {levels[c] if c < 3 else c} contribution", (g, c), setup))
     return out
 

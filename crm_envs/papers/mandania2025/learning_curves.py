@@ -32,7 +32,7 @@ def survey_gap(rule: int = 2, **env_kwargs: Any) -> tuple[float, float]:
     Returns:
         ``(optimal uplift, survey plan's true uplift)`` per campaign cycle, in pounds.
     """
-    setup = PromotionEnv(campaign=True, rule=rule, **env_kwargs).setup
+    setup = PromotionEnv(campaign=True, rule=rule, **env_kwargs).task
     true = setup.true_uplift_per_member()
     rows = np.arange(len(setup.segments))
 

@@ -20,18 +20,18 @@ BANDIT, CAMPAIGN = "crm_envs/PromotionBandit-v2", "crm_envs/PromotionCampaign-v2
 
 
 def test_bandit_pull_is_a_batch_of_customers_in_the_cohorts_mix():
-    exp = gym.make(BANDIT).unwrapped.setup.expected_rewards
+    exp = gym.make(BANDIT).unwrapped.task.expected_rewards
     assert exp[0] == 0.0 and int(np.argmax(exp)) == 1 + 0 * 5 + 4  # 7% for 5 months
     per_customer = M.uplift().sum(axis=(0, 1)) / M.members.sum()  # (K, S)
     np.testing.assert_allclose(exp[1:].reshape(4, 5), 1000 * per_customer, rtol=1e-12)
-    whole = PromotionEnv(batch_size=None, reward_scale=1e-3).setup.expected_rewards
+    whole = PromotionEnv(batch_size=None, reward_scale=1e-3).task.expected_rewards
     np.testing.assert_allclose(whole[1:].reshape(4, 5), M.uplift().sum(axis=(0, 1)) * 1e-3)
 
 
 def test_bandit_rewards_have_the_stated_mean_and_standard_deviation():
     env = PromotionVectorEnv(4000, horizon=5)
     env.reset(seed=0)
-    setup = env.setup
+    setup = env.task
     exp, sd = setup.expected_rewards, setup.reward_sd()
     for arm in (0, 5, 7, 20):
         _, rew, *_ = env.step(np.full(4000, arm))
@@ -41,15 +41,15 @@ def test_bandit_rewards_have_the_stated_mean_and_standard_deviation():
 
 def test_default_bandit_is_a_real_bandit_problem():
     # Issue 17: v0's best arm was 7.3 reward s.d. ahead; one pull per arm identified it.
-    setup = gym.make(BANDIT).unwrapped.setup
+    setup = gym.make(BANDIT).unwrapped.task
     exp, sd = setup.expected_rewards, setup.reward_sd()
     second = np.sort(exp)[-2]
     assert 0.3 < (exp.max() - second) / sd[exp.argmax()] <= 1.0
     assert setup.difficulty() == pytest.approx((exp.max() - second) / sd[exp.argmax()])
-    whole = PromotionEnv(batch_size=None).setup.difficulty()
+    whole = PromotionEnv(batch_size=None).task.difficulty()
     assert whole > 10  # a whole-cohort pull is easy: the reason a pull is a batch
     # Difficulty grows with the square root of the batch.
-    small = PromotionEnv(batch_size=250.0).setup.difficulty()
+    small = PromotionEnv(batch_size=250.0).task.difficulty()
     assert small == pytest.approx(setup.difficulty() / 2, rel=1e-9)
     assert setup.scoring == "regret"
 
@@ -57,7 +57,7 @@ def test_default_bandit_is_a_real_bandit_problem():
 def test_single_segment_bandit_and_regret_info():
     env = PromotionEnv(segment=(12, 2))  # 5+/up to 1 month, high contribution
     env.reset(seed=0)
-    exp = env.setup.expected_rewards
+    exp = env.task.expected_rewards
     assert exp.max() == 0.0  # every promotion loses money for the most frequent buyers
     _, _, _, _, info = env.step(5)
     assert info["regret"] == pytest.approx(exp.max() - exp[5]) and info["regret"] > 0
@@ -66,13 +66,13 @@ def test_single_segment_bandit_and_regret_info():
 
 def test_epsilon_greedy_regret_is_the_exploration_cost_once_the_best_arm_is_found():
     env = PromotionEnv(batch_size=None, horizon=2000)  # easy: a whole cohort per pull
-    survey = env.setup.survey_uplift_per_member()
-    initial = np.concatenate([[0.0], (survey[:, 1:] * env.setup.members[:, None]).sum(0)])
+    survey = env.task.survey_uplift_per_member()
+    initial = np.concatenate([[0.0], (survey[:, 1:] * env.task.members[:, None]).sum(0)])
     agent = EpsilonGreedy(env, epsilon=0.1, alpha=0.1, initial=initial, seed=1).learn(2000)
     regret = np.cumsum(agent.regrets)
     assert len(regret) == 2000
-    assert agent.predict(0)[0] == env.setup.expected_rewards.argmax()
-    exp = env.setup.expected_rewards
+    assert agent.predict(0)[0] == env.task.expected_rewards.argmax()
+    exp = env.task.expected_rewards
     per_pull = (regret[-1] - regret[999]) / 1000
     assert per_pull == pytest.approx(0.1 * (exp.max() - exp).mean(), rel=0.25)
 
@@ -106,12 +106,12 @@ def test_rule4_needs_everyone_or_no_one_promoted_with_free_choices():
     some[7] = 0
     assert not env.allowed(some)
     assert env.step(some)[4]["rejected"]
-    ref = env.setup.best_action()
+    ref = env.task.best_action()
     assert (ref > 0).all() and env.allowed(ref)
 
 
 def test_budget_is_enforced_by_the_env_and_the_reference_respects_it():
-    full = PromotionEnv(campaign=True, rule=1).setup
+    full = PromotionEnv(campaign=True, rule=1).task
     best = np.asarray(full.best_action())
     budget = 0.5 * float(full.resource_used(best)[0])
     env = PromotionEnv(campaign=True, rule=1, budget=budget)
@@ -120,14 +120,14 @@ def test_budget_is_enforced_by_the_env_and_the_reference_respects_it():
     assert info["rejected"] and info["over_budget"]
     # Rejected: nothing is promoted, so the reward is noise around 0.
     assert abs(reward) < 0.02 * full.expected_rewards.max() + 5
-    ref = np.asarray(env.setup.best_action())
-    assert env.setup.resource_used(ref)[0] <= budget * (1 + 1e-9)
+    ref = np.asarray(env.task.best_action())
+    assert env.task.resource_used(ref)[0] <= budget * (1 + 1e-9)
     _, _, _, _, info = env.step(ref)
     assert not info["rejected"] and not info["over_budget"]
     # The resource is the discount on customary sales: cost x fare x baseline months x members.
     arms = np.full(42, 1 + 0 * 5 + 2)  # 7% for 3 months everywhere
     want = (0.07 * M.fare * M.baseline[:, :3].sum(1)[:, None] * M.members).sum()
-    assert env.setup.resource_used(arms)[0] == pytest.approx(want)
+    assert env.task.resource_used(arms)[0] == pytest.approx(want)
     raising = PromotionEnv(campaign=True, rule=1, budget=budget, on_violation="raise")
     raising.reset(seed=0)
     with pytest.raises(ValueError, match="exceeds the budget"):
@@ -137,9 +137,9 @@ def test_budget_is_enforced_by_the_env_and_the_reference_respects_it():
 
 
 def test_random_exploration_obeys_rule_and_budget():
-    full = PromotionEnv(campaign=True, rule=4).setup
+    full = PromotionEnv(campaign=True, rule=4).task
     budget = 0.3 * float(full.resource_used(np.asarray(full.best_action()))[0])
-    setup = PromotionEnv(campaign=True, rule=4, budget=budget).setup
+    setup = PromotionEnv(campaign=True, rule=4, budget=budget).task
     rng = np.random.default_rng(1)
     plans = np.array([setup.random_allowed(rng) for _ in range(50)])
     assert setup.allowed(plans).all() and not setup.over_budget(plans).any()
@@ -170,14 +170,14 @@ def test_bad_arguments_raise():
 
 def test_reference_actions_are_the_exact_optima():
     vec = gym.make_vec(CAMPAIGN, num_envs=3, vectorization_mode="vector_entry_point")
-    setup = vec.unwrapped.setup
+    setup = vec.unwrapped.task
     ref = np.atleast_2d(setup.best_action())
     true = setup.true_uplift_per_member()
     best = plan(setup.uplift_table(true), rule=1).total
     assert ref.shape == (1, 42)
     assert (true[np.arange(42), ref[0]] * setup.members).sum() == pytest.approx(best)
     bandit = gym.make_vec(BANDIT, num_envs=2, vectorization_mode="vector_entry_point")
-    assert bandit.unwrapped.setup.best_action() == 5
+    assert bandit.unwrapped.task.best_action() == 5
 
 
 def _expected_rewards_by_segment(setup, log_drift):
@@ -194,7 +194,7 @@ def _expected_rewards_by_segment(setup, log_drift):
 def test_drift_is_bounded_and_regret_uses_the_current_means(drift_sd):
     env = PromotionEnv(drift_sd=drift_sd, drift_max=3.0, horizon=60)
     _, info = env.reset(seed=4)
-    setup = env.setup
+    setup = env.task
     moved = False
     for t in range(60):
         log_drift = env._fstate[0].copy()

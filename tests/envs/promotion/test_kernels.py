@@ -160,9 +160,9 @@ def _rule_allows(arms, rule, months):
 
 @pytest.mark.parametrize("rule", [1, 2, 3, 4])
 def test_plan_check_kernel_applies_rule_and_budget(rule):
-    full = PromotionEnv(campaign=True, rule=1).setup
+    full = PromotionEnv(campaign=True, rule=1).task
     budget = 0.4 * float(full.resource_used(np.asarray(full.best_action()))[0])
-    setup = PromotionEnv(campaign=True, rule=rule, budget=budget).setup
+    setup = PromotionEnv(campaign=True, rule=rule, budget=budget).task
     rng = np.random.default_rng(rule)
     plans = [rng.integers(0, 21, 42), np.zeros(42, dtype=np.int64), np.full(42, 7)]
     plans += [np.full(42, 3) + rng.integers(0, 2, 42), 1 + 5 * 2 + rng.integers(0, 5, 42)]

@@ -51,7 +51,7 @@ def test_exploration_recovers_what_greed_cannot():
 
 @pytest.mark.parametrize("rule", [1, 4])
 def test_learner_respects_the_budget_and_improves_on_the_survey(rule):
-    full = PromotionEnv(campaign=True, rule=rule).setup
+    full = PromotionEnv(campaign=True, rule=rule).task
     budget = 0.5 * float(full.resource_used(np.asarray(full.best_action()))[0])
     best, survey = survey_gap(rule=rule, budget=budget)
     env = PromotionEnv(campaign=True, rule=rule, budget=budget, horizon=40)
@@ -63,7 +63,7 @@ def test_learner_respects_the_budget_and_improves_on_the_survey(rule):
 
     learner.learn(40, callback=record)
     assert not any(rejected)  # neither its plans nor its exploration break the budget
-    assert env.setup.resource_used(learner.current_plan())[0] <= budget * (1 + 1e-9)
+    assert env.task.resource_used(learner.current_plan())[0] <= budget * (1 + 1e-9)
     assert np.mean(learner.history[-10:]) > survey + 0.5 * (best - survey)
 
 
@@ -87,7 +87,7 @@ def test_bad_learning_rate_raises():
 
 def test_campaign_learner_array_prior_must_be_finite_and_shaped():
     env = gym.make("crm_envs/PromotionCampaign-v2")
-    shape = env.unwrapped.setup.model.lift.shape
+    shape = env.unwrapped.task.model.lift.shape
     prior = np.zeros(shape)
     prior[0, 0, 0] = NAN
     with pytest.raises(ValueError, match=r"prior must be finite, found nan at index \(0, 0, 0\)"):
