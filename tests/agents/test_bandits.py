@@ -6,6 +6,7 @@ import pytest
 
 import crm_envs  # noqa: F401
 from agents.bandits import UCB1, EpsilonGreedy, GradientBandit, ThompsonSampling
+from crm_envs.envs.promotion.env import PromotionEnv
 
 
 class BernoulliBandit(gym.Env):
@@ -86,3 +87,18 @@ def test_bandit_save_load_round_trip_and_unknown_options(tmp_path):
     assert clone.predict(0)[0] == agent.predict(0)[0]
     with pytest.raises(TypeError, match="unknown UCB1Config option"):
         UCB1(env, exploration=2.0)
+
+
+def test_epsilon_greedy_regret_is_the_exploration_cost_once_the_best_arm_is_found():
+    env = PromotionEnv(batch_size=None, horizon=2000)  # easy: a whole cohort per pull
+    survey = env.task.survey_uplift_per_member()
+    initial = np.concatenate([[0.0], (survey[:, 1:] * env.task.members[:, None]).sum(0)])
+    agent = EpsilonGreedy(env, epsilon=0.1, alpha=0.1, initial=initial, seed=1).learn(2000)
+    regret = np.cumsum(agent.regrets)
+    assert len(regret) == 2000
+    assert agent.predict(0)[0] == env.task.expected_rewards.argmax()
+    exp = env.task.expected_rewards
+    per_pull = (regret[-1] - regret[999]) / 1000
+    assert per_pull == pytest.approx(0.1 * (exp.max() - exp).mean(), rel=0.25)
+    with pytest.raises(ValueError, match="epsilon must lie in"):
+        EpsilonGreedy(PromotionEnv(), epsilon=1.5)

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 import crm_envs  # noqa: F401
-from agents.bandits import EpsilonGreedy
 from crm_envs.envs.promotion.env import (
     PromotionEnv,
     PromotionVectorEnv,
@@ -62,19 +61,6 @@ def test_single_segment_bandit_and_regret_info():
     _, _, _, _, info = env.step(5)
     assert info["regret"] == pytest.approx(exp.max() - exp[5]) and info["regret"] > 0
     assert info["best_arm"] == 0
-
-
-def test_epsilon_greedy_regret_is_the_exploration_cost_once_the_best_arm_is_found():
-    env = PromotionEnv(batch_size=None, horizon=2000)  # easy: a whole cohort per pull
-    survey = env.task.survey_uplift_per_member()
-    initial = np.concatenate([[0.0], (survey[:, 1:] * env.task.members[:, None]).sum(0)])
-    agent = EpsilonGreedy(env, epsilon=0.1, alpha=0.1, initial=initial, seed=1).learn(2000)
-    regret = np.cumsum(agent.regrets)
-    assert len(regret) == 2000
-    assert agent.predict(0)[0] == env.task.expected_rewards.argmax()
-    exp = env.task.expected_rewards
-    per_pull = (regret[-1] - regret[999]) / 1000
-    assert per_pull == pytest.approx(0.1 * (exp.max() - exp).mean(), rel=0.25)
 
 
 def test_campaign_rejects_rule_breaking_actions_and_can_raise():
@@ -160,8 +146,6 @@ def test_bad_arguments_raise():
         PromotionEnv(campaign=True, rule=5)
     with pytest.raises(ValueError, match="segment"):
         PromotionEnv(segment=(14, 0))
-    with pytest.raises(ValueError, match="epsilon must lie in"):
-        EpsilonGreedy(PromotionEnv(), epsilon=1.5)
     with pytest.raises(ValueError, match="batch_size must"):
         PromotionEnv(batch_size=0.0)
     with pytest.raises(ValueError, match="budget must"):
