@@ -47,10 +47,10 @@ def check_batch_actions(space: gym.Space[Any], actions: Any, n: int) -> NDArray[
     Integer ``Box`` batches are accepted as the numbers they are. The range check is one
     compiled pass over the batch, with no temporary arrays of its size.
 
-    A C-contiguous float32 ``Box`` batch of more than one copy is returned as given, so a
-    vector step copies nothing of size N for the float32 actions agents produce; every other
-    ``Box`` batch, and every batch of one copy (the single env's, whose compiled step is bound
-    to one type), is returned as float64. float32 values are exact in float64.
+    A C-contiguous float32 ``Box`` batch is returned as given, so a vector step copies
+    nothing of size N for the float32 actions agents produce; every other ``Box`` batch is
+    returned as float64 (float32 values are exact in float64). The kernels take either; the
+    single env copies what it is given into its float64 buffer.
 
     Args:
         space: The single env's action space.
@@ -73,10 +73,11 @@ def check_batch_actions(space: gym.Space[Any], actions: Any, n: int) -> NDArray[
         )
     given = arr
     q = -1
-    if arr.dtype == np.uint64 and not spec.box:  # the int64 cast would wrap these around
+    dtype = arr.dtype
+    if dtype.kind == "u" and dtype.itemsize == 8 and not spec.box:  # int64 would wrap these
         too_big = (arr > np.iinfo(np.int64).max).reshape(-1)
         q = int(np.argmax(too_big)) if too_big.any() else -1
-    if not (spec.box and n > 1 and arr.dtype == np.float32 and arr.flags.c_contiguous):
+    if not (spec.box and dtype.kind == "f" and dtype.itemsize == 4 and arr.flags.c_contiguous):
         arr = np.ascontiguousarray(arr, dtype=np.float64 if spec.box else np.int64)
     if q < 0:
         # One bound for every entry: a flat pass; else a pass over rows with bounds per column.
@@ -120,11 +121,13 @@ def _spec(space: gym.Space[Any]) -> _Spec:
     Rebuilt if an attribute it comes from (``low``/``high``, ``start``/``n``/``nvec``) is
     reassigned.
     """
+    cached = space.__dict__.get("_crm_spec")
+    if cached is not None:  # (attribute names, their values when cached, the spec)
+        names, a, b, spec = cached
+        if getattr(space, names[0]) is a and getattr(space, names[1]) is b:
+            return spec  # type: ignore[no-any-return]
     box, multi = isinstance(space, spaces.Box), isinstance(space, spaces.MultiDiscrete)
     a, b = _bound_attrs(space)
-    cached = space.__dict__.get("_crm_spec")
-    if cached is not None and cached[0] is a and cached[1] is b:
-        return cached[2]  # type: ignore[no-any-return]
     if box:
         low, high = a, b
     elif multi:
@@ -144,7 +147,8 @@ def _spec(space: gym.Space[Any]) -> _Spec:
         high=flat[1],
         uniform=uniform,
     )
-    space.__dict__["_crm_spec"] = (a, b, spec)
+    names = ("low", "high") if box else ("start", "nvec" if multi else "n")
+    space.__dict__["_crm_spec"] = (names, a, b, spec)
     return spec
 
 

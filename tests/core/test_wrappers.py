@@ -134,12 +134,13 @@ def test_the_shared_validator_accepts_every_valid_edge():
 
 
 def test_a_float32_box_batch_reaches_the_kernel_uncopied():
-    # A vector step allocates nothing of size N for the usual float32 actions; a batch of one
-    # (the single env's, whose compiled step is bound to one type) is float64.
+    # A vector step allocates nothing of size N for the usual float32 actions, nor casts a
+    # batch of one (the single env copies it into its own float64 buffer).
     space = gym.spaces.Box(-1.0, 1.0, (7,), dtype=np.float32)
     batch = np.zeros((4, 7), dtype=np.float32)
     assert check_batch_actions(space, batch, 4) is batch
-    assert check_batch_actions(space, batch[:1], 1).dtype == np.float64
+    one = batch[:1].copy()
+    assert check_batch_actions(space, one, 1) is one
     assert check_batch_actions(space, batch.astype(np.float64), 4).dtype == np.float64
     strided = np.zeros((4, 14), dtype=np.float32)[:, ::2]
     out = check_batch_actions(space, strided, 4)
