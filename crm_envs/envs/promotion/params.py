@@ -265,25 +265,16 @@ class PromotionParams:
             cache = {}
             object.__setattr__(self, "_kernel_params", cache)
         if key not in cache:
-            cache[key] = self._build_kernel(*key)
+            cache[key] = self._build_kernel(key)
         return cache[key]  # type: ignore[no-any-return]
 
     def __getstate__(self) -> dict[str, Any]:
         """The fields and the derived model; the kernel parameters are rebuilt on demand."""
         return {k: v for k, v in self.__dict__.items() if k != "_kernel_params"}
 
-    def _build_kernel(
-        self,
-        segments: Sequence[tuple[int, int]],
-        batch_size: float | None,
-        horizon: int,
-        rule: int,
-        budget: float | None,
-        drift_sd: float,
-        drift_max: float,
-        reward_scale: float,
-    ) -> _kernels.PromoKernelParams:
-        """:meth:`to_kernel`, uncached."""
+    def _build_kernel(self, key: tuple[Any, ...]) -> _kernels.PromoKernelParams:
+        """:meth:`to_kernel` for its arguments ``key`` (in its order), uncached."""
+        segments, batch_size, horizon, rule, budget, drift_sd, drift_max, reward_scale = key
         m = self.build()
         s_max = m.horizon
         n_arms = 1 + self.n_promotions * s_max
