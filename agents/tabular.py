@@ -297,7 +297,7 @@ def select_backend(env: gym.Env) -> tuple[str, str]:
        ``reset`` below the class that defines the kernel;
     2. every wrapper between ``env`` and ``env.unwrapped`` is exactly one of
        :data:`TRANSPARENT_WRAPPERS`, or a ``TimeLimit`` whose ``max_episode_steps`` is at least
-       the env's own horizon (``env.unwrapped.horizon``, else its setup's ``horizon``; a
+       the env's own horizon (``env.unwrapped.horizon``, else its task's ``horizon``; a
        ``TimeLimit`` on an env that states no horizon is not known to be harmless).
 
     Otherwise ``"gymnasium"``: the loop calls ``env.step`` and ``env.reset``, so every wrapper

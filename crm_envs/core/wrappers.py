@@ -77,7 +77,8 @@ def check_batch_actions(space: gym.Space[Any], actions: Any, n: int) -> NDArray[
     if dtype.kind == "u" and dtype.itemsize == 8 and not spec.box:  # int64 would wrap these
         too_big = (arr > np.iinfo(np.int64).max).reshape(-1)
         q = int(np.argmax(too_big)) if too_big.any() else -1
-    if not (spec.box and dtype.kind == "f" and dtype.itemsize == 4 and arr.flags.c_contiguous):
+    f32 = dtype.kind == "f" and dtype.itemsize == 4 and dtype.isnative  # not '>f4' (numba)
+    if not (spec.box and f32 and arr.flags.c_contiguous):
         arr = np.ascontiguousarray(arr, dtype=np.float64 if spec.box else np.int64)
     if q < 0:
         # One bound for every entry: a flat pass; else a pass over rows with bounds per column.
@@ -122,7 +123,7 @@ def _spec(space: gym.Space[Any]) -> _Spec:
     reassigned.
     """
     cached = space.__dict__.get("_crm_spec")
-    if cached is not None:  # (attribute names, their values when cached, the spec)
+    if cached is not None and len(cached) == 4:  # (attribute names, their values, the spec)
         names, a, b, spec = cached
         if getattr(space, names[0]) is a and getattr(space, names[1]) is b:
             return spec  # type: ignore[no-any-return]

@@ -142,6 +142,8 @@ def test_a_float32_box_batch_reaches_the_kernel_uncopied():
     one = batch[:1].copy()
     assert check_batch_actions(space, one, 1) is one
     assert check_batch_actions(space, batch.astype(np.float64), 4).dtype == np.float64
+    swapped = np.zeros((4, 7), dtype=">f4")  # not native: cast (numba reads native only)
+    assert check_batch_actions(space, swapped, 4).dtype == np.float64
     strided = np.zeros((4, 14), dtype=np.float32)[:, ::2]
     out = check_batch_actions(space, strided, 4)
     assert out.flags.c_contiguous and out.dtype == np.float64

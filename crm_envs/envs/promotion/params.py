@@ -20,7 +20,11 @@ from crm_envs.envs.promotion import kernels as _kernels
 from crm_envs.envs.promotion.clv import BGBB, GammaGamma
 from crm_envs.envs.promotion.model import GROUPS, PromotionModel, group_average, group_weights
 
-__all__ = ["PromotionParams", "arm_table"]
+__all__ = ["MEMO_SIZE", "PromotionParams", "arm_table"]
+
+MEMO_SIZE = 8
+"""Kernel parameters (and sampling tables) a params object keeps, per env argument set."""
+_MEMOS = ("_kernel_params", "_poisson_tables")
 
 
 def arm_table(
@@ -241,8 +245,9 @@ class PromotionParams:
 
         They depend on more of the env's arguments than other envs' kernel parameters do
         (segments, batch, rule, budget, drift), which ``PromotionTask`` validates first.
-        Built once per params object and arguments, and shared: the sampling tables took
-        ``gym.make`` of the campaign 125 ms each time. Read its arrays; never write them.
+        Built once per params object and arguments (the last :data:`MEMO_SIZE` argument sets
+        are kept) and shared: the sampling tables took ``gym.make`` of the campaign 125 ms
+        each time. Read its arrays; never write them.
 
         Args:
             segments: The (group, contribution level) pairs the env decides for.
@@ -260,17 +265,27 @@ class PromotionParams:
         """
         key = (tuple((int(g), int(c)) for g, c in segments), batch_size, horizon, rule, budget,
                drift_sd, drift_max, reward_scale)  # fmt: skip
-        cache = self.__dict__.get("_kernel_params")
+        return self._memo("_kernel_params", key, lambda: self._build_kernel(key))  # type: ignore[no-any-return]
+
+    def _memo(self, name: str, key: Any, build: Any) -> Any:
+        """``build()``, kept under ``key`` in this object's cache ``name``.
+
+        A cache holds at most :data:`MEMO_SIZE` entries (the oldest goes first), so a sweep
+        over env arguments does not keep every table it built.
+        """
+        cache = self.__dict__.get(name)
         if cache is None:
             cache = {}
-            object.__setattr__(self, "_kernel_params", cache)
+            object.__setattr__(self, name, cache)
         if key not in cache:
-            cache[key] = self._build_kernel(key)
-        return cache[key]  # type: ignore[no-any-return]
+            if len(cache) >= MEMO_SIZE:
+                del cache[next(iter(cache))]
+            cache[key] = build()
+        return cache[key]
 
     def __getstate__(self) -> dict[str, Any]:
-        """The fields and the derived model; the kernel parameters are rebuilt on demand."""
-        return {k: v for k, v in self.__dict__.items() if k != "_kernel_params"}
+        """The fields and the derived model; kernel parameters and tables are rebuilt."""
+        return {k: v for k, v in self.__dict__.items() if k not in _MEMOS}
 
     def _build_kernel(self, key: tuple[Any, ...]) -> _kernels.PromoKernelParams:
         """:meth:`to_kernel` for its arguments ``key`` (in its order), uncached."""
@@ -299,7 +314,11 @@ class PromotionParams:
         base = baseline[:, :, None]
         per_member = np.concatenate([base, base + lift.transpose(0, 2, 1)], axis=2)
         lam = members[:, None, None] * per_member  # (J, S, K + 1)
-        dist, cdf, guide, window, alias = _kernels.poisson_tables(lam)
+        # The tables depend only on the means, so on the segments and the batch: a sweep over
+        # rules, budgets, horizons or drift reuses them.
+        dist, cdf, guide, window, alias = self._memo(
+            "_poisson_tables", (segments, batch_size), lambda: _kernels.poisson_tables(lam)
+        )
         net = contribution[:, None] - m.cost[None, :] * fare[:, None]
         value = np.concatenate([contribution[:, None], net], axis=1)  # (J, K + 1)
         arm = np.arange(n_arms)

@@ -335,3 +335,10 @@ def test_kernel_tables_are_built_once_per_params_and_arguments():
     other = PromotionTask(batch_size=500.0).kp
     assert other is not bandit.kp and not np.array_equal(other.members, bandit.kp.members)
     assert "_kernel_params" not in pickle.loads(pickle.dumps(P)).__dict__
+    # A sweep over budgets reuses the sampling tables and keeps at most MEMO_SIZE entries.
+    from crm_envs.envs.promotion.params import MEMO_SIZE
+
+    budgets = [PromotionTask(campaign=True, budget=b).kp for b in range(1, MEMO_SIZE + 3)]
+    assert all(kp.alias is budgets[0].alias for kp in budgets)
+    assert [kp.budget for kp in budgets] == list(range(1, MEMO_SIZE + 3))
+    assert len(P.__dict__["_kernel_params"]) <= MEMO_SIZE
