@@ -247,7 +247,7 @@ class PromotionParams:
         (segments, batch, rule, budget, drift), which ``PromotionTask`` validates first.
         Built once per params object and arguments (the last :data:`MEMO_SIZE` argument sets
         are kept) and shared: the sampling tables took ``gym.make`` of the campaign 125 ms
-        each time. Read its arrays; never write them.
+        each time. Its arrays are read-only, as the model's are.
 
         Args:
             segments: The (group, contribution level) pairs the env decides for.
@@ -326,7 +326,7 @@ class PromotionParams:
         duration = np.where(arm > 0, (arm - 1) % s_max + 1, 0)
         arm_index = np.where(np.arange(s_max)[None, :] < duration[:, None], 1 + kind[:, None], 0)
         resource = arm_table(m.resource_per_member(), segments) * members[:, None]
-        return _kernels.PromoKernelParams(
+        kp = _kernels.PromoKernelParams(
             baseline=baseline,
             lift=lift,
             members=members,
@@ -358,6 +358,10 @@ class PromotionParams:
             resource=np.ascontiguousarray(resource),
             budget=-1.0 if budget is None else budget,
         )
+        for value in kp:  # shared by every env of these params and arguments: read-only
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+        return kp
 
 
 def bgbb_for_facts(

@@ -331,6 +331,8 @@ def test_kernel_tables_are_built_once_per_params_and_arguments():
     for env_id in (BANDIT, CAMPAIGN):
         first, second = (gym.make(env_id).unwrapped.task.kp for _ in range(2))
         assert first is second
+        with pytest.raises(ValueError, match="read-only"):  # shared: nobody may write them
+            first.alias[0] = 0
     bandit = gym.make(BANDIT).unwrapped.task
     other = PromotionTask(batch_size=500.0).kp
     assert other is not bandit.kp and not np.array_equal(other.members, bandit.kp.members)
