@@ -1,9 +1,9 @@
 """Where the time of a vector env step goes: the numba kernel against the Python around it.
 
-For each id, the vector env's ``step`` is timed at N copies, and so is the time spent inside
-the env's batch kernels (the shared driver's ``step`` for an env on it, else the ``*_step``
-entry points of its ``kernels`` module, timed by a wrapper). The difference is the Python
-wrapper: action validation, info dicts, copies and anything done with NumPy outside the kernel.
+For each id (default: every registered one), the vector env's ``step`` is timed at N copies,
+and so is the time spent inside its compiled driver (the step entry point the vector env
+calls, timed by a wrapper). The difference is the Python around it: action
+validation, info dicts, copies and anything done with NumPy outside the kernel.
 Times are CPU time of this process (``time.process_time``), not wall time, so that other
 processes on a shared machine disturb them less; with several numba threads they add up the
 threads' CPU time. Set ``NUMBA_NUM_THREADS=1`` for a comparison that does not depend on the
@@ -15,25 +15,18 @@ Run: ``python benchmarks/kernel_speed.py [--envs ID ...] [--n N] [--steps S] [--
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import time
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from numba.core.registry import CPUDispatcher
 
 import crm_envs  # noqa: F401  (registers the ids)
-from crm_envs.core.kernels import Kernels
+from crm_envs.registration import ENV_INFO
 
-DEFAULT_IDS = (
-    "crm_envs/CustomerJourney-v1",
-    "crm_envs/ROIAllocation-v0",
-    "crm_envs/ROIAllocationDiscrete-v0",
-    "crm_envs/B2BCustomer-v1",
-    "crm_envs/B2BCustomerEssay1-v0",
-)
+DEFAULT_IDS = tuple(info.env_id for info in ENV_INFO)
+"""Every registered id: all run on the shared driver (``tests/core/test_kernels.py``)."""
 
 
 def _timed(fn: Any, spent: list[float]) -> Any:
@@ -50,40 +43,30 @@ def _timed(fn: Any, spent: list[float]) -> Any:
 
 def profile(env_id: str, n: int, steps: int, copy: bool, repeats: int = 3) -> dict[str, float]:
     """CPU ns per env-step of the whole ``step`` and of the kernel inside it (best of repeats)."""
-    module = gym.spec(env_id).vector_entry_point.split(":")[0].rsplit(".", 1)[0] + ".kernels"
-    kernels = importlib.import_module(module)
     spent = [0.0]
-    originals = {}
-    for name, fn in list(vars(kernels).items()):
-        if isinstance(fn, CPUDispatcher) and hasattr(kernels, name + "_serial"):
-            if not name.endswith("_step"):
-                continue
-            originals[name] = fn
-            setattr(kernels, name, _timed(fn, spent))
-    try:
-        env = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point", copy=copy)
-        task = env.unwrapped.task
-        if isinstance(getattr(task, "kernels", None), Kernels):  # an env on the shared driver
-            k = task.kernels
-            task.kernels = k._replace(step=_timed(k.step, spent),
-                                      step_serial=_timed(k.step_serial, spent))  # fmt: skip
-        env.action_space.seed(0)
-        batches = [env.action_space.sample() for _ in range(4)]
-        env.reset(seed=0)
-        env.step(batches[0])
-        best_total, best_kernel = np.inf, np.inf
-        for _ in range(repeats):
-            spent[0] = 0.0
-            t0 = time.process_time()
-            for i in range(steps):
-                env.step(batches[i % 4])
-            total = time.process_time() - t0
-            if total < best_total:
-                best_total, best_kernel = total, spent[0]
-        env.close()
-    finally:
-        for name, fn in originals.items():
-            setattr(kernels, name, fn)
+    env = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point", copy=copy)
+    venv = env.unwrapped
+    compiled = venv._compiled  # the driver's entry point for a call; timed when it steps
+
+    def timed_compiled(kernel: Any, act: Any = None) -> Any:
+        entry = compiled(kernel, act)
+        return entry if act is None else _timed(entry, spent)
+
+    venv._compiled = timed_compiled
+    env.action_space.seed(0)
+    batches = [env.action_space.sample() for _ in range(4)]
+    env.reset(seed=0)
+    env.step(batches[0])
+    best_total, best_kernel = np.inf, np.inf
+    for _ in range(repeats):
+        spent[0] = 0.0
+        t0 = time.process_time()
+        for i in range(steps):
+            env.step(batches[i % 4])
+        total = time.process_time() - t0
+        if total < best_total:
+            best_total, best_kernel = total, spent[0]
+    env.close()
     scale = 1e9 / (steps * n)
     return {"total": best_total * scale, "kernel": best_kernel * scale}
 
