@@ -321,6 +321,18 @@ class PromotionParams:
         )
         net = contribution[:, None] - m.cost[None, :] * fare[:, None]
         value = np.concatenate([contribution[:, None], net], axis=1)  # (J, K + 1)
+        weight = np.ascontiguousarray(disc[None, :, None] * value[:, None, :])  # (J, S, K + 1)
+        base_profit = (m.baseline_profit() / m.members)[gi, ci] * members
+        # Pools for the drift-free bandit: segments whose transactions are worth the same.
+        pool_rows, pool_of = np.unique(weight.reshape(len(segments), -1), axis=0,
+                                       return_inverse=True)  # fmt: skip
+        pool_lam = np.zeros((len(pool_rows), *lam.shape[1:]))
+        np.add.at(pool_lam, pool_of.ravel(), lam)
+        pool_tables = self._memo(
+            "_poisson_tables",
+            (segments, batch_size, "pooled"),
+            lambda: _kernels.poisson_tables(pool_lam),
+        )
         arm = np.arange(n_arms)
         kind = np.where(arm > 0, (arm - 1) // s_max, 0)
         duration = np.where(arm > 0, (arm - 1) % s_max + 1, 0)
@@ -334,9 +346,9 @@ class PromotionParams:
             fare=fare,
             cost=m.cost.copy(),
             disc=disc,
-            base_profit=(m.baseline_profit() / m.members)[gi, ci] * members,
+            base_profit=base_profit,
             counted=np.ones(len(segments), dtype=np.int64),
-            weight=np.ascontiguousarray(disc[None, :, None] * value[:, None, :]),
+            weight=weight,
             dist=dist,
             cdf=cdf,
             guide=guide,
@@ -357,6 +369,13 @@ class PromotionParams:
             rule=rule,
             resource=np.ascontiguousarray(resource),
             budget=-1.0 if budget is None else budget,
+            pool_weight=np.ascontiguousarray(pool_rows.reshape(-1, *weight.shape[1:])),
+            pool_dist=pool_tables[0],
+            pool_cdf=pool_tables[1],
+            pool_guide=pool_tables[2],
+            pool_window=pool_tables[3],
+            pool_alias=pool_tables[4],
+            pool_base=float(base_profit.sum()),
         )
         for value in kp:  # shared by every env of these params and arguments: read-only
             if isinstance(value, np.ndarray):

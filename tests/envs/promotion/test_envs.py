@@ -344,3 +344,20 @@ def test_kernel_tables_are_built_once_per_params_and_arguments():
     assert all(kp.alias is budgets[0].alias for kp in budgets)
     assert [kp.budget for kp in budgets] == list(range(1, MEMO_SIZE + 3))
     assert len(P.__dict__["_kernel_params"]) <= MEMO_SIZE
+
+
+def test_pooled_bandit_draws_give_the_segment_by_segment_reward_distribution():
+    # Without drift the bandit draws one count per pool of equally valued segments and month;
+    # a drift too small to move the means draws segment by segment. Their rewards must share
+    # the mean (the arm's expected reward) and the standard deviation (reward_sd).
+    kwargs = {"batch_size": None, "reward_scale": 1e-3}
+    pooled = PromotionTask(**kwargs)
+    assert pooled.kp.pool_weight.shape[0] < len(pooled.segments)  # pools are formed
+    n, arm = 50_000, 11
+    exp, sd = pooled.expected_rewards[arm], pooled.reward_sd()[arm]
+    for drift in (0.0, 1e-300):
+        env = PromotionVectorEnv(num_envs=n, drift_sd=drift, **kwargs)
+        env.reset(seed=3)
+        r = np.concatenate([env.step(np.full(n, arm))[1] for _ in range(2)])
+        assert abs(r.mean() - exp) < 4 * sd / np.sqrt(r.size), drift
+        assert r.std() == pytest.approx(sd, rel=0.03), drift
