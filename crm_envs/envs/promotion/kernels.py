@@ -252,10 +252,11 @@ class PromoKernelParams(NamedTuple):
         rule: Business rule 1-4 of a campaign plan (3 for the bandit: one arm for all).
         resource: (J, A) resource of every segment and arm (members included).
         budget: Bound on a plan's resource per cycle, or -1 for none.
-        pool_weight: (C, S, K + 1) value of one transaction of each pool: the segments whose
-            ``weight`` rows are equal, pooled for the drift-free bandit (:func:`run_pooled_cycle`).
+        pool_weight: (S, K + 1, C) value of one transaction of each of the C pools (segments
+            whose ``weight`` rows are equal, pooled for the drift-free bandit,
+            :func:`run_pooled_cycle`) in each month and promotion index.
         pool_dist, pool_cdf, pool_guide, pool_window, pool_alias: Sampling tables of each
-            pool's summed mean per month and promotion index, flattened as ``dist``.
+            pool's summed mean, in the order of ``pool_weight`` (month, index, pool).
         pool_base: Expected baseline profit of all segments (the counted ones: every one).
     """
 
@@ -568,16 +569,17 @@ def run_pooled_cycle(kp, istate, i, arm):
     reward): 25 pools instead of 42 segments for the ferry cohort. Advances the copy's
     counter and ``T``; returns the reward (scaled).
     """
-    n_pool, n_s, n_v = kp.pool_weight.shape
+    n_s, n_v, n_pool = kp.pool_weight.shape
     key = istate[i, KEY]
     ctr = istate[i, CTR]
     total = 0.0
-    for c in range(n_pool):
-        for s in range(n_s):
-            v = kp.arm_index[arm, s]
-            m, ctr = tabled_draw((c * n_s + s) * n_v + v, key, ctr, kp.pool_dist, kp.pool_cdf,
-                                 kp.pool_guide, kp.pool_window, kp.pool_alias)  # fmt: skip
-            total += kp.pool_weight[c, s, v] * m
+    for s in range(n_s):  # a month's pools lie side by side in the tables
+        v = kp.arm_index[arm, s]
+        first = (s * n_v + v) * n_pool
+        for c in range(n_pool):
+            m, ctr = tabled_draw(first + c, key, ctr, kp.pool_dist, kp.pool_cdf, kp.pool_guide,
+                                 kp.pool_window, kp.pool_alias)  # fmt: skip
+            total += kp.pool_weight[s, v, c] * m
     istate[i, CTR] = ctr
     istate[i, T] += 1
     return (total - kp.pool_base) * kp.reward_scale

@@ -326,12 +326,13 @@ class PromotionParams:
         # Pools for the drift-free bandit: segments whose transactions are worth the same.
         pool_rows, pool_of = np.unique(weight.reshape(len(segments), -1), axis=0,
                                        return_inverse=True)  # fmt: skip
-        pool_lam = np.zeros((len(pool_rows), *lam.shape[1:]))
+        pool_lam = np.zeros((len(pool_rows), *lam.shape[1:]))  # (C, S, K + 1)
         np.add.at(pool_lam, pool_of.ravel(), lam)
+        by_month = (1, 2, 0)  # the kernel draws a month's pools side by side: (S, K + 1, C)
         pool_tables = self._memo(
             "_poisson_tables",
             (segments, batch_size, "pooled"),
-            lambda: _kernels.poisson_tables(pool_lam),
+            lambda: _kernels.poisson_tables(pool_lam.transpose(by_month)),
         )
         arm = np.arange(n_arms)
         kind = np.where(arm > 0, (arm - 1) // s_max, 0)
@@ -369,7 +370,9 @@ class PromotionParams:
             rule=rule,
             resource=np.ascontiguousarray(resource),
             budget=-1.0 if budget is None else budget,
-            pool_weight=np.ascontiguousarray(pool_rows.reshape(-1, *weight.shape[1:])),
+            pool_weight=np.ascontiguousarray(
+                pool_rows.reshape(-1, *weight.shape[1:]).transpose(by_month)
+            ),
             pool_dist=pool_tables[0],
             pool_cdf=pool_tables[1],
             pool_guide=pool_tables[2],
