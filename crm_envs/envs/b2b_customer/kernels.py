@@ -180,6 +180,12 @@ def emission_probs(kp, cust, state, spend, out):
 
 @njit(cache=True, inline="always")
 def _draw_at(probs, off, n, u):
+    """Level drawn by inverting the CDF of ``probs[off : off + n]`` at ``u``.
+
+    The loop stops at the first cumulative sum above ``u``. Counting the sums at or below
+    ``u`` instead (no early exit, so no mispredicted exit) made Essay 1 23% faster but
+    B2BCustomer 15% slower, whose customer mostly buys nothing: its loop exits at once.
+    """
     acc = 0.0
     for j in range(n - 1):
         acc += probs[off + j]
@@ -209,8 +215,11 @@ def advance_at(
     up = splitmix_uniform(key, ctr + 1) < (q11 if s == 1 else q01)
     s2 = 1 if up else 0
     u = splitmix_uniform(key, ctr + 2)
-    level = _draw_at(e_high, hi, n_lev, u) if s2 == 1 else _draw_at(e_low, lo, n_lev, u)
-    promoted = level > 0 and splitmix_uniform(key, ctr + 3) < cust[C_PROMO]
+    # The new state's table chosen by selects, not a branch: a branch on the random state
+    # mispredicts often (Essay 1's customer moves between states every few months).
+    probs = e_high if up else e_low
+    level = _draw_at(probs, hi if up else lo, n_lev, u)
+    promoted = (level > 0) & (splitmix_uniform(key, ctr + 3) < cust[C_PROMO])
     q11e = q11_expected(cust, q11p, q11m)
     b2 = bayes_update(open_loop(b, q01, q11e), e_high[hi + level], e_low[lo + level])
     bo2 = open_loop(bo, q01, q11e)
