@@ -28,6 +28,7 @@ __all__ = [
     "seed_keys",
     "splitmix_bits",
     "splitmix_normal",
+    "splitmix_normal_pair",
     "splitmix_uniform",
 ]
 
@@ -43,7 +44,8 @@ _INV53 = 1.0 / 9007199254740992.0  # 2**-53
 NORMAL_MAX = float(np.sqrt(-2.0 * np.log(_INV53)))
 """The largest ``|z|`` :func:`splitmix_normal` can return (about 8.57).
 
-Its first uniform is at least 2**-53, so Box-Muller's radius is at most ``sqrt(106 ln 2)``.
+Its first uniform is at least 2**-53, so Box-Muller's radius is at most ``sqrt(106 ln 2)``,
+which bounds both normals of :func:`splitmix_normal_pair`.
 Kernels use this to state finite observation bounds without clipping anything.
 """
 
@@ -88,6 +90,29 @@ def splitmix_uniform(key: np.int64, counter: np.int64) -> float:
 
 
 @njit(cache=True, inline="always")
+def splitmix_normal_pair(key: np.int64, counter: np.int64) -> tuple[float, float]:
+    """Two independent standard normals from draws ``counter`` and ``counter + 1`` (Box-Muller).
+
+    Box-Muller turns two uniforms into a radius ``r`` and an angle ``theta``; ``r cos theta``
+    and ``r sin theta`` are independent standard normals (Box & Muller 1958). A kernel that
+    needs one normal a step can keep the second for its next step, halving the logarithms
+    and square roots.
+
+    Args:
+        key: The stream key.
+        counter: Position of the first of the two uniforms used.
+
+    Returns:
+        ``(r cos theta, r sin theta)``; the first is :func:`splitmix_normal`.
+    """
+    u1 = 1.0 - splitmix_uniform(key, counter)  # in (0, 1]: log is finite
+    u2 = splitmix_uniform(key, counter + 1)
+    r = np.sqrt(-2.0 * np.log(u1))
+    angle = 2.0 * np.pi * u2
+    return r * np.cos(angle), r * np.sin(angle)
+
+
+@njit(cache=True, inline="always")
 def splitmix_normal(key: np.int64, counter: np.int64) -> float:
     """Standard normal from the stream's draws ``counter`` and ``counter + 1`` (Box-Muller).
 
@@ -96,11 +121,9 @@ def splitmix_normal(key: np.int64, counter: np.int64) -> float:
         counter: Position of the first of the two uniforms used.
 
     Returns:
-        A float64 standard normal draw.
+        A float64 standard normal draw, the first of :func:`splitmix_normal_pair`.
     """
-    u1 = 1.0 - splitmix_uniform(key, counter)  # in (0, 1]: log is finite
-    u2 = splitmix_uniform(key, counter + 1)
-    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+    return splitmix_normal_pair(key, counter)[0]
 
 
 def seed_keys(seed: int, n: int) -> NDArray[np.int64]:

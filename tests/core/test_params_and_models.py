@@ -12,7 +12,13 @@ from crm_envs.core.params import (
     check_scalar,
     lookup_preset,
 )
-from crm_envs.core.rng import seed_keys, splitmix_uniform
+from crm_envs.core.rng import (
+    NORMAL_MAX,
+    seed_keys,
+    splitmix_normal,
+    splitmix_normal_pair,
+    splitmix_uniform,
+)
 
 
 def test_check_scalar_names_parameter_value_and_range():
@@ -111,6 +117,22 @@ def test_counter_stream_is_uniform_and_matches_pure_python():
     assert abs(np.corrcoef(u[:-1], u[1:])[0, 1]) < 0.03
     other = np.array([splitmix_uniform(int(seed_keys(124, 1)[0]), i) for i in range(20000)])
     assert abs(np.corrcoef(u, other)[0, 1]) < 0.03
+
+
+def test_box_muller_pair_gives_two_independent_standard_normals():
+    from scipy import stats
+
+    key = int(seed_keys(7, 1)[0])
+    pairs = np.array([splitmix_normal_pair(key, 2 * i) for i in range(20000)])
+    first, second = pairs[:, 0], pairs[:, 1]
+    assert np.array_equal(first[:100], [splitmix_normal(key, 2 * i) for i in range(100)])
+    for z in (first, second):
+        assert stats.kstest(z, "norm").pvalue > 1e-3
+        assert np.abs(z).max() <= NORMAL_MAX
+    # Independent, not merely uncorrelated: |z1| and |z2| share the radius, so a dependence
+    # through it would correlate their squares (s.e. of a correlation: 1 / sqrt(20000)).
+    assert abs(np.corrcoef(first, second)[0, 1]) < 4 / np.sqrt(20000)
+    assert abs(np.corrcoef(first**2, second**2)[0, 1]) < 4 / np.sqrt(20000)
 
 
 def test_seed_keys_of_consecutive_seeds_match_one_by_one():

@@ -1,7 +1,8 @@
 """Numba kernels of the multi-period ROIAllocation budget MDP (ABI of :mod:`crm_envs.core.kernels`).
 
-Float state per copy (``fstate``, ``n + 3`` columns): the investment stock ``E_i`` of each
-driver, this quarter's CMV, last quarter's CMV and the budget left. Int state (``istate``):
+Float state per copy (``fstate``, ``n + 4`` columns): the investment stock ``E_i`` of each
+driver, this quarter's CMV, last quarter's CMV, the budget left and the spare normal shock
+(below). Int state (``istate``):
 ``T`` (quarters done), then the driver's ``DONE``, random-stream key and counter. There are no
 reset requests: every episode starts the same way (the only reset option, ``params``, swaps
 the kernel parameters instead).
@@ -19,6 +20,11 @@ driver ``k - 1``, none for 0). Then
   profit, in the env's units; the reward scale is applied here only);
 * ``CMV_{t+1} = mu + phi1 (CMV_t - mu) + phi2 (CMV_{t-1} - mu) + sigma * mu * z`` with ``z``
   standard normal (Table 4's dynamic panel coefficients): the one random draw of a step.
+  Quarters ``t = 0, 2, 4, ...`` draw a Box-Muller pair (two uniforms) and use its first normal;
+  the next quarter uses its second, kept in the float state. The two are independent standard
+  normals, so the CMV process is the same as with a fresh pair each quarter, at half the
+  logarithms and square roots (issue 18: 11 of ROIAllocation's 28 ns per env-step at 65,536
+  copies went to Box-Muller). Seeded trajectories differ from those before this change.
 
 Observation (float32): levels ``y`` (n), ``CMV_t / mu``, ``CMV_{t-1} / mu``, budget left as a
 fraction of the budget, ``t / H``. Outputs per copy besides it: ``extra = (budget_limited,)``.
@@ -33,7 +39,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 from crm_envs.core.kernels import CTR, DRIVER_COLUMNS, KEY, make_kernels
-from crm_envs.core.rng import splitmix_normal
+from crm_envs.core.rng import splitmix_normal_pair
 
 T = 0
 STATE_WIDTH = 1 + DRIVER_COLUMNS
@@ -41,8 +47,8 @@ STATE_WIDTH = 1 + DRIVER_COLUMNS
 
 
 def float_width(n_drivers: int) -> int:
-    """Columns of ``fstate`` for ``n_drivers`` drivers: stocks, two CMVs, budget left."""
-    return n_drivers + 3
+    """Columns of ``fstate`` for ``n_drivers`` drivers: stocks, two CMVs, budget left, spare."""
+    return n_drivers + 4
 
 
 class ROIKernelParams(NamedTuple):
@@ -129,6 +135,7 @@ def start_one(kp, fstate, istate, i, obs, extra):
     fstate[i, n] = kp.cmv_mean
     fstate[i, n + 1] = kp.cmv_mean
     fstate[i, n + 2] = kp.budget
+    fstate[i, n + 3] = 0.0  # no spare normal: quarter 0 draws a pair
     istate[i, T] = 0
     extra[0][i] = False
     _write_obs(kp, fstate, istate, i, obs, True)
@@ -162,8 +169,12 @@ def advance_one(kp, fstate, istate, i, actions, obs, rew, extra):
     rew[i] = (cmv * gain - spend) * kp.reward_scale
     fstate[i, n + 2] = max(left - spend, 0.0)
     # CMV of the next quarter: AR(2) around the mean with a normal shock.
-    z = splitmix_normal(istate[i, KEY], istate[i, CTR])
-    istate[i, CTR] += 2
+    if istate[i, T] % 2 == 0:  # a new Box-Muller pair; its second normal is next quarter's
+        z, spare = splitmix_normal_pair(istate[i, KEY], istate[i, CTR])
+        istate[i, CTR] += 2
+        fstate[i, n + 3] = spare
+    else:
+        z = fstate[i, n + 3]
     mu = kp.cmv_mean
     nxt = mu + kp.phi1 * (cmv - mu) + kp.phi2 * (fstate[i, n + 1] - mu) + kp.noise_sd * z
     fstate[i, n + 1] = cmv

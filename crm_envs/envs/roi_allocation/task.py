@@ -129,7 +129,7 @@ class ROITask(Task):
         Args:
             options: ``None`` or ``{"params": ROIAllocationParams}`` (same drivers, and an
                 observation box within the env's).
-            fstate: The (N, n + 3) float state (unused).
+            fstate: The (N, n + 4) float state (unused).
             state: The (N, 4) int state (unused).
         """
         options = check_options(options, _RESET_OPTIONS)

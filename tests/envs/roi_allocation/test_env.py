@@ -86,6 +86,33 @@ def test_cmv_follows_table4_dynamics():
     assert resid.std() == pytest.approx(P.cmv_noise, rel=0.05)
 
 
+def test_cmv_shocks_are_independent_standard_normals_in_every_quarter():
+    # Quarters 0, 2, ... draw a Box-Muller pair and the next quarter uses its second normal:
+    # the shocks recovered from the CMV path must be N(0, 1) in either kind of quarter and
+    # uncorrelated between the two quarters sharing a pair.
+    from scipy import stats
+
+    n = 4000
+    env = ROIAllocationVectorEnv(n, horizon=12)
+    mu, (phi1, phi2), sd = P.cmv, P.cmv_ar, P.cmv_noise * P.cmv
+    env.reset(seed=11)
+    zero = -np.ones((n, 7), dtype=np.float32)
+    shocks = []
+    for _ in range(11):
+        env.step(zero)
+        shocks.append(env._fstate[:, 7:9].copy())  # (CMV_t, CMV_t-1) after the step
+    z = []
+    for t in range(1, 11):
+        cmv_next, cmv, cmv_prev = shocks[t][:, 0], shocks[t - 1][:, 0], shocks[t - 1][:, 1]
+        z.append((cmv_next - mu - phi1 * (cmv - mu) - phi2 * (cmv_prev - mu)) / sd)
+    z = np.array(z)  # z[t - 1] is the shock drawn in quarter t
+    for q in range(z.shape[0]):
+        assert stats.kstest(z[q], "norm").pvalue > 1e-4, q
+    for q in range(1, z.shape[0] - 1, 2):  # quarters 2q' and 2q' + 1 share a pair
+        assert abs(np.corrcoef(z[q], z[q + 1])[0, 1]) < 4 / np.sqrt(n)
+        assert abs(np.corrcoef(z[q] ** 2, z[q + 1] ** 2)[0, 1]) < 4 / np.sqrt(n)
+
+
 def test_discrete_actions_invest_one_increment():
     env = ROIAllocationEnv(params=QUIET.replace(kappa=1.0), discrete=True, reward_scale=1.0)
     env.reset(seed=0)
