@@ -16,3 +16,33 @@ def test_the_kernel_is_timed_inside_the_step(env_id):
     # step's: a broken wrapper (no kernel time) or a double count (more than the step) fails.
     r = profile(env_id, n=64, steps=20, copy=False, repeats=1)
     assert 0.0 < r["kernel"] <= r["total"]
+
+
+def test_the_floor_reads_the_state_and_writes_every_output():
+    # The floor stands for what any kernel with these arrays must do: a floor that skipped
+    # an output or the state would understate it.
+    import numpy as np
+
+    from benchmarks.kernel_speed import touch_floor
+
+    n = 8
+    fstate, istate = np.ones((n, 3)), np.zeros((n, 5), dtype=np.int64)
+    istate[:, 0] = 2
+    istate[:, -2] = 10**15  # the stream key: drawn from, not summed
+    actions = np.full((n, 2), 0.5, dtype=np.float32)
+    obs, rew = np.full((n, 4), np.nan, dtype=np.float32), np.full(n, np.nan)
+    term, trunc = np.ones(n, dtype=bool), np.ones(n, dtype=bool)
+    extra = (np.full(n, np.nan), np.full((n, 3), -1, dtype=np.int8))
+    touch_floor((None, fstate, istate, actions, obs, rew, term, trunc, extra))()
+    # s = 3 (fstate) + 2 (istate's first column) + 1 (actions) + a uniform in [0, 1)
+    assert ((rew >= 6.0) & (rew < 7.0)).all()
+    assert np.array_equal(obs, np.repeat(rew[:, None], 4, axis=1).astype(np.float32))
+    assert np.array_equal(fstate, np.repeat(rew[:, None], 3, axis=1))
+    assert np.array_equal(extra[0], rew) and (extra[1] == 6).all()
+    assert not term.any() and not trunc.any()
+    assert (istate[:, 0] == 3).all() and (istate[:, -1] == 1).all()  # counter advanced
+
+
+def test_profile_reports_the_floor():
+    r = profile("crm_envs/B2BCustomer-v1", n=64, steps=20, copy=False, repeats=1)
+    assert r["floor"] > 0.0
