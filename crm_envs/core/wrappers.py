@@ -83,7 +83,8 @@ def check_batch_actions(space: gym.Space[Any], actions: Any, n: int) -> NDArray[
     if q < 0:
         # One bound for every entry: a flat pass; else a pass over rows with bounds per column.
         view = arr.reshape(-1) if spec.uniform else arr.reshape(n, -1)
-        q = _compiled_check(view)(view, spec.low, spec.high)
+        if view.size < NUMPY_CHECK_MIN or not _within(view, spec):
+            q = _compiled_check(view)(view, spec.low, spec.high)
     if q >= 0:
         where = tuple(int(j) for j in np.unravel_index(q, arr.shape))
         raise ValueError(
@@ -151,6 +152,31 @@ def _spec(space: gym.Space[Any]) -> _Spec:
     names = ("low", "high") if box else ("start", "nvec" if multi else "n")
     space.__dict__["_crm_spec"] = (names, a, b, spec)
     return spec
+
+
+NUMPY_CHECK_MIN = 4096
+"""From this many action entries up, a batch is first checked by NumPy's minimum and maximum.
+
+NumPy's reductions use SIMD instructions, which numba's loop over the entries did not get:
+at 65,536 copies the check took 0.37 ns per int64 entry, against 0.17 by the reductions
+(2.5 against 0.85 ns per copy for ROIAllocation's seven float32 entries). Below this size
+the reductions' fixed cost (a few µs) is more than the compiled loop's, which also finds the
+first bad entry for the error message after the reductions found that there is one.
+"""
+
+
+def _within(view: NDArray[Any], spec: _Spec) -> bool:
+    """Whether every entry of ``view`` is finite and within the bounds, by min and max.
+
+    A NaN makes the minimum NaN and fails the comparisons; an infinite entry makes the minimum
+    or maximum infinite, which fails the finiteness test even against infinite bounds.
+    """
+    axis = None if spec.uniform else 0
+    low, high = view.min(axis=axis), view.max(axis=axis)
+    if spec.box:
+        if not (np.isfinite(low).all() and np.isfinite(high).all()):
+            return False
+    return bool(np.all(low >= spec.low) and np.all(high <= spec.high))
 
 
 _CHECKS: dict[tuple[Any, ...], Any] = {}

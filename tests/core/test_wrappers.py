@@ -115,6 +115,51 @@ def test_the_shared_action_validator_rejects_bad_batches(space, actions, message
         check_batch_actions(space, actions, 2)
 
 
+def _large(space, n, dtype, where=None, value=None):
+    batch = np.zeros((n, *space.shape), dtype=dtype)
+    if isinstance(space, gym.spaces.Box):
+        batch[...] = np.broadcast_to(np.clip(0.0, space.low, space.high), batch.shape)
+    else:
+        batch[...] = np.broadcast_to(getattr(space, "start", 0), batch.shape)
+    if where is not None:
+        batch[where] = value
+    return batch
+
+
+@pytest.mark.parametrize(
+    ("space", "dtype", "where", "value", "message"),
+    [
+        (gym.spaces.Discrete(3), np.int64, (4321,), 3, r"actions\[4321\] = 3"),
+        (gym.spaces.Discrete(3, start=1), np.int32, (4999,), 0, r"actions\[4999\] = 0"),
+        (gym.spaces.MultiDiscrete([2, 3]), np.int64, (4500, 1), 3, r"actions\[4500, 1\] = 3"),
+        (gym.spaces.Box(0.0, 1.0, (2,)), np.float32, (4321, 1), np.nan, r"\[4321, 1\] = nan"),
+        (gym.spaces.Box(0.0, 1.0, (2,)), np.float64, (3, 0), -1e-9, r"\[3, 0\] = -1e-09"),
+        (gym.spaces.Box(-np.inf, np.inf, (1,)), np.float32, (4999, 0), -np.inf, "be finite"),
+        (
+            gym.spaces.Box(np.array([0.0, -2.0]), np.array([1.0, 0.0])),
+            np.float32,
+            (3000, 1),
+            0.5,
+            r"actions\[3000, 1\] = 0.5",
+        ),
+    ],
+)
+def test_large_batches_are_checked_as_strictly_as_small_ones(space, dtype, where, value, message):
+    # From NUMPY_CHECK_MIN entries the batch is first checked by NumPy's min and max; a bad
+    # entry anywhere must still be refused and named, as in a small batch.
+    from crm_envs.core.wrappers import NUMPY_CHECK_MIN
+
+    n = 5000
+    assert n * int(np.prod(space.shape)) >= NUMPY_CHECK_MIN
+    good = _large(space, n, dtype)
+    assert np.array_equal(check_batch_actions(space, good, n), good)
+    with pytest.raises(ValueError, match=message):
+        check_batch_actions(space, _large(space, n, dtype, where, value), n)
+    if isinstance(space, gym.spaces.Box) and np.isfinite(space.high).all():
+        edge = np.broadcast_to(space.high, good.shape).astype(dtype)  # both bounds are allowed
+        assert check_batch_actions(space, edge, n).shape == good.shape
+
+
 def test_the_shared_action_validator_returns_kernel_arrays():
     out = check_batch_actions(gym.spaces.Discrete(3), np.array([0, 2], np.int32), 2)
     assert out.dtype == np.int64 and out.tolist() == [0, 2]
