@@ -31,12 +31,52 @@ def _buffers(n):
 
 def test_kernel_tables_are_probabilities_and_finite():
     kp = P.to_kernel(10, "any")
-    assert (np.diff(kp.next_cum, axis=1) >= 0).all()
-    assert (kp.next_cum[:, -1] == 1.0).all() and (kp.next_cum >= 0).all()
-    for arr in (kp.next_rho, kp.next_con, kp.env_discount, kp.con_discount):
+    for arr in (kp.value, kp.env_discount, kp.con_discount):
         assert np.isfinite(arr).all()
-    assert np.abs(kp.next_rho).max() <= 5.0
+    assert np.abs(kp.value[..., 0]).max() <= 5.0
     assert kp.region_cum[-1] == pytest.approx(1.0)
+
+
+def test_thresholds_and_records_give_the_transition_matrix():
+    # The kernel draws outcome q with probability (threshold q - threshold q-1) / 2**53 and
+    # moves to the cell in outcome[row, q]'s record: summed per cell, that must be the model's
+    # transition matrix, to the resolution of a uniform.
+    from crm_envs.envs.customer_journey.params import (
+        COL_SHIFT,
+        COORD_BITS,
+        MASK_SHIFT,
+        ROW_SHIFT,
+        TERMINAL_SHIFT,
+    )
+
+    kp = P.to_kernel(10, "any")
+    p = P.transition_matrix()  # (K, N, A, N)
+    k, n, a = p.shape[:3]
+    thr = kp.thresholds.astype(float) / 2.0**53
+    assert (np.diff(thr, axis=1) >= 0).all() and ((thr >= 0) & (thr <= 1)).all()
+    edges = np.concatenate([np.zeros((thr.shape[0], 1)), thr, np.ones((thr.shape[0], 1))], 1)
+    probs = np.diff(edges, axis=1)  # (K*N*A, M)
+    cells = kp.outcome & ((1 << 24) - 1)
+    implied = np.zeros((k * n * a, n))
+    np.add.at(implied, (np.arange(k * n * a)[:, None], cells), probs)
+    np.testing.assert_allclose(implied.reshape(p.shape), p, atol=2.0**-50)
+    # A record holds its cell's grid position, terminal flag and action mask.
+    rec = kp.cell_record
+    coord = (1 << COORD_BITS) - 1
+    assert np.array_equal((rec >> ROW_SHIFT) & coord, np.arange(n) // P.n_cols)
+    assert np.array_equal((rec >> COL_SHIFT) & coord, np.arange(n) % P.n_cols)
+    assert np.array_equal((rec >> TERMINAL_SHIFT) & 1, P.terminal_cells.astype(int))
+    masks = (rec[:, None] >> (MASK_SHIFT + np.arange(a))) & 1
+    assert np.array_equal(masks, P.valid_moves)
+    assert np.array_equal(kp.outcome, rec[cells])
+
+
+def test_a_grid_too_large_for_the_records_is_refused():
+    from crm_envs.envs.customer_journey.params import cell_records
+
+    rows = np.array([0, 4096])
+    with pytest.raises(ValueError, match="too large"):
+        cell_records(rows, np.zeros(2, np.int64), np.zeros(2, np.int64), np.ones((2, 4), np.int8))
 
 
 def test_invariants_over_a_long_batched_run():
