@@ -6,10 +6,11 @@ calls, timed by a wrapper). The difference is the Python around it: action
 validation, info dicts, copies and anything done with NumPy outside the kernel.
 
 The ``floor`` column is what the kernel's data alone costs: :func:`touch_floor`, a parallel
-numba loop over the copies that reads and writes exactly the arrays the env's kernel is called
-with (its state, the validated actions, observations, rewards, flags and info arrays), with one
-random draw and no model arithmetic. No kernel with this memory layout and a loop over copies
-can step faster; a target below it needs another layout, not a faster model.
+numba loop over the copies that reads and writes every entry of the arrays the env's kernel is
+called with (its state, the validated actions, observations, rewards, flags and info arrays),
+with one random draw and no model arithmetic. It is a reference cost rather than a strict
+bound (a kernel may leave some entries alone on some steps), but a target well below it needs
+another layout, not a faster model.
 Times are CPU time of this process (``time.process_time``), not wall time, so that other
 processes on a shared machine disturb them less; with several numba threads they add up the
 threads' CPU time. Set ``NUMBA_NUM_THREADS=1`` for a comparison that does not depend on the

@@ -45,7 +45,9 @@ def check_batch_actions(space: gym.Space[Any], actions: Any, n: int) -> NDArray[
     coerced: a float for a discrete space, a non-numeric (bool, complex, string) ``Box``
     batch, a wrong shape, a value outside the space or a non-finite ``Box`` entry raises.
     Integer ``Box`` batches are accepted as the numbers they are. The range check is one
-    compiled pass over the batch, with no temporary arrays of its size.
+    compiled pass over the batch, with no temporary arrays of its size; from
+    :data:`NUMPY_CHECK_MIN` entries up, NumPy's minimum and maximum of the batch come first,
+    and the compiled pass runs only when they show a bad entry, to name it.
 
     A C-contiguous float32 ``Box`` batch is returned as given, so a vector step copies
     nothing of size N for the float32 actions agents produce; every other ``Box`` batch is
@@ -157,9 +159,11 @@ def _spec(space: gym.Space[Any]) -> _Spec:
 NUMPY_CHECK_MIN = 4096
 """From this many action entries up, a batch is first checked by NumPy's minimum and maximum.
 
-NumPy's reductions use SIMD instructions, which numba's loop over the entries did not get:
-at 65,536 copies the check took 0.37 ns per int64 entry, against 0.17 by the reductions
-(2.5 against 0.85 ns per copy for ROIAllocation's seven float32 entries). Below this size
+NumPy's reductions use SIMD instructions, which numba's loop over the entries did not get.
+At 65,536 copies the range check alone took 0.37 ns per int64 entry by the loop and 0.17 by
+the reductions (2.5 and 0.85 ns per copy for ROIAllocation's seven float32 entries); the
+whole validation, conversions included, went from 0.41 to 0.27 ns per CustomerJourney copy
+and to 1.3 per ROIAllocation copy. Below this size
 the reductions' fixed cost (a few µs) is more than the compiled loop's, which also finds the
 first bad entry for the error message after the reductions found that there is one.
 """

@@ -183,8 +183,8 @@ def _draw_at(probs, off, n, u):
     """Level drawn by inverting the CDF of ``probs[off : off + n]`` at ``u``.
 
     The loop stops at the first cumulative sum above ``u``. Counting the sums at or below
-    ``u`` instead (no early exit, so no mispredicted exit) made Essay 1 23% faster but
-    B2BCustomer 15% slower, whose customer mostly buys nothing: its loop exits at once.
+    ``u`` instead (no early exit, so no mispredicted exit) made Essay 1 18-23% faster but
+    B2BCustomer 13-27% slower, whose customer mostly buys nothing: its loop exits at once.
     """
     acc = 0.0
     for j in range(n - 1):

@@ -42,7 +42,7 @@ _COORD = (1 << COORD_BITS) - 1
 
 
 @njit(cache=True, inline="always")
-def _enter(record, i, k, t, istate, obs, mask):
+def _enter(record, i, k, t, obs, mask):
     """Write what copy ``i`` shows on entering the cell of ``record`` in region ``k`` at ``t``."""
     obs[i, 0] = (record >> ROW_SHIFT) & _COORD
     obs[i, 1] = (record >> COL_SHIFT) & _COORD
@@ -73,7 +73,7 @@ def start_one(kp, fstate, istate, i, obs, extra):
     istate[i, REGION] = k
     istate[i, CELL] = cell
     istate[i, T] = 0
-    _enter(record, i, k, 0, istate, obs, extra[0])
+    _enter(record, i, k, 0, obs, extra[0])
 
 
 @njit(cache=True, inline="always")
@@ -101,7 +101,7 @@ def advance_one(kp, fstate, istate, i, actions, obs, rew, extra):
     istate[i, CELL] = -1 if ended else record & _CELL
     istate[i, REGION] = -1 if ended else k
     istate[i, T] = t
-    _enter(record, i, k, t, istate, obs, extra[0])
+    _enter(record, i, k, t, obs, extra[0])
     return term, trunc
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "TYPE_NAMES",
     "CustomerJourneyParams",
     "JourneyKernelParams",
+    "cell_records",
     "reward_table",
     "shaped_reward_table",
 ]
@@ -63,14 +64,18 @@ N_ACTIONS = len(MOVES)
 REWARD_BOUND = 5.0
 
 
-#: Bits of a packed cell record (:func:`cell_records`): the cell's index in the lowest 24 bits,
-#: then its grid row and column (12 bits each), its terminal flag, and one bit per move of its
-#: action mask.
+# The fields of a packed cell record (:func:`cell_records`), lowest bits first.
+#: Bits of the cell's index (the lowest bits of a record).
 CELL_BITS = 24
+#: First bit of the cell's grid row.
 ROW_SHIFT = 24
+#: First bit of the cell's grid column.
 COL_SHIFT = 36
+#: Bits of the grid row and of the grid column.
 COORD_BITS = 12
+#: Bit of the terminal flag (1 for success and failure cells).
 TERMINAL_SHIFT = 48
+#: Bit of move 0's action-mask entry; move ``a``'s is ``MASK_SHIFT + a``.
 MASK_SHIFT = 49
 
 
@@ -96,10 +101,6 @@ class JourneyKernelParams(NamedTuple):
         outcome: (K*N*A, M) int64 record of each outcome's cell.
         value: (K*N*A, M, 2) undiscounted (sales-rep reward, constraint reward) of each outcome.
         cell_record: (N,) int64 record of each cell (starts read it).
-        terminal: (N,) 1 for success/failure cells.
-        valid: (N, A) int8 action mask of each cell (1 = the move stays on the grid).
-        cell_row: (N,) grid row of each cell.
-        cell_col: (N,) grid column of each cell.
         env_discount: (H,) ``lambda_env**t``.
         con_discount: (H,) ``lambda_con**t``.
         region_cum: (K,) cumulative region probabilities at reset.
@@ -111,10 +112,6 @@ class JourneyKernelParams(NamedTuple):
     outcome: NDArray[np.int64]
     value: NDArray[np.float64]
     cell_record: NDArray[np.int64]
-    terminal: NDArray[np.int64]
-    valid: NDArray[np.int8]
-    cell_row: NDArray[np.int64]
-    cell_col: NDArray[np.int64]
     env_discount: NDArray[np.float64]
     con_discount: NDArray[np.float64]
     region_cum: NDArray[np.float64]
@@ -133,6 +130,15 @@ def cell_records(
     Bits (constants above): the cell's index from 0, its grid row from :data:`ROW_SHIFT` and
     column from :data:`COL_SHIFT`, its terminal flag at :data:`TERMINAL_SHIFT`, and move
     ``a``'s mask bit at ``MASK_SHIFT + a``.
+
+    Args:
+        cell_row: (N,) grid row of each cell.
+        cell_col: (N,) grid column of each cell.
+        terminal: (N,) 1 for success and failure cells, else 0.
+        valid: (N, A) int8 action mask of each cell (1 = the move stays on the grid).
+
+    Returns:
+        The (N,) records.
 
     Raises:
         ValueError: If the grid is too large for the fields (4,096 or more rows or columns).
@@ -474,10 +480,6 @@ class CustomerJourneyParams:
             outcome=records[next_cell].reshape(flat),
             value=np.stack([next_rho, next_con], axis=-1).reshape(*flat, 2),
             cell_record=records,
-            terminal=terminal,
-            valid=valid,
-            cell_row=rows,
-            cell_col=cols,
             env_discount=self.lambda_env**t,
             con_discount=self.lambda_con**t,
             region_cum=np.cumsum(self.region_distribution()),

@@ -42,6 +42,7 @@ def test_thresholds_and_records_give_the_transition_matrix():
     # moves to the cell in outcome[row, q]'s record: summed per cell, that must be the model's
     # transition matrix, to the resolution of a uniform.
     from crm_envs.envs.customer_journey.params import (
+        CELL_BITS,
         COL_SHIFT,
         COORD_BITS,
         MASK_SHIFT,
@@ -56,7 +57,7 @@ def test_thresholds_and_records_give_the_transition_matrix():
     assert (np.diff(thr, axis=1) >= 0).all() and ((thr >= 0) & (thr <= 1)).all()
     edges = np.concatenate([np.zeros((thr.shape[0], 1)), thr, np.ones((thr.shape[0], 1))], 1)
     probs = np.diff(edges, axis=1)  # (K*N*A, M)
-    cells = kp.outcome & ((1 << 24) - 1)
+    cells = kp.outcome & ((1 << CELL_BITS) - 1)
     implied = np.zeros((k * n * a, n))
     np.add.at(implied, (np.arange(k * n * a)[:, None], cells), probs)
     np.testing.assert_allclose(implied.reshape(p.shape), p, atol=2.0**-50)
@@ -96,7 +97,34 @@ def test_invariants_over_a_long_batched_run():
         assert not (term & trunc).any()
         assert (trunc <= (obs[:, 3] == 10)).all()
         cells = obs[:, 0] * 15 + obs[:, 1]
-        assert np.array_equal(mask, kp.valid[cells])
-        assert (term == (kp.terminal[cells] == 1)).all()
+        assert np.array_equal(mask, P.valid_moves[cells])
+        assert (term == P.terminal_cells[cells]).all()
         ended += int((term | trunc).sum())
     assert ended > n  # autoreset happened many times
+
+
+def test_integer_thresholds_draw_exactly_what_the_float_comparison_draws():
+    # The kernel compares the uniform's 53-bit integer m with ceil(2**53 cum); the model's draw
+    # compares u = m * 2**-53 with cum. At m = threshold - 1 and m = threshold (where a floor
+    # instead of a ceil, or > instead of >=, would differ) both must pick the same outcome.
+    from crm_envs.envs.customer_journey.params import N_ACTIONS
+
+    kp = P.to_kernel(10, "any")
+    p = P.transition_matrix()
+    n = p.shape[1]
+    checked = 0
+    for row in range(kp.thresholds.shape[0]):
+        kk, rest = divmod(row, n * N_ACTIONS)
+        s, a = divmod(rest, N_ACTIONS)
+        support = np.flatnonzero(p[kk, s, a] > 0)
+        cum = np.cumsum(p[kk, s, a, support])
+        cum[-1] = 1.0
+        for t in kp.thresholds[row]:
+            if t >= 2**53:
+                continue  # padding: never reached by a 53-bit integer
+            for m in (int(t) - 1, int(t)):
+                by_int = int((m >= kp.thresholds[row]).sum())
+                by_float = int((np.float64(m) * 2.0**-53 >= cum[:-1]).sum())
+                assert by_int == by_float, (row, m)
+                checked += 1
+    assert checked > 1000

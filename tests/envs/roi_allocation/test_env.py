@@ -113,6 +113,32 @@ def test_cmv_shocks_are_independent_standard_normals_in_every_quarter():
         assert abs(np.corrcoef(z[q] ** 2, z[q + 1] ** 2)[0, 1]) < 4 / np.sqrt(n)
 
 
+def test_a_restarted_quarter_draws_a_fresh_box_muller_pair():
+    # After a partial reset or a params swap, quarter 0 must draw a new pair (two uniforms),
+    # never reuse the spare normal kept by the episode it replaced.
+    from crm_envs.core.kernels import CTR, KEY
+    from crm_envs.core.rng import splitmix_normal_pair
+
+    n = 4
+    env = ROIAllocationVectorEnv(n, horizon=12)
+    zero = -np.ones((n, 7), dtype=np.float32)
+    env.reset(seed=1)
+    env.step(zero)  # quarter 0: a pair drawn, its second normal kept
+    mask = np.array([True, False, True, False])
+    env.reset(options={"reset_mask": mask})
+    before = env._state[:, CTR].copy()
+    env.step(zero)
+    assert np.array_equal(env._state[:, CTR] - before, np.where(mask, 2, 0))
+    sd = P.cmv_noise * P.cmv
+    for i in np.flatnonzero(mask):  # quarter 0 starts at the mean: the shock alone moves it
+        z = splitmix_normal_pair(env._state[i, KEY], before[i])[0]
+        assert env._fstate[i, 7] == pytest.approx(P.cmv + sd * z, rel=1e-12)
+    env.reset(options={"params": P.replace(cmv_noise=0.02)})  # restarts every copy
+    before = env._state[:, CTR].copy()
+    env.step(zero)
+    assert (env._state[:, CTR] - before == 2).all()
+
+
 def test_discrete_actions_invest_one_increment():
     env = ROIAllocationEnv(params=QUIET.replace(kappa=1.0), discrete=True, reward_scale=1.0)
     env.reset(seed=0)
