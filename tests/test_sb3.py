@@ -74,6 +74,10 @@ def test_adapter_plays_the_episodes_of_dummy_vec_env_of_single_envs(env_id):
         np.testing.assert_array_equal(done_a, done_b)
         assert rew_a.dtype == np.float32
         for a, b in zip(info_a, info_b, strict=True):
+            assert set(a) == set(b)
+            for key in set(a) - {"TimeLimit.truncated", "terminal_observation"}:  # env's own
+                np.testing.assert_allclose(np.asarray(a[key], float), np.asarray(b[key], float),
+                                           rtol=1e-6, err_msg=key)  # fmt: skip
             assert a["TimeLimit.truncated"] == b["TimeLimit.truncated"]
             assert ("terminal_observation" in a) == ("terminal_observation" in b)
             if "terminal_observation" in a:
