@@ -280,7 +280,7 @@ def valid_actions(env: Any, info: dict[str, Any], rng: np.random.Generator) -> A
         score = rng.random(np.shape(info["action_mask"]))
         score[np.asarray(info["action_mask"]) == 0] = -1.0
         return score.argmax(axis=1).astype(env.action_space.dtype)
-    if hasattr(base, "allowed"):  # business rules: plans the task draws within them
+    if getattr(base.task, "campaign", False):  # business rules: plans drawn within them
         pool = np.stack([base.task.random_allowed(rng) for _ in range(PLAN_POOL)])
         pool = pool.astype(env.action_space.dtype)
         if not base.allowed(pool).all():

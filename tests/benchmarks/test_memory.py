@@ -19,13 +19,14 @@ from benchmarks.memory import (
 
 JOURNEY = "crm_envs/CustomerJourney-v1"
 CAMPAIGN = "crm_envs/PromotionCampaign-v2"
+BANDIT = "crm_envs/PromotionBandit-v2"  # the same env class as the campaign, one arm a copy
 
 
 def _make(env_id, n, copy=True):
     return gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point", copy=copy)
 
 
-@pytest.mark.parametrize("env_id", [JOURNEY, CAMPAIGN])
+@pytest.mark.parametrize("env_id", [JOURNEY, CAMPAIGN, BANDIT])
 def test_what_the_env_holds_grows_linearly_with_n(env_id):
     small, large = measure(env_id, 1000, copy=False), measure(env_id, 3000, copy=False)
     for field in ("state_bytes", "held_output_bytes", "returned_bytes"):
@@ -97,6 +98,10 @@ def test_campaign_actions_obey_the_rule_and_mask_actions_the_mask():
     _, info = journey.reset(seed=0)
     acts = valid_actions(journey, info, rng)
     assert (np.asarray(info["action_mask"])[np.arange(500), acts] == 1).all()
+    bandit = _make(BANDIT, 500, copy=False)  # one arm a copy, though its env checks plans too
+    _, info = bandit.reset(seed=0)
+    arms = valid_actions(bandit, info, rng)
+    assert bandit.action_space.contains(arms)
 
 
 def test_nbytes_counts_shared_memory_once():
