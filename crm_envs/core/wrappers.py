@@ -46,8 +46,9 @@ def check_batch_actions(space: gym.Space[Any], actions: Any, n: int) -> NDArray[
     batch, a wrong shape, a value outside the space or a non-finite ``Box`` entry raises.
     Integer ``Box`` batches are accepted as the numbers they are. The range check is one
     compiled pass over the batch, with no temporary arrays of its size; from
-    :data:`NUMPY_CHECK_MIN` entries up, NumPy's minimum and maximum of the batch come first,
-    and the compiled pass runs only when they show a bad entry, to name it.
+    :data:`NUMPY_CHECK_MIN` entries up to :data:`NUMPY_CHECK_MAX_BYTES`, NumPy's minimum and
+    maximum of the batch come first, and the compiled pass runs only when they show a bad
+    entry, to name it.
 
     A C-contiguous float32 ``Box`` batch is returned as given, so a vector step copies
     nothing of size N for the float32 actions agents produce; every other ``Box`` batch is
@@ -85,7 +86,8 @@ def check_batch_actions(space: gym.Space[Any], actions: Any, n: int) -> NDArray[
     if q < 0:
         # One bound for every entry: a flat pass; else a pass over rows with bounds per column.
         view = arr.reshape(-1) if spec.uniform else arr.reshape(n, -1)
-        if view.size < NUMPY_CHECK_MIN or not _within(view, spec):
+        loop_only = view.size < NUMPY_CHECK_MIN or view.nbytes > NUMPY_CHECK_MAX_BYTES
+        if loop_only or not _within(view, spec):
             q = _compiled_check(view)(view, spec.low, spec.high)
     if q >= 0:
         where = tuple(int(j) for j in np.unravel_index(q, arr.shape))
@@ -157,7 +159,8 @@ def _spec(space: gym.Space[Any]) -> _Spec:
 
 
 NUMPY_CHECK_MIN = 4096
-"""From this many action entries up, a batch is first checked by NumPy's minimum and maximum.
+"""From this many action entries up (to :data:`NUMPY_CHECK_MAX_BYTES`), a batch is first
+checked by NumPy's minimum and maximum.
 
 NumPy's reductions use SIMD instructions, which numba's loop over the entries did not get.
 At 65,536 copies the range check alone took 0.37 ns per int64 entry by the loop and 0.17 by
@@ -166,6 +169,15 @@ whole validation, conversions included, went from 0.41 to 0.27 ns per CustomerJo
 and to 1.3 per ROIAllocation copy. Below this size
 the reductions' fixed cost (a few µs) is more than the compiled loop's, which also finds the
 first bad entry for the error message after the reductions found that there is one.
+"""
+
+
+NUMPY_CHECK_MAX_BYTES = 2**21
+"""Up to this many bytes (2 MiB), a batch is first checked by NumPy's minimum and maximum.
+
+The two reductions read the batch twice; a larger batch no longer stays in cache between them,
+and one compiled pass is faster: for the campaign's 65,536 copies x 42 int64 entries (22 MB)
+the reductions took 19-24 ns per copy against the compiled loop's 17, even block by block.
 """
 
 

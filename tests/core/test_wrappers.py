@@ -160,6 +160,17 @@ def test_large_batches_are_checked_as_strictly_as_small_ones(space, dtype, where
         assert check_batch_actions(space, edge, n).shape == good.shape
 
 
+def test_a_batch_too_large_for_the_numpy_pre_check_is_checked_all_the_same():
+    from crm_envs.core.wrappers import NUMPY_CHECK_MAX_BYTES
+
+    n = NUMPY_CHECK_MAX_BYTES // 8 + 10
+    batch = np.zeros(n, dtype=np.int64)
+    assert check_batch_actions(gym.spaces.Discrete(3), batch, n) is not None
+    batch[-1] = 3
+    with pytest.raises(ValueError, match=rf"actions\[{n - 1}\] = 3"):
+        check_batch_actions(gym.spaces.Discrete(3), batch, n)
+
+
 def test_the_shared_action_validator_returns_kernel_arrays():
     out = check_batch_actions(gym.spaces.Discrete(3), np.array([0, 2], np.int32), 2)
     assert out.dtype == np.int64 and out.tolist() == [0, 2]
