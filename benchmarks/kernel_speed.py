@@ -77,7 +77,8 @@ def _touch_kernel(widths: tuple[int, ...]) -> Any:
             istate[i, CTR] += 1
             for j in range(nf):
                 fstate[i, j] = s
-            istate[i, 0] += 1
+            for j in range(ni + KEY):  # every int-state column but the key (and the counter)
+                istate[i, j] += 1
             for j in range(no):
                 obs[i, j] = s
             rew[i] = s
@@ -97,7 +98,7 @@ def touch_floor(args: tuple[Any, ...]) -> Any:
 
     Per copy it sums the state (but the key and counter) and the action, draws one uniform from
     the copy's stream, then writes that number into every float-state, observation, reward,
-    flag and info entry, and advances the first int-state column and the counter.
+    flag and info entry, and adds one to every int-state column but the key.
 
     Args:
         args: ``(kp, fstate, istate, actions, obs, rew, term, trunc, extra)`` as the vector

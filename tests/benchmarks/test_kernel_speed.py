@@ -40,7 +40,9 @@ def test_the_floor_reads_the_state_and_writes_every_output():
     assert np.array_equal(fstate, np.repeat(rew[:, None], 3, axis=1))
     assert np.array_equal(extra[0], rew) and (extra[1] == 6).all()
     assert not term.any() and not trunc.any()
-    assert (istate[:, 0] == 3).all() and (istate[:, -1] == 1).all()  # counter advanced
+    # every int-state column but the key moves on, the counter included
+    assert (istate[:, 0] == 3).all() and (istate[:, 1:3] == 1).all()
+    assert (istate[:, -2] == 10**15).all() and (istate[:, -1] == 1).all()
 
 
 def test_profile_reports_the_floor():
