@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import os
@@ -395,6 +396,10 @@ def evaluate_policy(
 ) -> EvalResult:
     """Run ``n_episodes`` episodes and report the mean return and its standard error.
 
+    A model whose ``predict`` takes ``action_masks`` (sb3-contrib's MaskablePPO) is given the
+    env's ``info["action_mask"]`` at every step, as it was trained; on an env without one it
+    acts unmasked.
+
     Args:
         agent_or_policy: Anything with ``predict(obs, deterministic)`` (ours or SB3's), or a
             callable ``policy(obs) -> action``.
@@ -412,13 +417,20 @@ def evaluate_policy(
     if isinstance(env, str):
         env = gym.make(env)
     if hasattr(agent_or_policy, "predict"):
+        predict = agent_or_policy.predict
+        maskable = "action_masks" in inspect.signature(predict).parameters
 
-        def act(obs: Any) -> Any:
-            return agent_or_policy.predict(obs, deterministic=deterministic)[0]
+        def act(obs: Any, info: dict[str, Any]) -> Any:
+            if maskable and "action_mask" in info:
+                masks = np.asarray(info["action_mask"], dtype=bool)
+                return predict(obs, deterministic=deterministic, action_masks=masks)[0]
+            return predict(obs, deterministic=deterministic)[0]
     elif callable(agent_or_policy):
-        act: Callable[[Any], Any] = agent_or_policy  # type: ignore[no-redef]
+
+        def act(obs: Any, info: dict[str, Any]) -> Any:
+            return agent_or_policy(obs)
     else:
         raise TypeError("agent_or_policy must have predict(obs, deterministic) or be callable")
-    returns = play_episodes(env, lambda obs, info: act(obs), n_episodes, seed)
+    returns = play_episodes(env, act, n_episodes, seed)
     stderr = returns.std(ddof=1) / np.sqrt(n_episodes) if n_episodes > 1 else float("nan")
     return EvalResult(float(returns.mean()), float(stderr), returns)

@@ -394,8 +394,10 @@ def run_one(run: Run) -> dict[str, Any]:
     The row has ``error`` (the exception and a short traceback) when the run raised, and
     ``skipped`` (the reason) when the agent does not support the env's spaces; both are None
     for a finished run. ``score`` is the normalised return (random = 0, reference = 1) or, on
-    an env scored by regret, ``1 - regret / random_regret`` over the training run; ``mean``
-    and ``stderr`` are always the raw evaluation return.
+    an env scored by regret, ``1 - regret / random_regret`` over the training run's pulls
+    (``pulls``; random's expected regret over as many); ``mean`` and ``stderr`` are always the
+    raw evaluation return. ``env_steps`` is what the agent took in training, which for an SB3
+    agent can exceed ``budget`` (it finishes its last rollout).
     """
     row: dict[str, Any] = {**asdict(run), "error": None, "skipped": None}
     start = time.perf_counter()
@@ -415,6 +417,9 @@ def run_one(run: Run) -> dict[str, Any]:
         if isinstance(trained, _Declared) and by_regret:
             _play(env, trained.policy, run.budget, run.seed)
         train_time = time.perf_counter() - start
+        # the steps taken, not the budget: SB3 finishes its last rollout (PPO's 256-step
+        # rollouts make 1,024 pulls of a 1,000-pull budget)
+        steps = int(getattr(trained, "num_timesteps", run.budget))
         eval_seed = run.seed + EVAL_OFFSET
         returns = _returns(run.env_id, policy_of(run.agent, trained), run.eval_episodes,
                            eval_seed)  # fmt: skip
@@ -434,8 +439,8 @@ def run_one(run: Run) -> dict[str, Any]:
             score=None if score is None else float(score),
             train_seconds=train_time,
             curve=learning_curve(trained),
-            env_steps=run.budget,
-            steps_per_s=run.budget / train_time if run.budget and train_time > 0 else None,
+            env_steps=steps,
+            steps_per_s=steps / train_time if steps and train_time > 0 else None,
         )
     except Exception as exc:
         row["error"] = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"

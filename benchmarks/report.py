@@ -13,6 +13,8 @@ import json
 import math
 import warnings
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +98,22 @@ _KIND_NOTE = {
 }
 
 
+@contextmanager
+def _global_numpy_seed(seed: int) -> Iterator[None]:
+    """Seed NumPy's global generator for the block, then restore its state.
+
+    rliable 1.2's ``StratifiedBootstrap.update_indices`` draws the resampled runs from
+    ``np.random.choice``, not from the ``random_state`` it is given, so without this the same
+    rows gave different intervals on every call.
+    """
+    saved = np.random.get_state()  # noqa: NPY002 - the legacy global generator rliable reads
+    np.random.seed(seed)  # noqa: NPY002 - the legacy global generator rliable reads
+    try:
+        yield
+    finally:
+        np.random.set_state(saved)  # noqa: NPY002 - the legacy global generator rliable reads
+
+
 def aggregate(
     rows: list[dict[str, Any]], reps: int = 2000, seed: int = 0
 ) -> dict[str, dict[str, Any]]:
@@ -139,7 +157,8 @@ def aggregate(
         entry: dict[str, Any] = {"tasks": tasks, "runs": n, "scores": scores,
                                  "few_runs": n < MIN_RUNS}  # fmt: skip
         for name, func in funcs.items():
-            with warnings.catch_warnings():  # rliable passes arch a random_state it deprecates
+            with warnings.catch_warnings(), _global_numpy_seed(state.randint(2**31)):
+                # rliable passes arch a random_state it deprecates
                 warnings.filterwarnings("ignore", category=FutureWarning, module="arch")
                 point, interval = rly.get_interval_estimates(
                     {agent: scores}, func, reps=reps, random_state=state

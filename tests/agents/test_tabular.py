@@ -238,3 +238,33 @@ def test_stochastic_predict_is_seeded():
 
     assert draws(3) == draws(3)
     assert draws(3) != draws(4)
+
+
+class _OffGridCounter(gym.Wrapper):
+    """Counts the moves its mask forbade (off the grid: they cost -1 and keep the cell)."""
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        self.mask = info["action_mask"]
+        return obs, info
+
+    def step(self, action):
+        self.forbidden = getattr(self, "forbidden", 0) + int(self.mask[int(action)] == 0)
+        out = self.env.step(action)
+        self.mask = out[4]["action_mask"]
+        return out
+
+
+def test_evaluate_policy_gives_a_maskable_model_the_envs_mask():
+    sb3_contrib = pytest.importorskip("sb3_contrib")
+    env = _OffGridCounter(gym.make("crm_envs/CustomerJourney-v1"))
+    model = sb3_contrib.MaskablePPO("MlpPolicy", env, seed=0)  # untrained: near-uniform logits
+    evaluate_policy(model, env, n_episodes=20, seed=0)
+    assert env.forbidden == 0
+
+    class Unmasked:  # the same model without the mask keyword: it must step off the grid
+        def predict(self, obs, deterministic=True):
+            return model.predict(obs, deterministic=deterministic)
+
+    evaluate_policy(Unmasked(), env, n_episodes=20, seed=0)
+    assert env.forbidden > 0

@@ -205,6 +205,17 @@ def test_one_row_per_run_a_success_beats_failures_and_the_newest_success_wins(tm
     assert entry["errors"] == ["RuntimeError: b"]
 
 
+def test_env_steps_are_the_steps_taken_and_regret_counts_every_pull():
+    pytest.importorskip("stable_baselines3")
+    # PPO's rollouts are 256 pulls: a budget of 300 ends after the second, at 512
+    row = run_one(Run("crm_envs/PromotionBandit-v2", "ppo", 0, 300, 2))
+    assert row["error"] is None
+    assert row["env_steps"] == 512 and row["pulls"] == 512
+    assert row["steps_per_s"] == pytest.approx(512 / row["train_seconds"])
+    q = run_one(Run("crm_envs/PromotionBandit-v2", "q_learning", 0, 300, 2))
+    assert q["env_steps"] == 300 and q["pulls"] == 300
+
+
 def test_a_budget_is_its_own_entry_not_an_extra_seed():
     rows = [_row("dqn", 0, 6_000, score=0.2), _row("dqn", 0, 50_000, score=0.8)]
     entries = summarise(rows)[JOURNEY]

@@ -138,3 +138,42 @@ def test_aggregates_are_rliables_iqm_and_optimality_gap():
     assert agg["gap"] == pytest.approx(np.mean(np.maximum(1.0 - scores, 0.0)))
     assert agg["iqm_ci"][0] < agg["iqm"] < agg["iqm_ci"][1]
     assert aggregate(rows[:6], reps=100)["a"]["few_runs"]  # 2 runs per env
+
+
+def test_aggregate_intervals_are_reproducible_and_leave_numpys_global_state_alone():
+    pytest.importorskip("rliable")
+    from benchmarks.report import aggregate
+
+    rng = np.random.default_rng(1)
+    rows = [
+        {"env_id": f"e{t}", "agent": a, "seed": s, "budget": 1, "score": float(rng.normal()),
+         "error": None, "skipped": None}
+        for a in ("a", "b") for s in range(5) for t in range(2)
+    ]  # fmt: skip
+    np.random.seed(123)  # noqa: NPY002 - the legacy global generator rliable reads
+    before = np.random.get_state()[1].copy()  # noqa: NPY002 - the legacy global generator rliable reads
+    first = aggregate(rows, reps=300, seed=4)
+    np.testing.assert_array_equal(np.random.get_state()[1], before)  # noqa: NPY002 - the legacy global generator rliable reads
+    np.random.seed(999)  # rliable's bootstrap reads the global generator: it must not matter  # noqa: NPY002 - the legacy global generator rliable reads
+    again = aggregate(rows, reps=300, seed=4)
+    for agent in ("a", "b"):
+        assert first[agent]["iqm_ci"] == again[agent]["iqm_ci"]
+        assert first[agent]["gap_ci"] == again[agent]["gap_ci"]
+    other = aggregate(rows, reps=300, seed=5)
+    assert other["a"]["iqm_ci"] != first["a"]["iqm_ci"]  # the seed does choose the resamples
+
+
+@pytest.mark.parametrize("suite", sorted(SUITES))
+def test_sb3_rollouts_fill_the_bandits_pull_budget_exactly(suite):
+    # A bandit is scored by its regret over the training pulls; SB3 finishes its last rollout,
+    # so a budget that is not a whole number of rollouts gives its agents more pulls.
+    runs, _ = SUITES[suite].pairs()
+    checked = 0
+    for config, agent, budget in runs:
+        spec = AGENTS[agent]
+        if harness.scoring(config) != "regret" or not spec.sb3 or budget == 0:
+            continue
+        rollout = spec.kwargs.get("n_steps", 2048)  # one env: regret runs train a single copy
+        assert budget % rollout == 0, (agent, budget, rollout)
+        checked += 1
+    assert checked > 0  # every suite runs PPO on the bandit
