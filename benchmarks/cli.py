@@ -382,60 +382,69 @@ def _parser() -> argparse.ArgumentParser:
 
     p_rand = sub.add_parser("random", help="random-agent rollout on every env")
     p_rand.add_argument("--envs", nargs="+", metavar="ID", type=_env_id, help="ids (default: all)")
-    p_rand.add_argument("--episodes", type=_EPISODES, default=1000)
-    p_rand.add_argument("--seed", type=_SEED, default=0)
+    p_rand.add_argument("--episodes", type=_EPISODES, default=1000, help="per env (1,000)")
+    p_rand.add_argument("--seed", type=_SEED, default=0, help="first episode's seed (0)")
     p_rand.add_argument("--quiet", action="store_true", help="no progress bars")
     p_rand.set_defaults(func=_cmd_random)
 
     p_hr = sub.add_parser("headroom", help="each env's reference vs its naive baselines")
     p_hr.add_argument("--envs", nargs="+", metavar="ID", type=_env_id, help="ids (default: all)")
     p_hr.add_argument("--episodes", type=_EPISODES, default=200, help="per policy (200)")
-    p_hr.add_argument("--seed", type=_SEED, default=0)
+    p_hr.add_argument("--seed", type=_SEED, default=0, help="first episode's seed (0)")
     p_hr.add_argument("--plot", default="", type=_plot_file, help="also draw the bars here")
     p_hr.add_argument("--quiet", action="store_true", help="no progress bars")
     p_hr.set_defaults(func=_cmd_headroom)
 
     p_run = sub.add_parser("run", help="the benchmark: agents x envs x seeds, scored")
     p_run.add_argument("--suite", default="quick", type=_one_of(sorted(SUITES), "suite"),
-                       metavar="{" + ",".join(sorted(SUITES)) + "}")  # fmt: skip
+                       metavar="{" + ",".join(sorted(SUITES)) + "}",
+                       help="the suite (quick)")  # fmt: skip
     p_run.add_argument("--envs", nargs="+", metavar="ID", type=_env_config,
                        help="env ids or configurations of the suite (default: all)")  # fmt: skip
-    p_run.add_argument("--agents", nargs="+", metavar="NAME", type=_agent)
+    p_run.add_argument("--agents", nargs="+", metavar="NAME", type=_agent,
+                       help="agents of the suite (default: all)")  # fmt: skip
     p_run.add_argument("--seeds", type=_int_in(1, SEED_MAX + 1), default=None,
                        help="seeds per run (default: the suite's)")  # fmt: skip
     p_run.add_argument("--eval-episodes", type=_EPISODES, default=None,
                        help="evaluation episodes per run (default: the suite's)")  # fmt: skip
-    p_run.add_argument("--jobs", type=_COUNT, default=2)
+    p_run.add_argument("--jobs", type=_COUNT, default=2, help="runs in parallel (2)")
     p_run.add_argument("--backend", default="local", type=_one_of(["local", "ray"], "backend"),
-                       metavar="{local,ray}")  # fmt: skip
+                       metavar="{local,ray}", help="where runs execute (local)")  # fmt: skip
     p_run.add_argument("--ray-address", default=None, help="a Ray cluster (with --backend ray)")
-    p_run.add_argument("--out", default="results", type=_out_dir, help="results folder")
+    p_run.add_argument("--out", default="results", type=_out_dir, help="results folder (results)")
     p_run.add_argument("--quiet", action="store_true", help="no progress bars")
     p_run.set_defaults(func=_cmd_run, check=_check_run)
 
     p_rep = sub.add_parser("report", help="Markdown report and plots of a results folder")
-    p_rep.add_argument("dir", type=_results_dir)
+    p_rep.add_argument("dir", type=_results_dir, help="a results folder of crm-bench run")
     p_rep.set_defaults(func=_cmd_report)
 
     p_rp = sub.add_parser("reproduce", help="each paper's published numbers, recomputed")
-    p_rp.add_argument("--out", default="REPRODUCTION.md", type=_out_file)
+    p_rp.add_argument("--out", default="REPRODUCTION.md", type=_out_file,
+                      help="Markdown file to (over)write (REPRODUCTION.md)")  # fmt: skip
     p_rp.set_defaults(func=_cmd_reproduce)
 
     p_sb3 = sub.add_parser("sb3", help="train a Stable-Baselines3 agent and score it")
     p_sb3.add_argument("--envs", nargs="+", metavar="ID", type=_env_id,
-                       default=["crm_envs/ROIAllocation-v0"])  # fmt: skip
+                       default=["crm_envs/ROIAllocation-v0"],
+                       help="ids (crm_envs/ROIAllocation-v0)")  # fmt: skip
     p_sb3.add_argument("--algo", default="PPO", type=_one_of(ALGOS, "algorithm"),
-                       metavar="{" + ",".join(ALGOS) + "}")  # fmt: skip
-    p_sb3.add_argument("--timesteps", type=_COUNT, default=30_000)
-    p_sb3.add_argument("--seed", type=_SEED, default=0)
-    p_sb3.add_argument("--eval-episodes", type=_EPISODES, default=200)
+                       metavar="{" + ",".join(ALGOS) + "}", help="algorithm (PPO)")  # fmt: skip
+    p_sb3.add_argument("--timesteps", type=_COUNT, default=30_000, help="training steps (30,000)")
+    p_sb3.add_argument("--seed", type=_SEED, default=0, help="training seed (0)")
+    p_sb3.add_argument(
+        "--eval-episodes", type=_EPISODES, default=200, help="evaluation episodes (200)"
+    )
     p_sb3.add_argument("--quiet", action="store_true", help="no progress bars")
     p_sb3.set_defaults(func=_cmd_sb3, check=_check_sb3)
 
     p_as = sub.add_parser("agents-speed", help="numba agents vs references, same run")
-    p_as.add_argument("--journeys", type=_COUNT, default=50_000)
-    p_as.add_argument("--states", type=_COUNT, default=1000)
-    p_as.add_argument("--actions", type=_COUNT, default=5)
+    p_as.add_argument("--journeys", type=_COUNT, default=50_000,
+                      help="journeys logged for the update loop (50,000)")  # fmt: skip
+    p_as.add_argument(
+        "--states", type=_COUNT, default=1000, help="states of the value-iteration MDP (1,000)"
+    )
+    p_as.add_argument("--actions", type=_COUNT, default=5, help="its actions (5)")
     p_as.add_argument("--tabular-steps", type=_int_in(0), default=200_000,
                       help="Q-learning steps per id for the per-env rows (0: skip)")  # fmt: skip
     p_as.add_argument("--ppo-envs", nargs="*", metavar="ID",
@@ -455,10 +464,13 @@ def _parser() -> argparse.ArgumentParser:
 
     p_tp = sub.add_parser("throughput", help="steps/s vs CartPole, single and vectorised")
     p_tp.add_argument("--envs", nargs="+", metavar="ID", type=_env_id, help="ids (default: all)")
-    p_tp.add_argument("--sizes", nargs="+", type=_COUNT, default=[1, 1024, 65536])
-    p_tp.add_argument("--single-steps", type=_COUNT, default=20_000)
-    p_tp.add_argument("--vector-env-steps", type=_COUNT, default=4_000_000)
-    p_tp.add_argument("--repeats", type=_COUNT, default=5)
+    p_tp.add_argument("--sizes", nargs="+", type=_COUNT, default=[1, 1024, 65536],
+                      help="copies N of the vector envs (1 1024 65536)")  # fmt: skip
+    p_tp.add_argument("--single-steps", type=_COUNT, default=20_000,
+                      help="steps per repeat of a single env (20,000)")  # fmt: skip
+    p_tp.add_argument("--vector-env-steps", type=_COUNT, default=4_000_000,
+                      help="env steps (N x steps) per vector repeat (4,000,000)")  # fmt: skip
+    p_tp.add_argument("--repeats", type=_COUNT, default=5, help="repeats; the best counts (5)")
     p_tp.add_argument("--out", type=_out_file, help="also write the Markdown table to this file")
     p_tp.add_argument("--quiet", action="store_true", help="no progress bars")
     p_tp.set_defaults(func=_cmd_throughput)
@@ -469,7 +481,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="copies N (1,000,000)")  # fmt: skip
     p_mem.add_argument("--steps", type=_int_in(2), default=3,
                        help="steps before the traced one (3; at least 2)")  # fmt: skip
-    p_mem.add_argument("--seed", type=_SEED, default=0)
+    p_mem.add_argument("--seed", type=_SEED, default=0, help="reset seed (0)")
     p_mem.add_argument("--out", type=_out_file, help="also write the Markdown table to this file")
     p_mem.add_argument("--quiet", action="store_true", help="no progress bars")
     p_mem.set_defaults(func=_cmd_memory)
