@@ -89,7 +89,7 @@ def test_the_documented_env_pays_p_buy_minus_cost_per_email(nudge):
         (gym.spaces.Discrete(3, start=1), [1, 0], r"actions\[1\] = 0"),
         (gym.spaces.MultiDiscrete([2, 3], start=[5, 0]), [[5, 0], [4, 0]], r"\[1, 0\] = 4"),
         (
-            gym.spaces.Box(np.array([0.0, -2.0]), np.array([1.0, 0.0])),
+            gym.spaces.Box(np.array([0.0, -2.0], np.float32), np.array([1.0, 0.0], np.float32)),
             [[1, 0], [0, 1]],
             r"actions\[1, 1\] = 1",
         ),
@@ -136,7 +136,7 @@ def _large(space, n, dtype, where=None, value=None):
         (gym.spaces.Box(0.0, 1.0, (2,)), np.float64, (3, 0), -1e-9, r"\[3, 0\] = -1e-09"),
         (gym.spaces.Box(-np.inf, np.inf, (1,)), np.float32, (4999, 0), -np.inf, "be finite"),
         (
-            gym.spaces.Box(np.array([0.0, -2.0]), np.array([1.0, 0.0])),
+            gym.spaces.Box(np.array([0.0, -2.0], np.float32), np.array([1.0, 0.0], np.float32)),
             np.float32,
             (3000, 1),
             0.5,
