@@ -33,6 +33,7 @@ __all__ = [
     "check_reward",
     "check_seed",
     "evaluate_policy",
+    "masked_action",
 ]
 
 
@@ -387,18 +388,36 @@ class EvalResult:
     returns: NDArray[np.float64]
 
 
+def masked_action(model: Any, obs: Any, info: dict[str, Any], deterministic: bool = True) -> Any:
+    """``model.predict``'s action given the env's ``info["action_mask"]`` as ``action_masks``.
+
+    The way sb3-contrib's MaskablePPO acts on our envs, which report the valid actions in
+    ``info`` (the benchmark harness and :func:`evaluate_policy` both act through this).
+    """
+    masks = np.asarray(info["action_mask"], dtype=bool)
+    return model.predict(obs, action_masks=masks, deterministic=deterministic)[0]
+
+
+def _takes_masks(predict: Callable[..., Any]) -> bool:
+    """Whether ``predict`` names an ``action_masks`` parameter (False if it cannot be read)."""
+    try:
+        return "action_masks" in inspect.signature(predict).parameters
+    except (TypeError, ValueError):  # some builtins and C callables have no signature
+        return False
+
+
 def evaluate_policy(
     agent_or_policy: Any,
     env: gym.Env | str,
     n_episodes: int = 100,
     seed: int = 0,
     deterministic: bool = True,
+    use_masks: bool | None = None,
 ) -> EvalResult:
     """Run ``n_episodes`` episodes and report the mean return and its standard error.
 
-    A model whose ``predict`` takes ``action_masks`` (sb3-contrib's MaskablePPO) is given the
-    env's ``info["action_mask"]`` at every step, as it was trained; on an env without one it
-    acts unmasked.
+    A model that acts under action masks (sb3-contrib's MaskablePPO) is given the env's
+    ``info["action_mask"]`` at every step, as it was trained (:func:`masked_action`).
 
     Args:
         agent_or_policy: Anything with ``predict(obs, deterministic)`` (ours or SB3's), or a
@@ -407,25 +426,36 @@ def evaluate_policy(
         n_episodes: Number of episodes (>= 1).
         seed: Episode ``i`` is reset with ``seed + i``.
         deterministic: Passed to ``predict``.
+        use_masks: Pass ``info["action_mask"]`` to ``predict`` as ``action_masks``. None (the
+            default): when ``predict`` names an ``action_masks`` parameter and the env reports
+            a mask. A wrapper whose ``predict`` takes ``**kwargs`` needs ``True``.
 
     Returns:
         The :class:`EvalResult`.
+
+    Raises:
+        ValueError: ``use_masks=True`` and the env's info has no ``action_mask``.
     """
     n_episodes = check_int("n_episodes", n_episodes, low=1)
     seed = check_int("seed", seed, low=0)
     deterministic = check_bool("deterministic", deterministic)
+    if use_masks is not None:
+        use_masks = check_bool("use_masks", use_masks)
     if isinstance(env, str):
         env = gym.make(env)
     if hasattr(agent_or_policy, "predict"):
-        predict = agent_or_policy.predict
-        maskable = "action_masks" in inspect.signature(predict).parameters
+        model = agent_or_policy
+        maskable = _takes_masks(model.predict) if use_masks is None else use_masks
 
         def act(obs: Any, info: dict[str, Any]) -> Any:
             if maskable and "action_mask" in info:
-                masks = np.asarray(info["action_mask"], dtype=bool)
-                return predict(obs, deterministic=deterministic, action_masks=masks)[0]
-            return predict(obs, deterministic=deterministic)[0]
+                return masked_action(model, obs, info, deterministic)
+            if use_masks:
+                raise ValueError("use_masks=True, but the env's info has no 'action_mask'")
+            return model.predict(obs, deterministic=deterministic)[0]
     elif callable(agent_or_policy):
+        if use_masks:
+            raise ValueError("use_masks=True needs a model with predict(obs, action_masks=...)")
 
         def act(obs: Any, info: dict[str, Any]) -> Any:
             return agent_or_policy(obs)

@@ -450,8 +450,10 @@ def _parser() -> argparse.ArgumentParser:
     p_as.add_argument("--ppo-envs", nargs="*", metavar="ID",
                       default=["crm_envs/CustomerJourney-v1"],
                       help="ids to time SB3's PPO on (none: skip)")  # fmt: skip
-    p_as.add_argument("--ppo-copies", type=_COUNT, default=16, help="copies N for PPO")
-    p_as.add_argument("--ppo-steps", type=_COUNT, default=8192, help="PPO env steps per repeat")
+    p_as.add_argument("--ppo-copies", type=_COUNT, default=16, help="copies N for PPO (16)")
+    p_as.add_argument(
+        "--ppo-steps", type=_COUNT, default=8192, help="PPO env steps per repeat (8,192)"
+    )
     p_as.set_defaults(func=_cmd_agents_speed)
 
     p_pf = sub.add_parser("portfolio", help="B2B customer-base DCV/VOL analysis, timed")

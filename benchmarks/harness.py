@@ -56,6 +56,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 import crm_envs  # noqa: F401  (registers the ids)
+from agents.common import masked_action
 from benchmarks.registry import (
     AGENTS,
     SUITES,
@@ -87,6 +88,7 @@ __all__ = [
     "row_status",
     "run_benchmark",
     "run_one",
+    "sb3_class",
     "scoring",
     "select",
     "train",
@@ -157,17 +159,22 @@ class _Declared:
             self.policy = random_policy(env.action_space, seed)
 
 
-def _sb3_model(spec: AgentSpec, env: gym.Env, seed: int) -> Any:
-    """A Stable-Baselines3 (or sb3-contrib) model of ``spec`` on ``env``."""
+def sb3_class(spec: AgentSpec) -> type:
+    """The Stable-Baselines3 (or sb3-contrib) algorithm class of an SB3 ``spec``."""
     import importlib
 
+    package, algo = str(spec.build).split(":", 1)
+    module = {"sb3": "stable_baselines3", "sb3_contrib": "sb3_contrib"}[package]
+    return getattr(importlib.import_module(module), algo)
+
+
+def _sb3_model(spec: AgentSpec, env: gym.Env, seed: int) -> Any:
+    """A Stable-Baselines3 (or sb3-contrib) model of ``spec`` on ``env``."""
     import torch
 
-    package, algo = str(spec.build).split(":", 1)
     torch.set_num_threads(1)
-    module = {"sb3": "stable_baselines3", "sb3_contrib": "sb3_contrib"}[package]
-    cls = getattr(importlib.import_module(module), algo)
-    policy = "MlpLstmPolicy" if algo == "RecurrentPPO" else "MlpPolicy"
+    cls = sb3_class(spec)
+    policy = "MlpLstmPolicy" if cls.__name__ == "RecurrentPPO" else "MlpPolicy"
     return cls(policy, env, seed=seed, verbose=0, **dict(spec.kwargs))
 
 
@@ -267,8 +274,7 @@ def policy_of(agent: str, trained: Any) -> Policy:
     if "action_mask" in spec.needs:
 
         def act_masked(obs: Any, info: dict[str, Any]) -> Any:
-            masks = np.asarray(info["action_mask"], dtype=bool)
-            return trained.predict(obs, action_masks=masks, deterministic=True)[0]
+            return masked_action(trained, obs, info)
 
         return Policy(agent, act_masked, act_batch=act_masked)
     if spec.build == "sb3_contrib:RecurrentPPO":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
+import zlib
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -104,7 +105,8 @@ def _global_numpy_seed(seed: int) -> Iterator[None]:
 
     rliable 1.2's ``StratifiedBootstrap.update_indices`` draws the resampled runs from
     ``np.random.choice``, not from the ``random_state`` it is given, so without this the same
-    rows gave different intervals on every call.
+    rows gave different intervals on every call. Not thread-safe: two threads bootstrapping at
+    once share that generator (``crm-bench`` aggregates in its main process only).
     """
     saved = np.random.get_state()  # noqa: NPY002 - the legacy global generator rliable reads
     np.random.seed(seed)  # noqa: NPY002 - the legacy global generator rliable reads
@@ -112,6 +114,16 @@ def _global_numpy_seed(seed: int) -> Iterator[None]:
         yield
     finally:
         np.random.set_state(saved)  # noqa: NPY002 - the legacy global generator rliable reads
+
+
+def _bootstrap_seed(seed: int, agent: str, what: int) -> int:
+    """Seed of one agent's bootstrap ``what`` (0 IQM, 1 gap, 2 profile) from the report's seed.
+
+    It depends on the agent's name, not on which other agents the results hold, so an agent's
+    intervals are the same in a folder run with ``--agents`` as in the full one.
+    """
+    entropy = [seed, zlib.crc32(agent.encode("utf-8")), what]
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0] >> 1)
 
 
 def aggregate(
@@ -127,7 +139,8 @@ def aggregate(
     Args:
         rows: Results rows (reduced to one per run first).
         reps: Bootstrap replications.
-        seed: Seed of the bootstrap.
+        seed: Seed of the bootstraps; each agent's comes from it and the agent's name
+            (:func:`_bootstrap_seed`), whichever other agents ``rows`` holds.
 
     Returns:
         ``{agent: {"tasks", "runs", "iqm", "iqm_ci", "gap", "gap_ci", "scores", "few_runs"}}``
@@ -145,7 +158,6 @@ def aggregate(
         if row_status(r) == "ok" and r.get("score") is not None and np.isfinite(r["score"]):
             per[r["agent"]][r["env_id"]].append(float(r["score"]))
     out: dict[str, dict[str, Any]] = {}
-    state = np.random.RandomState(seed)
     for agent, by_env in sorted(per.items()):
         tasks = sorted(by_env)
         n = min(len(by_env[t]) for t in tasks)
@@ -156,12 +168,13 @@ def aggregate(
         }
         entry: dict[str, Any] = {"tasks": tasks, "runs": n, "scores": scores,
                                  "few_runs": n < MIN_RUNS}  # fmt: skip
-        for name, func in funcs.items():
-            with warnings.catch_warnings(), _global_numpy_seed(state.randint(2**31)):
+        for what, (name, func) in enumerate(funcs.items()):
+            boot = _bootstrap_seed(seed, agent, what)
+            with warnings.catch_warnings(), _global_numpy_seed(boot):
                 # rliable passes arch a random_state it deprecates
                 warnings.filterwarnings("ignore", category=FutureWarning, module="arch")
                 point, interval = rly.get_interval_estimates(
-                    {agent: scores}, func, reps=reps, random_state=state
+                    {agent: scores}, func, reps=reps, random_state=np.random.RandomState(boot)
                 )
             entry[name] = float(point[agent][0])
             entry[f"{name}_ci"] = (float(interval[agent][0, 0]), float(interval[agent][1, 0]))
@@ -169,8 +182,12 @@ def aggregate(
     return out
 
 
-def _plot_profiles(agg: dict[str, dict[str, Any]], out: Path) -> Path | None:
-    """Performance profiles (rliable): the fraction of runs scoring above tau, per agent."""
+def _plot_profiles(agg: dict[str, dict[str, Any]], out: Path, seed: int = 0) -> Path | None:
+    """Performance profiles (rliable): the fraction of runs scoring above tau, per agent.
+
+    The bands' bootstrap is seeded per agent (:func:`_bootstrap_seed`), so the PNG is the
+    same on every call.
+    """
     try:
         import matplotlib
 
@@ -182,8 +199,8 @@ def _plot_profiles(agg: dict[str, dict[str, Any]], out: Path) -> Path | None:
     taus = np.linspace(-0.5, 1.5, 81)
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for agent, e in agg.items():
-        with warnings.catch_warnings():  # see aggregate
-            warnings.filterwarnings("ignore", category=FutureWarning, module="arch")
+        with warnings.catch_warnings(), _global_numpy_seed(_bootstrap_seed(seed, agent, 2)):
+            warnings.filterwarnings("ignore", category=FutureWarning, module="arch")  # as above
             profile, ci = rly.create_performance_profile({agent: e["scores"]}, taus, reps=500)
         (line,) = ax.plot(taus, profile[agent], label=f"{agent} ({len(e['tasks'])} envs)")
         ax.fill_between(taus, ci[agent][0], ci[agent][1], color=line.get_color(), alpha=0.15)

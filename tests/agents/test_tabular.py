@@ -268,3 +268,24 @@ def test_evaluate_policy_gives_a_maskable_model_the_envs_mask():
 
     evaluate_policy(Unmasked(), env, n_episodes=20, seed=0)
     assert env.forbidden > 0
+
+
+def test_evaluate_policy_use_masks_forces_or_refuses_masks():
+    sb3_contrib = pytest.importorskip("sb3_contrib")
+    env = _OffGridCounter(gym.make("crm_envs/CustomerJourney-v1"))
+    model = sb3_contrib.MaskablePPO("MlpPolicy", env, seed=0)
+
+    class Wrapped:  # predict(**kwargs) hides the action_masks parameter from inspection
+        def predict(self, obs, **kwargs):
+            return model.predict(obs, **kwargs)
+
+    evaluate_policy(Wrapped(), env, n_episodes=10, seed=0, use_masks=True)
+    assert env.forbidden == 0
+    evaluate_policy(Wrapped(), env, n_episodes=10, seed=0)  # not detected: acts unmasked
+    assert env.forbidden > 0
+    with pytest.raises(ValueError, match="no 'action_mask'"):
+        evaluate_policy(Wrapped(), gym.make("crm_envs/ROIAllocation-v0"), 2, use_masks=True)
+    with pytest.raises(ValueError, match="needs a model"):
+        evaluate_policy(lambda obs: 0, env, 2, use_masks=True)
+    with pytest.raises(TypeError, match="use_masks"):
+        evaluate_policy(model, env, 2, use_masks=1)
