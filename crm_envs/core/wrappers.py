@@ -373,16 +373,32 @@ class TaskEnv(NumbaEnv):
     """The single env of a task: its serial driver on batch-size-1 buffers.
 
     Subclasses set ``task_cls`` and pass their arguments to :meth:`__init__`'s
-    ``task_kwargs``. ``info`` has the same keys as the vector env's; an info array of one value
-    per copy becomes a Python scalar.
+    ``task_kwargs``, and their ``render_mode``, which is checked against
+    ``metadata["render_modes"]`` (an env without rendering declares ``[]`` and accepts only
+    None). ``info`` has the same keys as the vector env's; an info array of one value per copy
+    becomes a Python scalar.
 
     Args:
+        render_mode: One of ``metadata["render_modes"]``, or None.
         **task_kwargs: The task's arguments.
+
+    Raises:
+        ValueError: ``render_mode`` is not one of the env's render modes.
     """
 
     task_cls: type
+    metadata: dict[str, Any] = {"render_modes": []}
 
-    def __init__(self, **task_kwargs: Any) -> None:
+    def __init__(self, render_mode: str | None = None, **task_kwargs: Any) -> None:
+        modes = self.metadata.get("render_modes", [])
+        if render_mode is not None and (
+            not isinstance(render_mode, str) or render_mode not in modes
+        ):
+            allowed = f"one of {modes}" if modes else "None (it has no render modes)"
+            raise ValueError(
+                f"{type(self).__name__}: render_mode must be {allowed}, got {render_mode!r}"
+            )
+        self.render_mode = render_mode
         self._setup = self.task_cls(**task_kwargs)
         task = self._setup
         self.observation_space = task.observation_space

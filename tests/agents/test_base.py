@@ -46,7 +46,7 @@ def test_the_callback_stops_training_and_the_steps_are_counted():
 
 def test_the_documented_example_agent_runs():
     text = (Path(__file__).parents[2] / "docs" / "architecture.md").read_text()
-    start = text.index("A minimal agent, registered in-process:")
+    start = text.index("A minimal agent, registered in-process.")
     code = text[start:].split("```python\n", 1)[1].split("```", 1)[0]
     from benchmarks import harness
 

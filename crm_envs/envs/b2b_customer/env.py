@@ -105,11 +105,9 @@ class B2BCustomerEnv(TaskEnv):
         reward_scale: float = 1e-3,
         render_mode: str | None = None,
     ) -> None:
-        if render_mode is not None:
-            raise ValueError(f"{type(self).__name__} has no render modes, got {render_mode!r}")
         super().__init__(
             preset=preset, params=params, observation=observation, continuous=continuous,
-            horizon=horizon, reward_scale=reward_scale,
+            horizon=horizon, reward_scale=reward_scale, render_mode=render_mode,
         )  # fmt: skip
 
     def oracle_model(self) -> TabularMDP:

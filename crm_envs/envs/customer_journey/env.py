@@ -9,7 +9,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crm_envs.core.models import TabularMDP
-from crm_envs.core.params import check_choice
 from crm_envs.core.wrappers import TaskEnv, TaskVectorEnv
 from crm_envs.envs.customer_journey.params import CustomerJourneyParams
 from crm_envs.envs.customer_journey.render import render_ansi, render_rgb
@@ -103,10 +102,9 @@ class CustomerJourneyEnv(TaskEnv):
         horizon: int = 10,
         render_mode: str | None = None,
     ) -> None:
-        if render_mode is not None:
-            check_choice("render_mode", render_mode, self.metadata["render_modes"])
-        self.render_mode = render_mode
-        super().__init__(preset=preset, params=params, start=start, horizon=horizon)
+        super().__init__(
+            preset=preset, params=params, start=start, horizon=horizon, render_mode=render_mode
+        )
 
     def render(self) -> str | NDArray[np.uint8] | None:
         """Render the grid with the current cell ("ansi" text or "rgb_array" image)."""

@@ -219,13 +219,11 @@ class PromotionEnv(TaskEnv):
         on_violation: str = "reject",
         render_mode: str | None = None,
     ) -> None:
-        if render_mode is not None:
-            raise ValueError(f"{type(self).__name__} has no render modes, got {render_mode!r}")
         super().__init__(
             preset=preset, params=params, campaign=campaign, segment=segment,
             batch_size=batch_size, rule=rule, budget=budget, horizon=horizon,
             drift_sd=drift_sd, drift_max=drift_max, reward_scale=reward_scale,
-            on_violation=on_violation,
+            on_violation=on_violation, render_mode=render_mode,
         )  # fmt: skip
 
     def allowed(self, arms: Any) -> bool:

@@ -110,12 +110,9 @@ class ROIAllocationEnv(TaskEnv):
         reward_scale: float = 1e-3,
         render_mode: str | None = None,
     ) -> None:
-        if render_mode is not None:
-            raise ValueError(f"{type(self).__name__} has no render modes, got {render_mode!r}")
-        self.render_mode = render_mode
         super().__init__(
             preset=preset, params=params, horizon=horizon, discrete=discrete,
-            increment=increment, reward_scale=reward_scale,
+            increment=increment, reward_scale=reward_scale, render_mode=render_mode,
         )  # fmt: skip
 
     def reference_action(self, obs: NDArray[np.floating]) -> Any:
