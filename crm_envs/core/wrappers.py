@@ -31,6 +31,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 from crm_envs.core.jit import entry_point
+from crm_envs.core.params import check_choice
 from crm_envs.core.single import JitInterface, NumbaEnv
 from crm_envs.core.vector import NumbaVectorEnv
 
@@ -391,13 +392,13 @@ class TaskEnv(NumbaEnv):
 
     def __init__(self, render_mode: str | None = None, **task_kwargs: Any) -> None:
         modes = self.metadata.get("render_modes", [])
-        if render_mode is not None and (
-            not isinstance(render_mode, str) or render_mode not in modes
-        ):
-            allowed = f"one of {modes}" if modes else "None (it has no render modes)"
+        if render_mode is not None and not modes:
             raise ValueError(
-                f"{type(self).__name__}: render_mode must be {allowed}, got {render_mode!r}"
+                f"{type(self).__name__}: render_mode must be None (it has no render modes), "
+                f"got {render_mode!r}"
             )
+        if render_mode is not None:
+            check_choice("render_mode", render_mode, modes)  # suggests the closest mode
         self.render_mode = render_mode
         self._setup = self.task_cls(**task_kwargs)
         task = self._setup
